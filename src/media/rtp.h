@@ -1,0 +1,35 @@
+/* rtp: anchored media. A pool of pre-opened RTP/RTCP socket pairs and a
+ * byte-for-byte relay between two endpoints with symmetric-RTP latching.
+ * Not for decoding audio (players, recorders and DTMF detection come later). */
+#ifndef TAMAS_RTP_H
+#define TAMAS_RTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <re.h>
+
+struct rtppool;
+struct rtpep;
+
+/* Ports are bound on demand in [port_min, port_max] (even RTP, odd RTCP) and
+ * returned to the pool on release, never closed: no socket/bind per call. */
+int rtppool_alloc(struct rtppool **poolp, const struct sa *laddr,
+		  uint16_t port_min, uint16_t port_max);
+/* Pre-binds n pairs at start-up so the first calls pay nothing. */
+int rtppool_prefill(struct rtppool *pool, unsigned n);
+unsigned rtppool_capacity(const struct rtppool *pool);
+unsigned rtppool_in_use(const struct rtppool *pool);
+
+struct rtp_stats { uint64_t rx_pkts, tx_pkts, rx_bytes, dropped; };
+
+/* An endpoint holds one pair from the pool (mem object; deref releases it). */
+int rtpep_alloc(struct rtpep **epp, struct rtppool *pool);
+const struct sa *rtpep_laddr(const struct rtpep *ep);
+/* Remote address from SDP; replaced by the first packet's source (latching). */
+void rtpep_set_raddr(struct rtpep *ep, const struct sa *rtp, const struct sa *rtcp);
+/* Relays what ep receives out of peer's socket to peer's remote (both ways
+ * when called for both sides). NULL peer stops relaying (packets dropped). */
+void rtpep_link(struct rtpep *ep, struct rtpep *peer);
+void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st);
+
+#endif

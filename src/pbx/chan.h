@@ -1,0 +1,153 @@
+/* chan: one call leg (Asterisk's channel): id, name, variables with `_`/`__`
+ * inheritance, state, hangup cause, CDR fields and a technology vtable.
+ * Not for SIP or media details; those live behind struct chan_tech. */
+#ifndef TAMAS_CHAN_H
+#define TAMAS_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <re.h>
+
+struct chan;
+
+enum chan_state { CHAN_STATE_DOWN = 0, CHAN_STATE_RINGING, CHAN_STATE_UP };
+
+/* Q.850 causes used in code (asterisk-semantics.md §3.1). */
+enum {
+	CAUSE_UNALLOCATED = 1, CAUSE_NO_ROUTE_DESTINATION = 3, CAUSE_NORMAL_CLEARING = 16,
+	CAUSE_USER_BUSY = 17, CAUSE_NO_USER_RESPONSE = 18, CAUSE_NO_ANSWER = 19,
+	CAUSE_SUBSCRIBER_ABSENT = 20, CAUSE_CALL_REJECTED = 21, CAUSE_ANSWERED_ELSEWHERE = 26,
+	CAUSE_NORMAL_CIRCUIT_CONGESTION = 34, CAUSE_NETWORK_OUT_OF_ORDER = 38,
+	CAUSE_NORMAL_TEMPORARY_FAILURE = 41, CAUSE_REQUESTED_CHAN_UNAVAIL = 44,
+	CAUSE_BEARERCAPABILITY_NOTAVAIL = 58, CAUSE_CHAN_NOT_IMPLEMENTED = 66, CAUSE_INTERWORKING = 127,
+};
+
+/* What a technology does for the PBX. Every hook may be NULL. */
+struct chan_tech {
+	const char *name;                        /* "SIP", "Test" */
+	int  (*answer)(struct chan *ch);         /* send 200 OK / go up */
+	int  (*indicate)(struct chan *ch, uint16_t scode); /* 180, 183 */
+	/* Release the leg: BYE, CANCEL or a final error response from cause. */
+	void (*hangup)(struct chan *ch, int cause);
+	/* Connect the media of two channels (NULL peer: disconnect). */
+	int  (*bridge)(struct chan *ch, struct chan *peer);
+};
+
+enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP };
+typedef void (chan_event_h)(struct chan *ch, enum chan_event ev, void *arg);
+struct chan_watch { struct le le; chan_event_h *h; void *arg; };
+
+/* CDR sink: called once per posted CDR when a channel that owns one ends. */
+struct cdr_rec {
+	uint64_t start_us, answer_us, end_us;       /* unix time in µs; 0 = none */
+	const char *clid, *src, *dst, *dcontext, *channel, *dstchannel;
+	const char *lastapp, *lastdata, *disposition, *uniqueid, *linkedid, *userfield;
+	const char *accountcode;
+	int64_t duration, billsec;
+};
+typedef void (chan_cdr_h)(const struct cdr_rec *rec, void *arg);
+
+/* Module set-up: CDR sink and the id prefix. Call once before chan_alloc. */
+void chan_init(chan_cdr_h *cdrh, void *arg);
+void chan_close(void);
+
+/* New channel named "<tech>/<resource>-<8 hex>". parent (may be NULL) gives
+ * linkedid and inherited `_`/`__` variables. Starts DOWN, owns a reference. */
+int chan_alloc(struct chan **chp, const struct chan_tech *tech, void *pvt,
+	       const char *resource, const struct chan *parent);
+void *chan_pvt(const struct chan *ch);
+void chan_set_pvt(struct chan *ch, void *pvt);
+const struct chan_tech *chan_tech(const struct chan *ch);
+
+const char *chan_name(const struct chan *ch);
+const char *chan_uniqueid(const struct chan *ch);
+const char *chan_linkedid(const struct chan *ch);
+enum chan_state chan_state(const struct chan *ch);
+const char *chan_state_name(enum chan_state st);
+bool chan_is_hungup(const struct chan *ch);
+int chan_cause(const struct chan *ch);
+void chan_set_cause(struct chan *ch, int cause);
+uint64_t chan_created_us(const struct chan *ch);
+
+/* Dialplan location. */
+const char *chan_context(const struct chan *ch);
+const char *chan_exten(const struct chan *ch);
+int chan_set_location(struct chan *ch, const char *context, const char *exten);
+
+/* Caller ID. */
+const char *chan_cid_num(const struct chan *ch);
+const char *chan_cid_name(const struct chan *ch);
+int chan_set_cid(struct chan *ch, const char *num, const char *name);
+
+/* Variables: get ignores leading underscores of stored names and falls back
+ * to built-ins (EXTEN, CONTEXT, CHANNEL, UNIQUEID, HANGUPCAUSE, ...).
+ * Set with value NULL unsets. Names are case-sensitive. */
+const char *chan_var_get(struct chan *ch, const char *name);
+int chan_var_set(struct chan *ch, const char *name, const char *value);
+/* Dialplan functions and substrings: "CALLERID(num)", "EXTEN:1", "CDR(userfield)".
+ * Read returns ENOENT for unknown functions. */
+int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz);
+int chan_expr_write(struct chan *ch, const char *expr, const char *value);
+/* Visit all variables (for tamasctl / API). */
+typedef void (chan_var_h)(const char *name, const char *value, void *arg);
+void chan_var_apply(const struct chan *ch, chan_var_h *h, void *arg);
+
+/* Telephony actions (go through the tech). */
+int chan_answer(struct chan *ch);
+int chan_indicate(struct chan *ch, uint16_t scode);
+/* Local hangup: tells the tech once, records cause, notifies watchers. */
+void chan_hangup(struct chan *ch, int cause);
+int chan_bridge(struct chan *a, struct chan *b);
+void chan_unbridge(struct chan *a);
+struct chan *chan_bridged_peer(const struct chan *ch);
+
+/* Called by a tech on remote events (180, 183, 200, BYE/CANCEL/error). */
+void chan_signal(struct chan *ch, enum chan_event ev);
+void chan_remote_hangup(struct chan *ch, int cause);
+
+void chan_watch_add(struct chan *ch, struct chan_watch *w, chan_event_h *h, void *arg);
+void chan_watch_remove(struct chan_watch *w);
+
+/* CDR accounting on this channel (the Party A record). */
+void chan_cdr_set_app(struct chan *ch, const char *app, const char *data);
+void chan_cdr_set_peer(struct chan *ch, const char *dstchannel);
+void chan_cdr_set_disposition(struct chan *ch, const char *disposition);
+void chan_cdr_disable(struct chan *ch);
+
+/* Registry: lookup by name or uniqueid; iterate for tamasctl. */
+struct chan *chan_find(const char *name_or_id);
+typedef bool (chan_apply_h)(struct chan *ch, void *arg);
+struct chan *chan_apply(chan_apply_h *h, void *arg);
+uint32_t chan_count(void);
+
+/* Q.850 cause from a number or a name ("17", "USER_BUSY", "BUSY");
+ * -1 when unknown (Hangup(), Dial Q()). */
+int chan_cause_parse(const char *s);
+
+/* Bumped by every chan_set_location, so a Goto to the current place is
+ * still seen as a jump (pbx_lua compares priority too). */
+uint32_t chan_location_seq(const struct chan *ch);
+
+/* While held (the dialplan runs `h`), a hangup records the end but the CDR is
+ * posted only on release, so CDR(userfield) set in `h` is kept. */
+void chan_cdr_hold(struct chan *ch, bool hold);
+
+/* Dialplan globals ([globals], GLOBAL()); value NULL unsets. */
+int chan_global_set(const char *name, const char *value);
+const char *chan_global_get(const char *name);
+
+/* AstDB for DB(family/key) and DB_DELETE(family/key); the daemon wires these
+ * to store_kv_*. get returns ENOENT when the key is missing. */
+typedef int (chan_db_get_h)(const char *family, const char *key, char *buf, size_t sz,
+			    void *arg);
+typedef int (chan_db_put_h)(const char *family, const char *key, const char *value,
+			    void *arg);
+typedef int (chan_db_del_h)(const char *family, const char *key, void *arg);
+void chan_set_db(chan_db_get_h *geth, chan_db_put_h *puth, chan_db_del_h *delh, void *arg);
+
+/* Slot for the dialplan engine's per-channel state (owned by dialplan). */
+void *chan_dialplan_state(const struct chan *ch);
+void chan_set_dialplan_state(struct chan *ch, void *st);
+
+#endif

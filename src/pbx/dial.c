@@ -1,0 +1,375 @@
+/* dial: Dial(Tech/Res[&Tech/Res...][,timeout[,options]]). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <re.h>
+#include "core/log.h"
+#include "pbx/app.h"
+#include "pbx/chan.h"
+#include "pbx/dial.h"
+
+#define DIAL_MAX_TECHS 8
+
+struct tech_entry { char name[16]; dial_request_h *h; void *arg; };
+
+static struct {
+	struct tech_entry techs[DIAL_MAX_TECHS];
+	unsigned ntechs;
+} dialmod;
+
+enum dial_state { DIAL_RINGING, DIAL_BRIDGED, DIAL_DONE };
+
+struct dial;
+
+struct dleg {
+	struct le le;
+	struct dial *d;
+	struct chan *ch;         /* reference */
+	struct chan_watch w;
+	char resource[64];
+	bool ended;
+};
+
+struct dial {
+	struct chan *caller;     /* reference */
+	struct chan_watch w;
+	struct list legs;
+	struct dleg *winner;
+	struct tmr tmr_timeout, tmr_done;
+	enum dial_state state;
+	unsigned busy, congestion, nochan;
+	bool opt_g, indicated_ring, indicated_progress;
+	int result;
+	app_done_h *doneh;
+	void *arg;
+};
+
+int dial_register_tech(const char *name, dial_request_h *h, void *arg)
+{
+	struct tech_entry *e;
+
+	if (!name || !h || strlen(name) >= sizeof(e->name))
+		return EINVAL;
+	if (dialmod.ntechs >= DIAL_MAX_TECHS)
+		return ENOSPC;
+	e = &dialmod.techs[dialmod.ntechs++];
+	str_ncpy(e->name, name, sizeof(e->name));
+	e->h = h;
+	e->arg = arg;
+	return 0;
+}
+
+void dial_close(void)
+{
+	memset(&dialmod, 0, sizeof(dialmod));
+}
+
+static const struct tech_entry *tech_find(const char *name, size_t len)
+{
+	for (unsigned i = 0; i < dialmod.ntechs; i++) {
+		if (strlen(dialmod.techs[i].name) == len &&
+		    !strncasecmp(dialmod.techs[i].name, name, len))
+			return &dialmod.techs[i];
+	}
+	return NULL;
+}
+
+static void dleg_destructor(void *arg)
+{
+	struct dleg *l = arg;
+
+	chan_watch_remove(&l->w);
+	list_unlink(&l->le);
+	mem_deref(l->ch);
+}
+
+static void dial_destructor(void *arg)
+{
+	struct dial *d = arg;
+
+	tmr_cancel(&d->tmr_timeout);
+	tmr_cancel(&d->tmr_done);
+	chan_watch_remove(&d->w);
+	list_flush(&d->legs);
+	mem_deref(d->caller);
+}
+
+static void done_h(void *arg)
+{
+	struct dial *d = arg;
+	app_done_h *doneh = d->doneh;
+	void *darg = d->arg;
+	int res = d->result;
+
+	mem_deref(d);
+	doneh(res, darg);
+}
+
+/* Ends the Dial: from a 0 ms timer so that it never unwinds inside the
+ * channel event that caused it. */
+static void dial_finish(struct dial *d, int res)
+{
+	if (d->state == DIAL_DONE)
+		return;
+	d->state = DIAL_DONE;
+	d->result = res;
+	tmr_cancel(&d->tmr_timeout);
+	chan_watch_remove(&d->w);
+	tmr_start(&d->tmr_done, 0, done_h, d);
+}
+
+static void set_status(struct dial *d, const char *status, const char *disposition)
+{
+	(void)chan_var_set(d->caller, "DIALSTATUS", status);
+	chan_cdr_set_disposition(d->caller, disposition);
+}
+
+static void hangup_others(struct dial *d, const struct dleg *keep, int cause)
+{
+	struct le *le;
+
+	for (le = d->legs.head; le; le = le->next) {
+		struct dleg *l = le->data;
+		if (l == keep || l->ended)
+			continue;
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		chan_hangup(l->ch, cause);
+	}
+}
+
+static bool legs_all_ended(const struct dial *d)
+{
+	struct le *le;
+
+	for (le = d->legs.head; le; le = le->next) {
+		if (!((struct dleg *)le->data)->ended)
+			return false;
+	}
+	return true;
+}
+
+/* Precedence when every leg failed: BUSY > CONGESTION > CHANUNAVAIL, and
+ * NOANSWER when some leg ended without a countable cause (§2.5). */
+static void finish_unanswered(struct dial *d, bool any_uncounted)
+{
+	if (any_uncounted || (!d->busy && !d->congestion && !d->nochan))
+		set_status(d, "NOANSWER", "NO ANSWER");
+	else if (d->busy)
+		set_status(d, "BUSY", "BUSY");
+	else if (d->congestion)
+		set_status(d, "CONGESTION", "FAILED");
+	else
+		set_status(d, "CHANUNAVAIL", "FAILED");
+	dial_finish(d, APP_OK);
+}
+
+static bool count_cause(struct dial *d, int cause)
+{
+	switch (cause) {
+	case CAUSE_USER_BUSY: d->busy++; return true;
+	case CAUSE_NORMAL_CIRCUIT_CONGESTION: d->congestion++; return true;
+	case CAUSE_NO_ANSWER: case CAUSE_NORMAL_CLEARING: return false;
+	default: d->nochan++; return true;
+	}
+}
+
+static void leg_answered(struct dial *d, struct dleg *l)
+{
+	char num[64];
+	const char *slash;
+	int err;
+
+	d->winner = l;
+	hangup_others(d, l, CAUSE_ANSWERED_ELSEWHERE);
+	tmr_cancel(&d->tmr_timeout);
+	slash = strrchr(l->resource, '/');
+	str_ncpy(num, slash ? slash + 1 : l->resource, sizeof(num));
+	(void)chan_var_set(d->caller, "DIALEDPEERNAME", chan_name(l->ch));
+	(void)chan_var_set(d->caller, "DIALEDPEERNUMBER", num);
+	set_status(d, "ANSWER", "ANSWERED");
+	chan_cdr_set_peer(d->caller, chan_name(l->ch));
+	chan_set_cause(d->caller, CAUSE_NORMAL_CLEARING);
+	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
+	err = chan_bridge(d->caller, l->ch);
+	if (!err && chan_state(d->caller) != CHAN_STATE_UP)
+		err = chan_answer(d->caller);
+	if (err) {
+		log_warn("dial: cannot connect caller (channel=%s err=%m)",
+			 chan_name(d->caller), err);
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		chan_hangup(l->ch, CAUSE_NORMAL_CLEARING);
+		dial_finish(d, APP_HANGUP);
+		return;
+	}
+	d->state = DIAL_BRIDGED;
+	log_info("dial: bridged (caller=%s callee=%s)", chan_name(d->caller), chan_name(l->ch));
+}
+
+static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
+{
+	struct dleg *l = arg;
+	struct dial *d = l->d;
+	struct le *le;
+	bool uncounted = false;
+
+	if (d->state == DIAL_DONE)
+		return;
+	switch (ev) {
+	case CHAN_EV_RINGING:
+		if (d->state == DIAL_RINGING && !d->indicated_ring &&
+		    chan_state(d->caller) != CHAN_STATE_UP) {
+			d->indicated_ring = true;
+			(void)chan_indicate(d->caller, 180);
+		}
+		break;
+	case CHAN_EV_PROGRESS:
+		if (d->state == DIAL_RINGING && chan_state(d->caller) != CHAN_STATE_UP) {
+			d->indicated_progress = true;
+			(void)chan_indicate(d->caller, 183);
+		}
+		break;
+	case CHAN_EV_ANSWER:
+		if (d->state == DIAL_RINGING)
+			leg_answered(d, l);
+		break;
+	case CHAN_EV_HANGUP:
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		if (d->state == DIAL_BRIDGED) {
+			chan_unbridge(d->caller);
+			/* Without g an answered Dial returns -1 (§2.6). */
+			dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
+			break;
+		}
+		(void)count_cause(d, chan_cause(ch));
+		chan_set_cause(d->caller, chan_cause(ch));
+		if (!legs_all_ended(d))
+			break;
+		for (le = d->legs.head; le; le = le->next) {
+			struct dleg *x = le->data;
+			int c = chan_cause(x->ch);
+			if (c == CAUSE_NO_ANSWER || c == CAUSE_NORMAL_CLEARING)
+				uncounted = true;
+		}
+		finish_unanswered(d, uncounted);
+		break;
+	}
+}
+
+static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
+{
+	struct dial *d = arg;
+	(void)ch;
+
+	if (ev != CHAN_EV_HANGUP || d->state == DIAL_DONE)
+		return;
+	if (d->state == DIAL_RINGING)
+		set_status(d, "CANCEL", "NO ANSWER");
+	else
+		chan_unbridge(d->caller);
+	hangup_others(d, NULL, CAUSE_NORMAL_CLEARING);
+	dial_finish(d, APP_HANGUP);
+}
+
+static void timeout_h(void *arg)
+{
+	struct dial *d = arg;
+
+	if (d->state != DIAL_RINGING)
+		return;
+	hangup_others(d, NULL, CAUSE_NO_ANSWER);
+	chan_set_cause(d->caller, CAUSE_NO_ANSWER);
+	set_status(d, "NOANSWER", "NO ANSWER");
+	dial_finish(d, APP_OK);
+}
+
+static int dial_leg_start(struct dial *d, const char *dest)
+{
+	const char *slash = strchr(dest, '/');
+	const struct tech_entry *te;
+	struct dleg *l;
+	struct chan *ch;
+	int cause = CAUSE_CHAN_NOT_IMPLEMENTED, err;
+
+	te = slash ? tech_find(dest, (size_t)(slash - dest)) : NULL;
+	if (!te) {
+		log_warn("dial: unknown technology (dest=%s channel=%s)", dest, chan_name(d->caller));
+		d->nochan++;
+		chan_set_cause(d->caller, cause);
+		return ENOENT;
+	}
+	err = te->h(&ch, slash + 1, d->caller, &cause, te->arg);
+	if (err) {
+		log_info("dial: cannot call %s (cause=%d err=%m)", dest, cause, err);
+		(void)count_cause(d, cause);
+		chan_set_cause(d->caller, cause);
+		return err;
+	}
+	l = mem_zalloc(sizeof(*l), dleg_destructor);
+	if (!l) {
+		chan_hangup(ch, CAUSE_NORMAL_TEMPORARY_FAILURE);
+		return ENOMEM;
+	}
+	l->d = d;
+	l->ch = mem_ref(ch);
+	str_ncpy(l->resource, slash + 1, sizeof(l->resource));
+	chan_cdr_disable(ch);
+	list_append(&d->legs, &l->le, l);
+	chan_watch_add(ch, &l->w, leg_event_h, l);
+	return 0;
+}
+
+static const char *vars_to_clear[] = {
+	"DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "DIALEDTIME",
+	"RINGTIME", "PROGRESSTIME",
+};
+
+static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
+{
+	char buf[1024], *dests, *timeout, *opts, *save = NULL, *tok;
+	struct dial *d;
+	double secs = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars_to_clear); i++)
+		(void)chan_var_set(ch, vars_to_clear[i], NULL);
+	if (chan_is_hungup(ch)) {
+		(void)chan_var_set(ch, "DIALSTATUS", "CANCEL");
+		doneh(APP_HANGUP, arg);
+		return 0;
+	}
+	str_ncpy(buf, data ? data : "", sizeof(buf));
+	dests = buf;
+	timeout = strchr(dests, ',');
+	if (timeout)
+		*timeout++ = '\0';
+	opts = timeout ? strchr(timeout, ',') : NULL;
+	if (opts)
+		*opts++ = '\0';
+	if (timeout && *timeout)
+		secs = strtod(timeout, NULL);
+	d = mem_zalloc(sizeof(*d), dial_destructor);
+	if (!d)
+		return ENOMEM;
+	d->caller = mem_ref(ch);
+	d->doneh = doneh;
+	d->arg = arg;
+	d->opt_g = opts && strchr(opts, 'g');
+	for (tok = strtok_r(dests, "&", &save); tok; tok = strtok_r(NULL, "&", &save))
+		(void)dial_leg_start(d, tok);
+	if (!d->legs.head) {
+		finish_unanswered(d, false);
+		return 0;
+	}
+	chan_watch_add(ch, &d->w, caller_event_h, d);
+	if (secs > 0)
+		tmr_start(&d->tmr_timeout, (uint64_t)(secs * 1000), timeout_h, d);
+	return 0;
+}
+
+int dial_app_register(void)
+{
+	return app_register("Dial", dial_exec);
+}

@@ -1,0 +1,32 @@
+/* leg: the SIP channel technology. One leg = one sipsess dialog + its SDP
+ * session + one anchored RTP endpoint, owned by a struct chan.
+ * Internal to src/sip: sipsrv is its only user. */
+#ifndef TAMAS_SIP_LEG_H
+#define TAMAS_SIP_LEG_H
+
+#include <stdint.h>
+#include <re.h>
+
+struct chan;
+struct rtppool;
+
+struct leg_env {
+	struct sip *sip;
+	struct sipsess_sock *sock;
+	struct rtppool *pool;
+	uint32_t dial_timeout_s;
+	const char *cuser;          /* user part of our Contact */
+};
+
+/* Takes an incoming INVITE: checks its SDP (replies 488 itself on failure,
+ * then returns EPROTO), sends 100 Trying and creates the channel. */
+int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
+		 const char *resource, struct chan **chp);
+
+/* Sends an INVITE to uri (optional route "<sip:...;lr>"), offering the
+ * caller's codecs. authh answers 401/407 (trunks). */
+int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,
+		 const char *uri, const char *route, struct chan *caller,
+		 sip_auth_h *authh, void *aarg);
+
+#endif

@@ -1,0 +1,422 @@
+/* sipsrv: SIP stack set-up, request validation, overload guard and routing of
+ * new requests to the registrar, trunks and legs. */
+#include <errno.h>
+#include <string.h>
+#include "core/log.h"
+#include "media/rtp.h"
+#include "pbx/chan.h"
+#include "sip/auth.h"
+#include "sip/leg.h"
+#include "sip/registrar.h"
+#include "sip/sipsrv.h"
+#include "sip/trunk.h"
+
+struct trunk_entry { struct le le; struct trunk *t; };
+
+struct sipsrv {
+	struct sip *sip;
+	struct sip_lsnr *lsnr_check, *lsnr_misc;
+	struct sipsess_sock *sock;
+	struct sipauth *auth;
+	struct registrar *reg;
+	struct rtppool *pool;
+	struct list trunks;
+	struct leg_env env;
+	struct sipsrv_conf cf;
+	sipsrv_user_h *userh;
+	sipsrv_call_h *callh;
+	void *arg;
+	uint64_t malformed;
+	unsigned last_log, suppressed;
+};
+
+static void trunk_entry_destructor(void *arg)
+{
+	struct trunk_entry *e = arg;
+	list_unlink(&e->le);
+	mem_deref(e->t);
+}
+
+static void destructor(void *arg)
+{
+	struct sipsrv *s = arg;
+
+	list_flush(&s->trunks);
+	if (s->sock)
+		sipsess_close_all(s->sock);
+	mem_deref(s->sock);
+	mem_deref(s->lsnr_check);
+	mem_deref(s->lsnr_misc);
+	mem_deref(s->reg);
+	mem_deref(s->auth);
+	if (s->sip)
+		sip_close(s->sip, true);
+	mem_deref(s->sip);
+	mem_deref(s->pool);
+}
+
+static int pw_h(const char *user, char *pw, size_t sz, void *arg)
+{
+	struct sipsrv *s = arg;
+	char ctx[64];
+	return s->userh(user, pw, sz, ctx, sizeof(ctx), s->arg);
+}
+
+/* --- validation ---------------------------------------------------------- */
+
+static void malformed(struct sipsrv *s, const struct sip_msg *msg, const char *why)
+{
+	++s->malformed;
+	log_ratelimited(&s->last_log, &s->suppressed, "sip: malformed request (src=%J reason=%s)",
+			&msg->src, why);
+}
+
+/* libre decodes the start line and headers; what makes a request unusable
+ * (RFC 3261 §8.2) is checked here, before any transaction logic of ours. */
+static const char *request_problem(const struct sip_msg *msg)
+{
+	size_t body = mbuf_get_left(msg->mb);
+	const struct sip_hdr *cl = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
+
+	if (!pl_isset(&msg->callid))
+		return "missing Call-ID";
+	if (!pl_isset(&msg->from.auri) || !pl_isset(&msg->to.auri))
+		return "missing From or To";
+	if (!pl_isset(&msg->cseq.met) || pl_cmp(&msg->cseq.met, &msg->met))
+		return "bad CSeq";
+	if (!pl_isset(&msg->ver) || pl_strcmp(&msg->ver, "SIP/2.0"))
+		return "bad SIP version";
+	if (cl) {
+		struct pl v = cl->val;
+		if (re_regex(v.p, v.l, "^[0-9]+$", NULL) || pl_u32(&v) > body)
+			return "bad Content-Length";
+	}
+	if (msg->req && !pl_strcmp(&msg->met, "INVITE") &&
+	    !pl_isset(&msg->to.uri.user) && !pl_isset(&msg->uri.user))
+		return "no user in Request-URI";
+	return NULL;
+}
+
+static bool check_h(const struct sip_msg *msg, void *arg)
+{
+	struct sipsrv *s = arg;
+	const char *why;
+
+	if (!pl_isset(&msg->via.sentby) || !sip_msg_hdr(msg, SIP_HDR_VIA)) {
+		/* No Via: no way to route a response (RFC 3261 §18.2.1). */
+		malformed(s, msg, "missing Via");
+		return true;
+	}
+	why = request_problem(msg);
+	if (!why)
+		return false;
+	malformed(s, msg, why);
+	if (pl_strcmp(&msg->met, "ACK"))
+		(void)sip_replyf(s->sip, msg, 400, "Bad Request",
+				 "Warning: 399 tamas \"%s\"\r\nContent-Length: 0\r\n\r\n", why);
+	return true;
+}
+
+/* --- incoming INVITE ----------------------------------------------------- */
+
+static struct trunk *trunk_by_src(const struct sipsrv *s, const struct sa *src)
+{
+	struct le *le;
+
+	for (le = s->trunks.head; le; le = le->next) {
+		struct trunk_entry *e = le->data;
+		if (trunk_matches(e->t, src))
+			return e->t;
+	}
+	return NULL;
+}
+
+static struct trunk *trunk_by_name(const struct sipsrv *s, const char *name, size_t len)
+{
+	struct le *le;
+
+	for (le = s->trunks.head; le; le = le->next) {
+		struct trunk_entry *e = le->data;
+		if (strlen(trunk_name(e->t)) == len && !strncmp(trunk_name(e->t), name, len))
+			return e->t;
+	}
+	return NULL;
+}
+
+static void reply_challenge(struct sipsrv *s, const struct sip_msg *msg, bool stale)
+{
+	struct sip_strans *st = NULL;
+	char chal[256];
+
+	if (sipauth_challenge(s->auth, true, stale, chal, sizeof(chal)))
+		return;
+	/* Statefully, so the ACK to our 407 is absorbed by the transaction. */
+	(void)sip_treplyf(&st, NULL, s->sip, msg, false, 407,
+			  "Proxy Authentication Required", "%sContent-Length: 0\r\n\r\n", chal);
+}
+
+static void invite_h(const struct sip_msg *msg, void *arg)
+{
+	struct sipsrv *s = arg;
+	char user[64] = "", ctx[64] = "", pw[128], exten[64];
+	const char *resource;
+	struct trunk *t;
+	struct chan *ch;
+	struct sip_strans *st = NULL;
+
+	if (chan_count() + 2 > s->cf.max_calls) {
+		(void)sip_treplyf(&st, NULL, s->sip, msg, false, 503, "Service Unavailable",
+				  "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	t = trunk_by_src(s, &msg->src);
+	if (t) {
+		resource = trunk_name(t);
+		str_ncpy(ctx, trunk_context(t), sizeof(ctx));
+	}
+	else {
+		switch (sipauth_check(s->auth, msg, true, user, sizeof(user))) {
+		case SIPAUTH_OK:
+			break;
+		case SIPAUTH_CHALLENGE:
+			reply_challenge(s, msg, false);
+			return;
+		case SIPAUTH_STALE:
+			reply_challenge(s, msg, true);
+			return;
+		default:
+			log_ratelimited(&s->last_log, &s->suppressed,
+					"sip: INVITE authentication failed (src=%J)", &msg->src);
+			(void)sip_treply(&st, s->sip, msg, 403, "Forbidden");
+			return;
+		}
+		if (s->userh(user, pw, sizeof(pw), ctx, sizeof(ctx), s->arg)) {
+			(void)sip_treply(&st, s->sip, msg, 403, "Forbidden");
+			return;
+		}
+		memset(pw, 0, sizeof(pw));
+		resource = user;
+	}
+	if (msg->uri.user.l >= sizeof(exten)) {
+		(void)sip_treply(&st, s->sip, msg, 414, "Request-URI Too Long");
+		return;
+	}
+	(void)pl_strcpy(pl_isset(&msg->uri.user) ? &msg->uri.user : &msg->to.uri.user,
+			exten, sizeof(exten));
+	if (leg_incoming(&s->env, msg, resource, &ch))
+		return;
+	{
+		char num[64] = "", name[96] = "";
+		if (t)
+			(void)pl_strcpy(&msg->from.uri.user, num, sizeof(num));
+		else
+			str_ncpy(num, user, sizeof(num));
+		if (pl_isset(&msg->from.dname))
+			(void)pl_strcpy(&msg->from.dname, name, sizeof(name));
+		(void)chan_set_cid(ch, num, name);
+	}
+	(void)chan_set_location(ch, ctx, exten);
+	log_info("sip: new call (channel=%s from=%s to=%s@%s src=%J)", chan_name(ch),
+		 chan_cid_num(ch), exten, ctx, &msg->src);
+	s->callh(ch, s->arg);
+}
+
+/* --- other requests ------------------------------------------------------ */
+
+static bool misc_h(const struct sip_msg *msg, void *arg)
+{
+	struct sipsrv *s = arg;
+
+	if (!pl_strcmp(&msg->met, "REGISTER")) {
+		if (trunk_by_src(s, &msg->src) && !sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION)) {
+			/* providers don't register to us; still challenge like anyone */
+		}
+		registrar_handle(s->reg, msg);
+		return true;
+	}
+	if (!pl_strcmp(&msg->met, "OPTIONS")) {
+		(void)sip_replyf(s->sip, msg, 200, "OK",
+				 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER\r\n"
+				 "Accept: application/sdp\r\nContent-Length: 0\r\n\r\n");
+		return true;
+	}
+	if (!pl_strcmp(&msg->met, "ACK"))
+		return true; /* stray ACK (e.g. to a stateless error): nothing to do */
+	if (!pl_strcmp(&msg->met, "CANCEL")) {
+		(void)sip_reply(s->sip, msg, 481, "Call/Transaction Does Not Exist");
+		return true;
+	}
+	if (!pl_strcmp(&msg->met, "BYE")) {
+		(void)sip_reply(s->sip, msg, 481, "Call/Transaction Does Not Exist");
+		return true;
+	}
+	(void)sip_replyf(s->sip, msg, 405, "Method Not Allowed",
+			 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER\r\n"
+			 "Content-Length: 0\r\n\r\n");
+	return true;
+}
+
+static void exit_h(void *arg)
+{
+	(void)arg;
+}
+
+int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
+		 sipsrv_user_h *userh, sipsrv_call_h *callh, void *arg)
+{
+	struct sipsrv *s;
+	int err;
+
+	if (!srvp || !cf || !userh || !callh)
+		return EINVAL;
+	s = mem_zalloc(sizeof(*s), destructor);
+	if (!s)
+		return ENOMEM;
+	s->cf = *cf;
+	s->userh = userh;
+	s->callh = callh;
+	s->arg = arg;
+	err = sip_alloc(&s->sip, NULL, 8192, 8192, 256, cf->user_agent ? cf->user_agent
+			: "tamas", exit_h, s);
+	if (err) {
+		log_error("sip: stack init failed: %m", err);
+		goto out;
+	}
+	if (cf->udp)
+		err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &cf->laddr);
+	if (!err && cf->tcp)
+		err = sip_transp_add(s->sip, SIP_TRANSP_TCP, &cf->laddr);
+	if (err) {
+		log_error("sip: cannot listen on %J: %m", &cf->laddr, err);
+		goto out;
+	}
+	/* Registration order is processing order: validation first. */
+	err = sip_listen(&s->lsnr_check, s->sip, true, check_h, s);
+	if (!err)
+		err = sipsess_listen(&s->sock, s->sip, 8192, invite_h, s);
+	if (!err)
+		err = sip_listen(&s->lsnr_misc, s->sip, true, misc_h, s);
+	if (!err)
+		err = sipauth_alloc(&s->auth, cf->realm ? cf->realm : "tamas",
+				    cf->nonce_ttl_s, pw_h, s);
+	if (!err)
+		err = registrar_alloc(&s->reg, s->sip, s->auth, cf->min_expires,
+				      cf->max_expires);
+	if (!err)
+		err = rtppool_alloc(&s->pool, &cf->rtp_laddr, cf->rtp_min, cf->rtp_max);
+	if (err) {
+		log_error("sip: init failed: %m", err);
+		goto out;
+	}
+	s->env.sip = s->sip;
+	s->env.sock = s->sock;
+	s->env.pool = s->pool;
+	s->env.dial_timeout_s = cf->dial_timeout_s;
+	s->env.cuser = "tamas";
+	*srvp = s;
+	return 0;
+ out:
+	mem_deref(s);
+	return err;
+}
+
+int sipsrv_trunk_add(struct sipsrv *s, const struct trunk_conf *tc)
+{
+	struct trunk_entry *e;
+	int err;
+
+	e = mem_zalloc(sizeof(*e), trunk_entry_destructor);
+	if (!e)
+		return ENOMEM;
+	err = trunk_alloc(&e->t, s->sip, tc, s->env.cuser);
+	if (err) {
+		mem_deref(e);
+		return err;
+	}
+	list_append(&s->trunks, &e->le, e);
+	return 0;
+}
+
+int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
+		   struct chan *caller, int *cause)
+{
+	const char *slash = strchr(resource, '/'), *at = strchr(resource, '@');
+	char uri[256], route[128];
+	struct reg_binding b;
+	struct trunk *t = NULL;
+	const char *number = resource;
+	char numbuf[64];
+	int err;
+
+	*cause = CAUSE_NORMAL_CLEARING;
+	if (slash) {
+		t = trunk_by_name(s, resource, (size_t)(slash - resource));
+		number = slash + 1;
+	}
+	else if (at) {
+		t = trunk_by_name(s, at + 1, strlen(at + 1));
+		if ((size_t)(at - resource) >= sizeof(numbuf))
+			return EINVAL;
+		memcpy(numbuf, resource, (size_t)(at - resource));
+		numbuf[at - resource] = '\0';
+		number = numbuf;
+	}
+	if ((slash || at) && !t) {
+		*cause = CAUSE_NO_ROUTE_DESTINATION;
+		return ENOENT;
+	}
+	if (t) {
+		err = trunk_uri(t, number, uri, sizeof(uri));
+		if (!err)
+			err = leg_outgoing(&s->env, chp, resource, uri, NULL, caller,
+					   trunk_auth_h, t);
+	}
+	else {
+		if (registrar_lookup(s->reg, resource, &b)) {
+			*cause = CAUSE_SUBSCRIBER_ABSENT;
+			return ENOENT;
+		}
+		/* Send to where the REGISTER came from (NAT), not to the Contact. */
+		(void)re_snprintf(route, sizeof(route), "<sip:%J;transport=%s;lr>", &b.src,
+				  sip_transp_param(b.tp));
+		err = leg_outgoing(&s->env, chp, resource, b.contact, route, caller, NULL, NULL);
+	}
+	if (err)
+		*cause = err == EADDRINUSE ? CAUSE_NORMAL_CIRCUIT_CONGESTION
+			: CAUSE_NETWORK_OUT_OF_ORDER;
+	return err;
+}
+
+struct registrar *sipsrv_registrar(const struct sipsrv *s)
+{
+	return s ? s->reg : NULL;
+}
+
+int sipsrv_print_trunks(struct re_printf *pf, const struct sipsrv *s)
+{
+	struct le *le;
+	int err = 0;
+
+	for (le = s->trunks.head; le && !err; le = le->next) {
+		struct trunk_entry *e = le->data;
+		err = trunk_print(pf, e->t);
+	}
+	return err;
+}
+
+int sipsrv_print_status(struct re_printf *pf, const struct sipsrv *s)
+{
+	return re_hprintf(pf, "{\"registrations\":%u,\"channels\":%u,\"malformed\":%llu,"
+			  "\"rtp_ports_in_use\":%u}\n", registrar_count(s->reg), chan_count(),
+			  (unsigned long long)s->malformed, rtppool_in_use(s->pool));
+}
+
+uint64_t sipsrv_malformed_count(const struct sipsrv *s)
+{
+	return s ? s->malformed : 0;
+}
+
+unsigned sipsrv_rtp_capacity(const struct sipsrv *s)
+{
+	return s ? rtppool_capacity(s->pool) : 0;
+}

@@ -1,0 +1,452 @@
+/* tamasd: the PBX daemon. Wires configuration, store, SIP, dialplan and the
+ * control socket together around one libre loop; holds the one context. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <re.h>
+#include "api/ctl.h"
+#include "api/ctlcmd.h"
+#include "core/cfg.h"
+#include "core/log.h"
+#include "core/tmrheap.h"
+#include "pbx/app.h"
+#include "pbx/chan.h"
+#include "pbx/dial.h"
+#include "pbx/dialplan.h"
+#include "sip/registrar.h"
+#include "sip/sipsrv.h"
+#include "store/store.h"
+
+#define MAX_OVERRIDES 64
+
+struct tamas {
+	struct cfg *conf;
+	struct store *store;
+	struct sipsrv *sip;
+	struct dialplan *dp;
+	struct ctl *ctl;
+	struct ctlcmd cmd;
+	int sigfd;
+	const char *conf_path;
+	char err[512];
+	int exit_code;
+};
+
+/* --- glue handlers ------------------------------------------------------- */
+
+static void cdr_h(const struct cdr_rec *rec, void *arg)
+{
+	struct tamas *t = arg;
+	int err = store_cdr_write(t->store, rec);
+
+	if (err)
+		log_error("cdr: write failed, record kept in log only (uniqueid=%s src=%s "
+			  "dst=%s disposition=%s err=%m)", rec->uniqueid, rec->src, rec->dst,
+			  rec->disposition, err);
+}
+
+static int user_h(const char *ext, char *pw, size_t pwsz, char *ctx, size_t ctxsz,
+		  void *arg)
+{
+	struct tamas *t = arg;
+	struct user_rec u;
+	int err = store_user_get(t->store, ext, &u);
+
+	if (err)
+		return err;
+	str_ncpy(pw, u.password, pwsz);
+	str_ncpy(ctx, u.context, ctxsz);
+	return 0;
+}
+
+static void dialplan_ended(struct chan *ch, void *arg)
+{
+	(void)arg;
+	/* 0 keeps the cause Dial left (busy → 486 to an unanswered caller). */
+	chan_hangup(ch, 0);
+}
+
+static void call_h(struct chan *ch, void *arg)
+{
+	struct tamas *t = arg;
+	int err = dialplan_start(t->dp, ch, dialplan_ended, t);
+
+	if (err) {
+		log_warn("pbx: cannot start dialplan (channel=%s err=%m)", chan_name(ch), err);
+		chan_hangup(ch, CAUSE_NORMAL_TEMPORARY_FAILURE);
+	}
+}
+
+static int sip_request_h(struct chan **chp, const char *resource, struct chan *caller,
+			 int *cause, void *arg)
+{
+	struct tamas *t = arg;
+	return sipsrv_request(t->sip, chp, resource, caller, cause);
+}
+
+static int db_get_h(const char *family, const char *key, char *buf, size_t sz, void *arg)
+{
+	struct tamas *t = arg;
+	return store_kv_get(t->store, family, key, buf, sz);
+}
+
+static int db_put_h(const char *family, const char *key, const char *value, void *arg)
+{
+	struct tamas *t = arg;
+	return store_kv_put(t->store, family, key, value);
+}
+
+static int db_del_h(const char *family, const char *key, void *arg)
+{
+	struct tamas *t = arg;
+	return store_kv_del(t->store, family, key);
+}
+
+
+/* --- start-up ------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: tamasd [-c FILE] [-s section.key=value]...\n"
+		"  -c FILE   configuration (default etc/tamas.conf)\n"
+		"  -s K=V    override a configuration key, e.g. -s sip.port=5070\n");
+}
+
+static int conf_u16(struct tamas *t, const char *sec, const char *key, uint16_t dflt,
+		    uint16_t min, uint16_t *out)
+{
+	uint32_t v;
+	int err = cfg_get_u32(t->conf, sec, key, dflt, min, 65535, &v, t->err,
+			       sizeof(t->err));
+	*out = (uint16_t)v;
+	return err;
+}
+
+static int sip_conf(struct tamas *t, struct sipsrv_conf *cf)
+{
+	const char *bind = cfg_get_str(t->conf, "sip", "bind", "127.0.0.1");
+	const char *rtpbind = cfg_get_str(t->conf, "rtp", "bind", bind);
+	const char *tp = cfg_get_str(t->conf, "sip", "transports", "udp,tcp");
+	uint16_t port;
+	int err;
+
+	memset(cf, 0, sizeof(*cf));
+	err = conf_u16(t, "sip", "port", 5060, 1, &port);
+	if (!err && sa_set_str(&cf->laddr, bind, port)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.bind: not an IP address: '%s'",
+				  cfg_where(t->conf, "sip", "bind"), bind);
+		err = EINVAL;
+	}
+	if (!err && sa_set_str(&cf->rtp_laddr, rtpbind, 0)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: rtp.bind: not an IP address: '%s'",
+				  cfg_where(t->conf, "rtp", "bind"), rtpbind);
+		err = EINVAL;
+	}
+	if (!err)
+		err = conf_u16(t, "rtp", "port_min", 20000, 1024, &cf->rtp_min);
+	if (!err)
+		err = conf_u16(t, "rtp", "port_max", 29999, 1025, &cf->rtp_max);
+	if (!err && cf->rtp_max <= cf->rtp_min + 2) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: rtp.port_max must exceed rtp.port_min",
+				  cfg_where(t->conf, "rtp", "port_max"));
+		err = EINVAL;
+	}
+	if (!err)
+		err = cfg_get_u32(t->conf, "sip", "dial_timeout", 60, 1, 86400,
+				   &cf->dial_timeout_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "sip", "max_calls", 4000, 1, 1000000,
+				   &cf->max_calls, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "sip", "nonce_ttl", 300, 1, 86400,
+				   &cf->nonce_ttl_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "sip", "min_expires", 60, 1, 86400,
+				   &cf->min_expires, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "sip", "max_expires", 3600, 1, 604800,
+				   &cf->max_expires, t->err, sizeof(t->err));
+	if (err)
+		return err;
+	cf->udp = strstr(tp, "udp") != NULL;
+	cf->tcp = strstr(tp, "tcp") != NULL;
+	if (!cf->udp && !cf->tcp) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.transports: expected udp and/or tcp",
+				  cfg_where(t->conf, "sip", "transports"));
+		return EINVAL;
+	}
+	cf->realm = cfg_get_str(t->conf, "sip", "realm", "tamas");
+	cf->user_agent = cfg_get_str(t->conf, "sip", "user_agent", "tamas");
+	return 0;
+}
+
+static int trunk_section_h(const struct cfg *conf, const char *section, const char *name,
+			   void *arg)
+{
+	struct tamas *t = arg;
+	struct trunk_conf tc = { .name = name };
+	uint32_t port, expires;
+	bool reg;
+	int err;
+
+	tc.host = cfg_get(conf, section, "host");
+	if (!tc.host) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: host is required",
+				  t->conf_path, section);
+		return EINVAL;
+	}
+	err = cfg_get_u32(conf, section, "port", 5060, 1, 65535, &port, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "expires", 300, 10, 86400, &expires, t->err,
+				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "register", false, &reg, t->err, sizeof(t->err));
+	if (err)
+		return err;
+	tc.port = (uint16_t)port;
+	tc.expires = expires;
+	tc.reg = reg;
+	tc.context = cfg_get_str(conf, section, "context", "from_trunk");
+	tc.username = cfg_get(conf, section, "username");
+	tc.password = cfg_get(conf, section, "password");
+	if (tc.reg && (!tc.username || !tc.password)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: register = yes needs "
+				  "username and password", cfg_where(conf, section, "register"),
+				  section);
+		return EINVAL;
+	}
+	err = sipsrv_trunk_add(t->sip, &tc);
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: cannot set up trunk: %m",
+				  cfg_where(conf, section, "host"), section, err);
+	return err;
+}
+
+static int user_section_h(const struct cfg *conf, const char *section, const char *name,
+			  void *arg)
+{
+	struct tamas *t = arg;
+	const char *pw = cfg_get(conf, section, "password");
+	const char *ctx = cfg_get_str(conf, section, "context", "main_routing");
+	char rnd[17];
+	int err;
+
+	if (!pw || !*pw) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: password is required",
+				  t->conf_path, section);
+		return EINVAL;
+	}
+	if (!strcmp(pw, "random")) {
+		rand_str(rnd, sizeof(rnd));
+		pw = rnd;
+		log_info("tamasd: seeded user %s with a generated password (%s)", name, pw);
+	}
+	err = store_user_add(t->store, name, pw, ctx, false);
+	if (err && err != EEXIST) {
+		(void)re_snprintf(t->err, sizeof(t->err), "cannot seed user %s: %m", name, err);
+		return err;
+	}
+	return 0;
+}
+
+static int seed_users(struct tamas *t)
+{
+	unsigned n = 0;
+	int err = store_user_count(t->store, &n);
+
+	if (err || n > 0)
+		return err;
+	return cfg_apply_sections(t->conf, "user", user_section_h, t);
+}
+
+static void raise_nofile(struct sipsrv *sip)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	(void)fd_setsize((int)MIN(rl.rlim_cur, 1u << 20));
+	/* Four relay sockets per anchored call, plus SIP/TCP and files. */
+	log_info("tamasd: open files limit %llu: room for about %llu anchored calls "
+		 "(rtp pool %u port pairs)", (unsigned long long)rl.rlim_cur,
+		 (unsigned long long)(rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 4 : 0),
+		 sipsrv_rtp_capacity(sip));
+}
+
+static void signal_fd_h(int flags, void *arg)
+{
+	struct tamas *t = arg;
+	struct signalfd_siginfo si;
+	(void)flags;
+
+	while (read(t->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			int err = dialplan_reload(t->dp, t->err, sizeof(t->err));
+			if (err)
+				log_error("dialplan: reload failed, keeping the old one: %s", t->err);
+			else
+				log_info("dialplan: reloaded on SIGHUP");
+			continue;
+		}
+		log_info("tamasd: signal %u, stopping", si.ssi_signo);
+		re_cancel();
+	}
+}
+
+static int signals_init(struct tamas *t)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return errno;
+	signal(SIGPIPE, SIG_IGN);
+	t->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (t->sigfd < 0)
+		return errno;
+	return fd_listen(t->sigfd, FD_READ, signal_fd_h, t);
+}
+
+static int tamas_start(struct tamas *t)
+{
+	struct sipsrv_conf scf;
+	const char *lvl = cfg_get_str(t->conf, "general", "log_level", "info");
+	int err;
+
+	log_set_level(!strcmp(lvl, "debug") ? LOG_DEBUG : !strcmp(lvl, "warn") ? LOG_WARN
+		      : !strcmp(lvl, "error") ? LOG_ERROR : LOG_INFO);
+	err = tmrheap_selftest();
+	if (err) {
+		str_ncpy(t->err, "libre's timers are not interposed (libre built differently "
+			 "than Debian's 1.1.0?); refusing to run with O(n) timers", sizeof(t->err));
+		return err;
+	}
+	err = sip_conf(t, &scf);
+	if (err)
+		return err;
+	err = store_open(&t->store, cfg_get_str(t->conf, "store", "path", "var/tamas.db"),
+			 t->err, sizeof(t->err));
+	if (err)
+		return err;
+	err = seed_users(t);
+	if (err)
+		return err;
+	chan_init(cdr_h, t);
+	chan_set_db(db_get_h, db_put_h, db_del_h, t);
+	err = apps_basic_register();
+	err |= dial_app_register();
+	err |= dial_register_tech("SIP", sip_request_h, t);
+	err |= dial_register_tech("PJSIP", sip_request_h, t);
+	if (err) {
+		str_ncpy(t->err, "cannot register applications", sizeof(t->err));
+		return EINVAL;
+	}
+	err = dialplan_alloc(&t->dp, cfg_get_str(t->conf, "dialplan", "file",
+						  "etc/extensions.lua"), t->err, sizeof(t->err));
+	if (err)
+		return err;
+	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",
+				  &scf.laddr, err);
+		return err;
+	}
+	err = cfg_apply_sections(t->conf, "trunk", trunk_section_h, t);
+	if (err)
+		return err;
+	t->cmd.store = t->store;
+	t->cmd.sip = t->sip;
+	t->cmd.dp = t->dp;
+	err = ctl_listen(&t->ctl, cfg_get_str(t->conf, "control", "socket", "var/tamasd.ctl"),
+			 ctlcmd_h, &t->cmd);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "control.socket %s: %m",
+				  cfg_get_str(t->conf, "control", "socket", "var/tamasd.ctl"), err);
+		return err;
+	}
+	raise_nofile(t->sip);
+	log_info("tamasd: ready (sip=%J transports=%s%s)", &scf.laddr, scf.udp ? "udp " : "",
+		 scf.tcp ? "tcp" : "");
+	return 0;
+}
+
+static void tamas_stop(struct tamas *t)
+{
+	t->ctl = mem_deref(t->ctl);
+	t->sip = mem_deref(t->sip);
+	t->dp = mem_deref(t->dp);
+	app_unregister_all();
+	dial_close();
+	chan_close();
+	if (t->sigfd >= 0) {
+		fd_close(t->sigfd);
+		close(t->sigfd);
+	}
+	store_close(t->store);
+	cfg_free(t->conf);
+}
+
+int main(int argc, char *argv[])
+{
+	struct tamas t = { .sigfd = -1, .conf_path = "etc/tamas.conf" };
+	char *overrides[MAX_OVERRIDES];
+	size_t n = 0;
+	int c, err;
+
+	while ((c = getopt(argc, argv, "c:s:h")) != -1) {
+		switch (c) {
+		case 'c': t.conf_path = optarg; break;
+		case 's':
+			if (n == MAX_OVERRIDES) {
+				fprintf(stderr, "tamasd: too many -s overrides\n");
+				return 2;
+			}
+			overrides[n++] = optarg;
+			break;
+		default: usage(); return c == 'h' ? 0 : 2;
+		}
+	}
+	err = cfg_load(&t.conf, t.conf_path, overrides, n, t.err, sizeof(t.err));
+	if (err) {
+		fprintf(stderr, "tamasd: %s\n", t.err);
+		return 1;
+	}
+	err = libre_init();
+	if (err) {
+		fprintf(stderr, "tamasd: libre init failed: %s\n", strerror(err));
+		cfg_free(t.conf);
+		return 1;
+	}
+	err = signals_init(&t);
+	if (!err)
+		err = tamas_start(&t);
+	if (err) {
+		fprintf(stderr, "tamasd: %s\n", t.err[0] ? t.err : strerror(err));
+		t.exit_code = 1;
+	}
+	else {
+		err = re_main(NULL);
+		if (err && err != EINTR) {
+			log_error("tamasd: main loop failed: %m", err);
+			t.exit_code = 1;
+		}
+	}
+	tamas_stop(&t);
+	libre_close();
+	tmr_debug();
+	mem_debug();
+	log_info("tamasd: stopped");
+	return t.exit_code;
+}
