@@ -23,7 +23,7 @@ struct leg_env {
 int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 		 const char *resource, struct chan **chp);
 
-/* Sends an INVITE to uri (optional route "<sip:...;lr>"), offering the
+/* Sends an INVITE to uri (optional route "sip:host:port" (libre adds <>;lr)), offering the
  * caller's codecs. authh answers 401/407 (trunks). */
 int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,
 		 const char *uri, const char *route, struct chan *caller,

@@ -87,8 +87,11 @@ static const char *request_problem(const struct sip_msg *msg)
 	if (!pl_isset(&msg->ver) || pl_strcmp(&msg->ver, "SIP/2.0"))
 		return "bad SIP version";
 	if (cl) {
-		struct pl v = cl->val;
-		if (re_regex(v.p, v.l, "^[0-9]+$", NULL) || pl_u32(&v) > body)
+		const struct pl *v = &cl->val;
+		bool digits = v->l > 0 && v->l < 10;
+		for (size_t i = 0; digits && i < v->l; i++)
+			digits = v->p[i] >= '0' && v->p[i] <= '9';
+		if (!digits || pl_u32(v) > body)
 			return "bad Content-Length";
 	}
 	if (msg->req && !pl_strcmp(&msg->met, "INVITE") &&
@@ -145,14 +148,15 @@ static struct trunk *trunk_by_name(const struct sipsrv *s, const char *name, siz
 
 static void reply_challenge(struct sipsrv *s, const struct sip_msg *msg, bool stale)
 {
-	struct sip_strans *st = NULL;
 	char chal[256];
 
 	if (sipauth_challenge(s->auth, true, stale, chal, sizeof(chal)))
 		return;
-	/* Statefully, so the ACK to our 407 is absorbed by the transaction. */
-	(void)sip_treplyf(&st, NULL, s->sip, msg, false, 407,
-			  "Proxy Authentication Required", "%sContent-Length: 0\r\n\r\n", chal);
+	/* Stateless (like the REGISTER challenge): a retransmitted INVITE just
+	 * gets a fresh 407, and no transaction lingers for 32 s per challenge;
+	 * the ACK is absorbed by misc_h. */
+	(void)sip_replyf(s->sip, msg, 407, "Proxy Authentication Required",
+			 "%sContent-Length: 0\r\n\r\n", chal);
 }
 
 static void invite_h(const struct sip_msg *msg, void *arg)
@@ -377,8 +381,9 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 			return ENOENT;
 		}
 		/* Send to where the REGISTER came from (NAT), not to the Contact. */
-		(void)re_snprintf(route, sizeof(route), "<sip:%J;transport=%s;lr>", &b.src,
-				  sip_transp_param(b.tp));
+		(void)re_snprintf(route, sizeof(route), "sip:%J%s%s", &b.src,
+				  b.tp == SIP_TRANSP_UDP ? "" : ";transport=",
+				  b.tp == SIP_TRANSP_UDP ? "" : sip_transp_param(b.tp));
 		err = leg_outgoing(&s->env, chp, resource, b.contact, route, caller, NULL, NULL);
 	}
 	if (err)
