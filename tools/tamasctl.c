@@ -1,4 +1,5 @@
-/* tamasctl: command-line client of tamasd's control socket. */
+/* tamasctl: command-line client of tamasd's control socket. It only forwards
+ * its arguments; tamasd interprets the commands (src/api/ctlcmd.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +11,17 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tamasctl [-S SOCKET] COMMAND [ARGS...]\n"
-		"  -S SOCKET   control socket (default $TAMAS_CTL_SOCKET or var/tamasd.ctl)\n"
-		"commands:\n"
+		"  -S SOCKET   tamasd's control socket (control.socket in tamas.conf);\n"
+		"              default $TAMAS_CTL_SOCKET, else var/tamasd.ctl\n"
+		"  -h          this help\n"
+		"commands (run by tamasd; output is JSON lines):\n"
 		"  user add EXT PASSWORD [--context CTX]   (default context main_routing)\n"
 		"  user del EXT | user list\n"
 		"  registrations | channels | status | trunks\n"
 		"  hangup CHANNEL\n"
 		"  dialplan reload\n"
-		"  cdr tail [N]\n");
+		"  cdr tail [N]\n"
+		"exit status: 0 ok, 1 error (reason on stderr), 2 usage error\n");
 }
 
 int main(int argc, char *argv[])
