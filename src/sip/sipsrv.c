@@ -100,6 +100,39 @@ static const char *request_problem(const struct sip_msg *msg)
 	return NULL;
 }
 
+/* Requests that are well-formed but ask for what we do not do get their
+ * specific answer (RFC 3261 §8.2.2, §8.2.3). Returns true when answered. */
+static bool reject_unsupported(struct sipsrv *s, const struct sip_msg *msg)
+{
+	const struct sip_hdr *req = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+	const struct sip_hdr *acc = sip_msg_hdr(msg, SIP_HDR_ACCEPT);
+	bool invite = !pl_strcmp(&msg->met, "INVITE");
+
+	if (pl_strcasecmp(&msg->uri.scheme, "sip") && pl_strcasecmp(&msg->uri.scheme, "sips")) {
+		(void)sip_reply(s->sip, msg, 416, "Unsupported URI Scheme");
+		return true;
+	}
+	if (!pl_strcmp(&msg->met, "ACK") || !pl_strcmp(&msg->met, "CANCEL"))
+		return false;
+	if (req) {
+		(void)sip_replyf(s->sip, msg, 420, "Bad Extension",
+				 "Unsupported: %r\r\nContent-Length: 0\r\n\r\n", &req->val);
+		return true;
+	}
+	if (invite && mbuf_get_left(msg->mb) &&
+	    !msg_ctype_cmp(&msg->ctyp, "application", "sdp")) {
+		(void)sip_replyf(s->sip, msg, 415, "Unsupported Media Type",
+				 "Accept: application/sdp\r\nContent-Length: 0\r\n\r\n");
+		return true;
+	}
+	if (invite && acc && !sip_msg_hdr_has_value(msg, SIP_HDR_ACCEPT, "application/sdp") &&
+	    !sip_msg_hdr_has_value(msg, SIP_HDR_ACCEPT, "*/*")) {
+		(void)sip_reply(s->sip, msg, 406, "Not Acceptable");
+		return true;
+	}
+	return false;
+}
+
 static bool check_h(const struct sip_msg *msg, void *arg)
 {
 	struct sipsrv *s = arg;
@@ -112,7 +145,7 @@ static bool check_h(const struct sip_msg *msg, void *arg)
 	}
 	why = request_problem(msg);
 	if (!why)
-		return false;
+		return reject_unsupported(s, msg);
 	malformed(s, msg, why);
 	if (pl_strcmp(&msg->met, "ACK"))
 		(void)sip_replyf(s->sip, msg, 400, "Bad Request",
