@@ -2,6 +2,9 @@
  * new requests to the registrar, trunks and legs. */
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include "core/log.h"
 #include "media/rtp.h"
 #include "pbx/chan.h"
@@ -293,6 +296,35 @@ static bool misc_h(const struct sip_msg *msg, void *arg)
 	return true;
 }
 
+/* libre 1.1.0 gives no access to the SIP transport's UDP socket, so find it
+ * by its bound address. Bursts at high call rates overflow the default
+ * receive buffer (timers.md, next bottlenecks #2). */
+static void sip_rcvbuf_raise(const struct sa *laddr, int bytes)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	for (int fd = 3; fd < (int)MIN(rl.rlim_cur, 4096u); fd++) {
+		struct sa a;
+		int type = 0, got;
+		socklen_t tl = sizeof(type);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_DGRAM)
+			continue;
+		sa_init(&a, AF_UNSPEC);
+		a.len = sizeof(a.u);
+		if (getsockname(fd, &a.u.sa, &a.len) || !sa_cmp(&a, laddr, SA_ALL))
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes));
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+		tl = sizeof(got);
+		if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &tl))
+			log_info("sip: UDP receive buffer %d KiB", got / 1024);
+		return;
+	}
+}
+
 static void exit_h(void *arg)
 {
 	(void)arg;
@@ -327,6 +359,8 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 		log_error("sip: cannot listen on %J: %m", &cf->laddr, err);
 		goto out;
 	}
+	if (cf->udp)
+		sip_rcvbuf_raise(&cf->laddr, 8 * 1024 * 1024);
 	/* Registration order is processing order: validation first. */
 	err = sip_listen(&s->lsnr_check, s->sip, true, check_h, s);
 	if (!err)
