@@ -31,6 +31,7 @@ struct rtpep {
 struct portref { struct le le; struct rtpport *port; };
 
 static void port_recv(const struct sa *src, struct mbuf *mb, void *arg);
+static void ep_unlink(struct rtpep *ep);
 static void port_recv_rtcp(const struct sa *src, struct mbuf *mb, void *arg);
 
 static void portref_destructor(void *arg)
@@ -140,8 +141,7 @@ static void ep_destructor(void *arg)
 {
 	struct rtpep *ep = arg;
 
-	if (ep->peer && ep->peer->peer == ep)
-		ep->peer->peer = NULL;
+	ep_unlink(ep);
 	if (ep->port) {
 		ep->port->ep = NULL;
 		list_append(&ep->port->pool->free, &ep->port->le, ep->port);
@@ -187,10 +187,25 @@ void rtpep_set_raddr(struct rtpep *ep, const struct sa *rtp, const struct sa *rt
 		ep->raddr_rtcp = *rtcp;
 }
 
+static void ep_unlink(struct rtpep *ep)
+{
+	if (ep->peer && ep->peer->peer == ep)
+		ep->peer->peer = NULL;
+	ep->peer = NULL;
+}
+
+/* Links are always mutual, so freeing either end can clear the other and
+ * no endpoint is ever left pointing at a released one. */
 void rtpep_link(struct rtpep *ep, struct rtpep *peer)
 {
-	if (ep)
-		ep->peer = peer;
+	if (!ep || ep->peer == peer)
+		return;
+	ep_unlink(ep);
+	if (!peer)
+		return;
+	ep_unlink(peer);
+	ep->peer = peer;
+	peer->peer = ep;
 }
 
 void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st)

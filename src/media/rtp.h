@@ -27,8 +27,9 @@ int rtpep_alloc(struct rtpep **epp, struct rtppool *pool);
 const struct sa *rtpep_laddr(const struct rtpep *ep);
 /* Remote address from SDP; replaced by the first packet's source (latching). */
 void rtpep_set_raddr(struct rtpep *ep, const struct sa *rtp, const struct sa *rtcp);
-/* Relays what ep receives out of peer's socket to peer's remote (both ways
- * when called for both sides). NULL peer stops relaying (packets dropped). */
+/* Relays both ways between ep and peer (each one's packets go out of the
+ * other's socket to the other's remote). Links are mutual: linking ep to a
+ * new peer or to NULL also unlinks ep's old peer. */
 void rtpep_link(struct rtpep *ep, struct rtpep *peer);
 void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st);
 

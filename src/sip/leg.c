@@ -27,16 +27,26 @@ struct leg {
 
 static const struct chan_tech sip_tech;
 
+/* Releases what talks to the network; the struct may live on while an
+ * outgoing leg still holds it as its origin. */
+static void leg_free_resources(struct leg *l)
+{
+	tmr_cancel(&l->tmr_ring);
+	tmr_cancel(&l->tmr_release);
+	l->sess = mem_deref(l->sess);
+	l->rtp = mem_deref(l->rtp);
+	l->sdpm = NULL;
+	l->sdp = mem_deref(l->sdp);
+	l->invite = mem_deref(l->invite);
+	l->st = NULL;
+}
+
 static void leg_destructor(void *arg)
 {
 	struct leg *l = arg;
 
-	tmr_cancel(&l->tmr_ring);
-	tmr_cancel(&l->tmr_release);
-	mem_deref(l->sess);
-	mem_deref(l->invite);
-	mem_deref(l->sdp);
-	mem_deref(l->rtp);
+	leg_free_resources(l);
+	mem_deref(l->origin);
 }
 
 static struct leg *leg_of(const struct chan *ch)
@@ -53,10 +63,11 @@ static void release_h(void *arg)
 
 	if (l->origin && l->origin->early == l)
 		l->origin->early = NULL;
-	if (l->early && l->early->origin == l)
-		l->early->origin = NULL;
+	l->origin = mem_deref(l->origin);
+	l->early = NULL;
 	l->ch = NULL;
 	chan_set_pvt(ch, NULL);
+	leg_free_resources(l);
 	mem_deref(l);
 	mem_deref(ch);
 }
@@ -202,7 +213,6 @@ static int tech_indicate(struct chan *ch, uint16_t scode)
 		if (err)
 			return err;
 		rtpep_link(l->rtp, l->early->rtp);
-		rtpep_link(l->early->rtp, l->rtp);
 	}
 	if (!l->accepted)
 		err = leg_accept(l, scode, reason, desc);
@@ -379,10 +389,8 @@ static void b_progr_h(const struct sip_msg *msg, void *arg)
 	else if (msg->scode == 183) {
 		if (mbuf_get_left(msg->mb) && !sdp_decode(l->sdp, msg->mb, false)) {
 			leg_update_raddr(l);
-			if (l->origin) {
+			if (l->origin && !l->origin->released)
 				l->origin->early = l;
-				rtpep_link(l->rtp, l->origin->rtp);
-			}
 		}
 		chan_signal(l->ch, CHAN_EV_PROGRESS);
 	}
@@ -463,7 +471,7 @@ int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resou
 	if (!l)
 		return ENOMEM;
 	l->env = env;
-	l->origin = leg_of(caller);
+	l->origin = mem_ref(leg_of(caller));
 	err = leg_sdp_init(l);
 	if (!err)
 		err = offer_from_caller(l, l->origin);

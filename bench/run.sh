@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# bench/run.sh: measure tamasd with the shared SIPp harness, then the harness
+# alone (SIPp UAC -> SIPp UAS, no PBX), and print one summary table next to the
+# Asterisk anchor's figures. Run from anywhere; `make bench` runs it.
+#
+# Phases (each is one run of ../shared/bench/asterisk/bench.sh):
+#   1. call-rate ramp against tamasd (1 s calls, 10 s of calls per step)
+#   2. every concurrency step against a freshly started tamasd, so "KiB per
+#      call" is measured on a fresh heap, as the anchor's figures were
+#   3. the same ramp and steps with the UAC calling the UAS directly: the
+#      ceiling of the harness itself on this box
+#
+# Environment (all optional):
+#   BENCH_RATES="100 200 ..."  call-rate ramp, calls/s
+#   BENCH_CONC="1000 2000"     concurrency steps, signalling only
+#   BENCH_CONC_RTP="250 ..."   concurrency steps with RTP echoed ("" skips)
+#   BENCH_QUICK=1              tiny steps: a smoke run of a couple of minutes
+#   BENCH_DIRECT=0             skip phase 3
+#   BENCH_OUT=DIR              keep everything there (default a new /tmp dir)
+#   BENCH_PORT/BENCH_UAC_PORT/BENCH_UAS_PORT/BENCH_MEDIA   5260/5261/5280/26000
+#   BENCH_RTP_MIN/BENCH_RTP_MAX  tamasd's RTP range (30000-39999)
+#   BENCH_QUIET_MAX=S          longest wait for a quiet box before a step (30)
+#   BENCH_BUDGET=S             skip phases that would start after S s (1320)
+#   BENCH_HARNESS=PATH         bench.sh to use
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench/asterisk/bench.sh}
+ANCHOR=$(dirname "$HARNESS")/RESULTS.md
+TAMASD=$REPO/build/tamasd
+TAMASCTL=$REPO/build/tamasctl
+
+PORT=${BENCH_PORT:-5260}
+UAC_PORT=${BENCH_UAC_PORT:-5261}
+UAS_PORT=${BENCH_UAS_PORT:-5280}
+MEDIA=${BENCH_MEDIA:-26000}
+RTP_MIN=${BENCH_RTP_MIN:-30000}
+RTP_MAX=${BENCH_RTP_MAX:-39999}
+QUIET_MAX=${BENCH_QUIET_MAX:-30}
+BUDGET=${BENCH_BUDGET:-1320}
+DIRECT=${BENCH_DIRECT:-1}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RATES=${BENCH_RATES-"20 50"}; CONC=${BENCH_CONC-"50"}
+	CONC_RTP=${BENCH_CONC_RTP-"20"}; STEP_SECS=3; CONC_HOLD=6
+	QUIET_MAX=${BENCH_QUIET_MAX:-4}
+else
+	RATES=${BENCH_RATES-"100 200 400 700 1000 1400"}; CONC=${BENCH_CONC-"1000 2000"}
+	CONC_RTP=${BENCH_CONC_RTP-"250 500 1000"}; STEP_SECS=10; CONC_HOLD=10
+fi
+CONC_RATE=100
+
+log() { echo "[run.sh $(date +%T)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ -x "$HARNESS" ] || [ -f "$HARNESS" ] ||
+	die "harness not found at $HARNESS (expected ../shared/bench/asterisk/bench.sh beside the repo; set BENCH_HARNESS)"
+[ -x "$TAMASD" ] && [ -x "$TAMASCTL" ] || die "build/tamasd or build/tamasctl missing: run make first"
+command -v sipp >/dev/null || die "sipp not installed (make deps)"
+
+DIR=${BENCH_OUT:-$(mktemp -d /tmp/tamas-bench.XXXXXX)}
+mkdir -p "$DIR" || die "cannot create $DIR"
+DIR=$(cd "$DIR" && pwd)
+CONF=$DIR/tamas-bench.conf
+SOCK=$DIR/tamasd.ctl
+TLOG=$DIR/tamasd.log
+T0=$(date +%s)
+
+# The largest step sets how many calls tamasd must accept before its 503 guard.
+max_calls=4000
+for n in $CONC $CONC_RTP; do [ $((n * 2)) -gt "$max_calls" ] && max_calls=$((n * 2)); done
+sed -e "s#@SIP_PORT@#$PORT#g" -e "s#@UAC_PORT@#$UAC_PORT#g" -e "s#@UAS_PORT@#$UAS_PORT#g" \
+    -e "s#@RTP_MIN@#$RTP_MIN#g" -e "s#@RTP_MAX@#$RTP_MAX#g" -e "s#@DIR@#$DIR#g" \
+    -e "s#@MAX_CALLS@#$max_calls#g" -e "s#@DIALPLAN@#$REPO/bench/extensions-bench.lua#g" \
+    "$REPO/bench/tamas-bench.conf" > "$CONF" || die "cannot write $CONF"
+
+# tamasd keeps 2 RTP(+RTCP) sockets per call: give it the hard fd limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------- tamasd
+TPID=""
+DIED=()          # phases during which tamasd exited on its own
+start_tamasd() {
+	ss -Hlun "sport = :$PORT" 2>/dev/null | grep -q . && die "UDP port $PORT in use (set BENCH_PORT)"
+	echo "--- start $(date +%T)" >> "$TLOG"
+	"$TAMASD" -c "$CONF" >> "$TLOG" 2>&1 &
+	TPID=$!
+	local i
+	for i in $(seq 1 100); do
+		kill -0 "$TPID" 2>/dev/null || { tail -20 "$TLOG" >&2; TPID=""; die "tamasd exited at start"; }
+		"$TAMASCTL" -S "$SOCK" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "tamasd not ready after 10 s (see $TLOG)"
+}
+stop_tamasd() {
+	[ -n "$TPID" ] || return 0
+	local i rc
+	kill -TERM "$TPID" 2>/dev/null
+	for i in $(seq 1 100); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$TPID" 2>/dev/null; then
+		log "tamasd $TPID still up 10 s after SIGTERM: SIGKILL"
+		kill -KILL "$TPID" 2>/dev/null
+	fi
+	wait "$TPID" 2>/dev/null; rc=$?
+	[ "$rc" = 0 ] || log "tamasd exited with status $rc"
+	TPID=""
+}
+trap stop_tamasd EXIT
+trap 'exit 130' INT TERM
+
+over_budget() { [ $(( $(date +%s) - T0 )) -ge "$BUDGET" ]; }
+SKIPPED=()
+# harness NAME TARGET [bench.sh options...]: one bench.sh run into $DIR/NAME
+harness() {
+	local name=$1 target=$2; shift 2
+	if over_budget; then log "time budget spent: skipping $name"; SKIPPED+=("$name"); return 0; fi
+	log "phase $name -> $target"
+	bash "$HARNESS" --pbx none --uas-port "$UAS_PORT" --uac-port "$UAC_PORT" --media-base "$MEDIA" \
+		--quiet-max "$QUIET_MAX" --step-secs "$STEP_SECS" --conc-rate "$CONC_RATE" \
+		--conc-hold "$CONC_HOLD" --out "$DIR/$name" "$@" "$target" > "$DIR/$name.log" 2>&1
+	[ -f "$DIR/$name/results.md" ] || { tail -20 "$DIR/$name.log" >&2; die "harness wrote no results for $name"; }
+}
+# tamas_phase NAME [bench.sh options...]: the harness against a running tamasd
+tamas_phase() {
+	local name=$1; shift
+	[ -n "$TPID" ] || start_tamasd
+	harness "$name" "127.0.0.1:$PORT" --pid "$TPID" "$@"
+	kill -0 "$TPID" 2>/dev/null || { log "tamasd died during $name (see $TLOG)"; DIED+=("$name"); stop_tamasd; }
+}
+
+log "output in $DIR; tamasd 127.0.0.1:$PORT, UAC :$UAC_PORT, UAS :$UAS_PORT, media $MEDIA, RTP $RTP_MIN-$RTP_MAX"
+log "rates '$RATES', conc '$CONC', conc-rtp '$CONC_RTP', $STEP_SECS s per rate step"
+
+# 1. ramp (stops at the first step with failed calls)
+[ -n "$RATES" ] && tamas_phase tamas_ramp --rates "$RATES" --conc "" --conc-rtp ""
+# 2. one concurrency step per fresh tamasd
+for n in $CONC; do
+	stop_tamasd
+	tamas_phase "tamas_conc_$n" --rates "" --conc "$n" --conc-rtp ""
+done
+for n in $CONC_RTP; do
+	stop_tamasd
+	tamas_phase "tamas_rtp_$n" --rates "" --conc "" --conc-rtp "$n"
+done
+stop_tamasd
+# 3. the harness alone: UAC -> UAS, nothing in between
+if [ "$DIRECT" = 1 ]; then
+	harness direct "127.0.0.1:$UAS_PORT" --rates "$RATES" --conc "$CONC" --conc-rtp "$CONC_RTP"
+fi
+
+# ---------------------------------------------------------------- parsing
+# rows PHASE SECTION: the data rows of one table of PHASE's results.md, cells
+# space-separated. SECTION "rate" = call-rate ramp, "conc" = concurrency.
+rows() {
+	local f=$DIR/$1/results.md
+	[ -f "$f" ] || return 0
+	awk -v want="$2" '
+		/^## Call-rate ramp/ { s = "rate" } /^## Concurrency/ { s = "conc" }
+		s == want && /^\| [0-9]/ {
+			out = ""; n = split($0, c, "|")
+			for (i = 2; i < n; i++) { gsub(/^ +| +$/, "", c[i]); out = out (i > 2 ? " " : "") c[i] }
+			print out
+		}' "$f"
+}
+# rate row: cps calls ok failed retrans rt slow wall cpu uac uas other rssb rssp rc
+# ramp_summary PHASE: sets RAMP_* from the highest step with every call ok
+ramp_summary() {
+	RAMP_BEST=""; RAMP_CPU=""; RAMP_HMS=""; RAMP_MS=""; RAMP_FAIL=""; RAMP_RT=""; RAMP_PEAK=""; RAMP_OTHER=""
+	local r calls ok failed retrans rt slow wall cpu uac uas other rssb rssp rc
+	while read -r r calls ok failed retrans rt slow wall cpu uac uas other rssb rssp rc; do
+		if [ "$failed" = 0 ] && [ "$ok" = "$calls" ]; then
+			RAMP_BEST=$r; RAMP_CPU=$cpu; RAMP_RT=$rt; RAMP_PEAK=$rssp; RAMP_OTHER=$other
+			RAMP_MS=$(awk -v c="$cpu" -v r="$r" 'BEGIN{printf "%.2f", c / r * 10}')
+			RAMP_HMS=$(awk -v a="$uac" -v b="$uas" -v r="$r" 'BEGIN{printf "%.2f", (a + b) / r * 10}')
+		elif [ -z "$RAMP_FAIL" ]; then
+			RAMP_FAIL="$r cps: $failed of $calls failed"
+		fi
+	done < <(rows "$1" rate)
+	RAMP_CLEAN=$(grep -o 'INVITE->200 < 200 ms: \*\*[0-9]* cps' "$DIR/$1/results.md" 2>/dev/null | grep -o '[0-9]* cps')
+}
+# conc row: n media ok failed retrans chans rssb rssplat rsspeak kib fds cpuplat other rc
+# conc_summary MEDIA PHASE...: sets CONC_* from the largest step with every call ok
+conc_summary() {
+	local media=$1; shift
+	CONC_BEST=""; CONC_KIB=""; CONC_IDLE=""; CONC_CPU=""; CONC_US=""; CONC_FAIL=""; CONC_ALL=""
+	local p n m ok failed retrans chans rssb rssplat rsspeak kib fds cpu other rc us
+	for p in "$@"; do
+		while read -r n m ok failed retrans chans rssb rssplat rsspeak kib fds cpu other rc; do
+			[ "$m" = "$media" ] || continue
+			us=$(awk -v c="$cpu" -v n="$n" 'BEGIN{ if (c ~ /^[0-9.]+$/) printf "%.1f", c * 100 / n; else print "NA" }')
+			CONC_ALL="$CONC_ALL${CONC_ALL:+; }$n: $ok ok/$failed failed, ${cpu}% CPU"
+			[ "$media" = rtp ] && CONC_ALL="$CONC_ALL = $us µs/pkt"
+			[ "$kib" != NA ] && CONC_ALL="$CONC_ALL, $kib KiB/call"
+			if [ "$failed" = 0 ] && [ "$ok" = "$n" ]; then
+				if [ -z "$CONC_BEST" ] || [ "$n" -gt "$CONC_BEST" ]; then
+					CONC_BEST=$n; CONC_KIB=$kib; CONC_IDLE=$rssb; CONC_CPU=$cpu; CONC_US=$us
+				fi
+			elif [ -z "$CONC_FAIL" ]; then
+				CONC_FAIL="$n: $failed of $n failed"
+			fi
+		done < <(rows "$p" conc)
+	done
+}
+# anchor PATTERN: the first match of a grep -o regexp in RESULTS.md, bold removed
+anchor() { grep -o -m1 "$1" "$ANCHOR" 2>/dev/null | head -1 | tr -d '*'; }
+or_na() { [ -n "$1" ] && echo "$1" || echo "n/a"; }
+
+tp=(); for n in $CONC; do tp+=("tamas_conc_$n"); done
+rp=(); for n in $CONC_RTP; do rp+=("tamas_rtp_$n"); done
+
+ramp_summary tamas_ramp
+T_BEST=$RAMP_BEST T_CPU=$RAMP_CPU T_MS=$RAMP_MS T_HMS=$RAMP_HMS T_FAIL=$RAMP_FAIL T_CLEAN=$RAMP_CLEAN
+T_RT=$RAMP_RT T_PEAK=$RAMP_PEAK T_OTHER=$RAMP_OTHER
+ramp_summary direct
+D_BEST=$RAMP_BEST D_HMS=$RAMP_HMS D_FAIL=$RAMP_FAIL D_CLEAN=$RAMP_CLEAN D_RT=$RAMP_RT D_OTHER=$RAMP_OTHER
+
+conc_summary uac "${tp[@]}"
+TS_BEST=$CONC_BEST TS_KIB=$CONC_KIB TS_IDLE=$CONC_IDLE TS_CPU=$CONC_CPU TS_FAIL=$CONC_FAIL TS_ALL=$CONC_ALL
+conc_summary rtp "${rp[@]}"
+TR_BEST=$CONC_BEST TR_KIB=$CONC_KIB TR_IDLE=$CONC_IDLE TR_CPU=$CONC_CPU TR_US=$CONC_US TR_FAIL=$CONC_FAIL TR_ALL=$CONC_ALL
+conc_summary uac direct
+DS_BEST=$CONC_BEST DS_FAIL=$CONC_FAIL
+conc_summary rtp direct
+DR_BEST=$CONC_BEST DR_FAIL=$CONC_FAIL
+
+A_CPS=$(anchor 'max call rate, 0 failed calls[^|]*| \*\*[0-9]* cps' | grep -o '[0-9]* cps$')
+A_MS=$(anchor 'CPU per B2BUA call[^|]*| \*\*~[0-9.]* ms' | grep -o '~[0-9.]* ms$')
+A_KIB=$(anchor 'memory per concurrent call[^|]*| \*\*~[0-9]* KiB\*\* (signalling), ~[0-9]* KiB with RTP' | grep -o '~[0-9]* KiB.*')
+A_IDLE=$(anchor '| idle RSS | ~[0-9.]* MiB' | grep -o '~[0-9.]* MiB')
+A_US=$(anchor 'roughly \*\*[0-9]* us of Asterisk CPU per relayed packet' | grep -o '[0-9]* us')
+A_RTPN=$(anchor '[0-9]*-[0-9]* RTP calls is the ceiling')
+
+cps() { [ -n "$1" ] && echo "$1 cps" || echo "none passed"; }
+if [ -n "$T_BEST" ] && [ -z "$T_FAIL" ]; then T_CPS=">= $T_BEST cps (every step passed)"; else T_CPS=$(cps "$T_BEST"); fi
+if [ -n "$D_BEST" ] && [ -z "$D_FAIL" ]; then D_CPS=">= $D_BEST cps (every step passed)"; else D_CPS=$(cps "$D_BEST"); fi
+kib_idle() { [ -n "$1" ] && awk -v m="$1" 'BEGIN{printf "%.0f KiB", m * 1024}' || echo "n/a"; }
+
+SUM=$DIR/summary.md
+{
+	echo "# tamas vs the harness alone vs the Asterisk anchor"
+	echo
+	echo "$(date -u +%FT%TZ), $(nproc) cores, sipp and the PBX on one box over loopback; rates '$RATES',"
+	echo "$STEP_SECS s of 1 s calls per rate step; concurrency set up at $CONC_RATE cps, held >= $CONC_HOLD s, tamasd restarted before each step."
+	echo
+	echo "| metric | tamas | SIPp direct (no PBX) | Asterisk anchor (RESULTS.md) | where the tamas figure comes from |"
+	echo "|---|---|---|---|---|"
+	echo "| highest call rate with 0 failed calls | **$T_CPS** | $D_CPS | $(or_na "$A_CPS") | tamas_ramp step ${T_BEST:-none}$([ -n "$T_FAIL" ] && echo "; next: $T_FAIL") |"
+	echo "| ... and 0 retransmissions, every INVITE->200 < 200 ms | $(or_na "$T_CLEAN") | $(or_na "$D_CLEAN") | 100 cps | tamas_ramp (bench.sh's own verdict) |"
+	echo "| avg INVITE->200 at that step (ms, includes the UAS hop) | $(or_na "$T_RT") | $(or_na "$D_RT") | 34 (at 200 cps) | tamas_ramp step ${T_BEST:-none} |"
+	echo "| PBX CPU per call (ms; CPU % of a core / cps x 10) | **$(or_na "$T_MS")** | - | $(or_na "$A_MS") | tamas_ramp step ${T_BEST:-none}: ${T_CPU:-?} % at ${T_BEST:-?} cps (other procs ${T_OTHER:-?} %) |"
+	echo "| SIPp UAC+UAS CPU per call (ms) | $(or_na "$T_HMS") | $(or_na "$D_HMS") | - | same step |"
+	echo "| PBX RSS peak in the ramp (MiB) | $(or_na "$T_PEAK") | - | 574 (at 200 cps) | same step |"
+	echo "| idle RSS of a fresh PBX | $(kib_idle "$TS_IDLE") | - | $(or_na "$A_IDLE") | 'RSS before' of tamas_conc_${TS_BEST:-?} |"
+	echo "| RSS per concurrent call, signalling only ((plateau - idle) / N) | **$(or_na "$TS_KIB") KiB** | - | $(or_na "$A_KIB") | tamas_conc_${TS_BEST:-none} (${TS_CPU:-?} % CPU at plateau) |"
+	echo "| RSS per concurrent call with RTP | **$(or_na "$TR_KIB") KiB** | - | (see above) | tamas_rtp_${TR_BEST:-none} |"
+	echo "| PBX CPU per relayed RTP packet (µs) | **$(or_na "$TR_US")** | - | $(or_na "$A_US") | tamas_rtp_${TR_BEST:-none}: ${TR_CPU:-?} % of a core / (${TR_BEST:-?} calls x 100 pkt/s received) |"
+	echo "| most concurrent calls with 0 failed, signalling only | $(or_na "$TS_BEST") | $(or_na "$DS_BEST") | 2000 (fd limit) | steps: $(or_na "$TS_ALL") |"
+	echo "| most concurrent calls with 0 failed, RTP | $(or_na "$TR_BEST") | $(or_na "$DR_BEST") | $(or_na "$A_RTPN") | steps: $(or_na "$TR_ALL") |"
+	echo
+	echo "Per relayed RTP packet = PBX CPU seconds / packets the PBX received. With rtp_echo each call"
+	echo "carries 50 pps UAC->PBX->UAS and 50 pps back, so the PBX receives 100 pps and sends 100 pps"
+	echo "per call; every received packet is also sent once, so the figure covers one in + one out"
+	echo "(the anchor's 30 µs is the same definition: 78 % / (250 x 100 pkt/s)). bench.sh does not count"
+	echo "lost packets: 0 failed calls does not prove 0 RTP loss."
+	echo "The harness column is the ceiling of SIPp on this box: a PBX cannot be shown faster than it."
+	echo "The box is shared: 'other CPU %' per step is in each phase's results.md; compare ratios."
+	[ ${#SKIPPED[@]} -gt 0 ] && echo "**Skipped (time budget ${BUDGET} s spent):** ${SKIPPED[*]}"
+	[ ${#DIED[@]} -gt 0 ] && echo "**tamasd died during:** ${DIED[*]} (see $TLOG)"
+	echo "tamasd log: $(grep -vc '^--- start' "$TLOG" 2>/dev/null || echo 0) lines at log_level=warn ($TLOG)"
+	echo "Per-phase tables: $DIR/*/results.md; whole run took $(( $(date +%s) - T0 )) s."
+} > "$SUM"
+for p in tamas_ramp "${tp[@]}" "${rp[@]}" direct; do
+	[ -f "$DIR/$p/results.md" ] || continue
+	echo "== $p: $DIR/$p/results.md"
+	grep -E '^\| [0-9]|^\*\*Max' "$DIR/$p/results.md"
+done
+echo
+cat "$SUM"
