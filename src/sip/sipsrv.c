@@ -81,8 +81,23 @@ static const char *request_problem(const struct sip_msg *msg)
 	size_t body = mbuf_get_left(msg->mb);
 	const struct sip_hdr *cl = sip_msg_hdr(msg, SIP_HDR_CONTENT_LENGTH);
 
+	static const enum sip_hdrid single[] = {
+		SIP_HDR_CALL_ID, SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CSEQ,
+		SIP_HDR_MAX_FORWARDS, SIP_HDR_CONTENT_LENGTH,
+	};
+	const struct sip_hdr *cseq = sip_msg_hdr(msg, SIP_HDR_CSEQ);
+	struct pl num;
+
 	if (!pl_isset(&msg->callid))
 		return "missing Call-ID";
+	for (size_t i = 0; i < ARRAY_SIZE(single); i++) {
+		if (sip_msg_hdr_count(msg, single[i]) > 1)
+			return "repeated single-value header";
+	}
+	/* RFC 3261 §8.1.1.5: the CSeq number must fit 32 bits. */
+	if (!cseq || re_regex(cseq->val.p, cseq->val.l, "[0-9]+", &num) || num.l > 10 ||
+	    pl_u64(&num) > 0xffffffffULL)
+		return "bad CSeq number";
 	if (!pl_isset(&msg->from.auri) || !pl_isset(&msg->to.auri))
 		return "missing From or To";
 	if (!pl_isset(&msg->cseq.met) || pl_cmp(&msg->cseq.met, &msg->met))

@@ -22,7 +22,7 @@ DEVIATIONS = {
     # libre's parser rejects these outright, so nothing can be answered.
     "badinv01": None, "quotbal": None, "ltgtruri": None, "lwsruri": None,
     "lwsstart": None, "escruri": None, "regbadct": None, "badaspec": None,
-    "baddn": None, "ncl": None, "scalar02": None, "multi01": None, "mcl01": None,
+    "baddn": None, "ncl": None,
     "badvers": None,   # the Via "SIP/7.0/UDP" fails to parse: no Via, nothing to answer
     "trws": None, "unksm2": None, "inv2543": None, "longreq": None,  # dropped by libre's decoder
 }
