@@ -36,6 +36,7 @@ struct tamas {
 	const char *conf_path;
 	char err[512];
 	int exit_code;
+	uint64_t nofile;
 };
 
 /* --- glue handlers ------------------------------------------------------- */
@@ -265,20 +266,27 @@ static int seed_users(struct tamas *t)
 	return cfg_apply_sections(t->conf, "user", user_section_h, t);
 }
 
-static void raise_nofile(struct sipsrv *sip)
+/* Must run before the first fd_listen(): libre 1.1.0 fixes its fd table
+ * size at first use and never grows it. */
+static uint64_t raise_nofile(void)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
+		return 1024;
 	rl.rlim_cur = rl.rlim_max;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 	(void)getrlimit(RLIMIT_NOFILE, &rl);
 	(void)fd_setsize((int)MIN(rl.rlim_cur, 1u << 20));
+	return rl.rlim_cur;
+}
+
+static void log_capacity(struct sipsrv *sip, uint64_t nofile)
+{
 	/* Four relay sockets per anchored call, plus SIP/TCP and files. */
 	log_info("tamasd: open files limit %llu: room for about %llu anchored calls "
-		 "(rtp pool %u port pairs)", (unsigned long long)rl.rlim_cur,
-		 (unsigned long long)(rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 4 : 0),
+		 "(rtp pool %u port pairs)", (unsigned long long)nofile,
+		 (unsigned long long)(nofile > 64 ? (nofile - 64) / 4 : 0),
 		 sipsrv_rtp_capacity(sip));
 }
 
@@ -376,7 +384,7 @@ static int tamas_start(struct tamas *t)
 				  cfg_get_str(t->conf, "control", "socket", "var/tamasd.ctl"), err);
 		return err;
 	}
-	raise_nofile(t->sip);
+	log_capacity(t->sip, t->nofile);
 	log_info("tamasd: ready (sip=%J transports=%s%s)", &scf.laddr, scf.udp ? "udp " : "",
 		 scf.tcp ? "tcp" : "");
 	return 0;
@@ -429,6 +437,7 @@ int main(int argc, char *argv[])
 		cfg_free(t.conf);
 		return 1;
 	}
+	t.nofile = raise_nofile();
 	err = signals_init(&t);
 	if (!err)
 		err = tamas_start(&t);
