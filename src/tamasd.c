@@ -348,6 +348,18 @@ static int tamas_start(struct tamas *t)
 			 t->err, sizeof(t->err));
 	if (err)
 		return err;
+	{
+		const char *sync = cfg_get_str(t->conf, "store", "synchronous", "full");
+		if (strcmp(sync, "full") && strcmp(sync, "normal")) {
+			(void)re_snprintf(t->err, sizeof(t->err), "%s: store.synchronous: expected "
+					  "full or normal, got '%s'",
+					  cfg_where(t->conf, "store", "synchronous"), sync);
+			return EINVAL;
+		}
+		err = store_set_synchronous(t->store, !strcmp(sync, "full"));
+		if (err)
+			return err;
+	}
 	err = seed_users(t);
 	if (err)
 		return err;

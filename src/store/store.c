@@ -297,6 +297,13 @@ static int db_configure(struct store *st, const char *path, bool memory,
 	return 0;
 }
 
+int store_set_synchronous(struct store *st, bool full)
+{
+	if (!st)
+		return EINVAL;
+	return exec_sql(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 static int stmts_prepare(struct store *st, const char *path, char *err, size_t errsz)
 {
 	int i, rc;

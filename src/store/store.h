@@ -14,6 +14,10 @@ struct cdr_rec;
  * On error returns errno and writes a one-line reason to err. */
 int store_open(struct store **stp, const char *path, char *err, size_t errsz);
 void store_close(struct store *st);
+/* full (default): every commit is fsynced, so a CDR survives power loss;
+ * normal: WAL commits survive a crash of tamasd but not of the machine,
+ * and cost no fsync per call. */
+int store_set_synchronous(struct store *st, bool full);
 
 struct user_rec {
 	char ext[64];
