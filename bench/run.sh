@@ -65,9 +65,10 @@ SOCK=$DIR/tamasd.ctl
 TLOG=$DIR/tamasd.log
 T0=$(date +%s)
 
-# The largest step sets how many calls tamasd must accept before its 503 guard.
-max_calls=4000
-for n in $CONC $CONC_RTP; do [ $((n * 2)) -gt "$max_calls" ] && max_calls=$((n * 2)); done
+# sip.max_calls counts channels (2 per call): keep tamasd's 503 guard above the
+# largest step, so failures show capacity, not the guard.
+max_calls=8000
+for n in $CONC $CONC_RTP; do [ $((n * 2 + 1000)) -gt "$max_calls" ] && max_calls=$((n * 2 + 1000)); done
 sed -e "s#@SIP_PORT@#$PORT#g" -e "s#@UAC_PORT@#$UAC_PORT#g" -e "s#@UAS_PORT@#$UAS_PORT#g" \
     -e "s#@RTP_MIN@#$RTP_MIN#g" -e "s#@RTP_MAX@#$RTP_MAX#g" -e "s#@DIR@#$DIR#g" \
     -e "s#@MAX_CALLS@#$max_calls#g" -e "s#@DIALPLAN@#$REPO/bench/extensions-bench.lua#g" \
@@ -82,7 +83,8 @@ DIED=()          # phases during which tamasd exited on its own
 start_tamasd() {
 	ss -Hlun "sport = :$PORT" 2>/dev/null | grep -q . && die "UDP port $PORT in use (set BENCH_PORT)"
 	echo "--- start $(date +%T)" >> "$TLOG"
-	"$TAMASD" -c "$CONF" >> "$TLOG" 2>&1 &
+	# BENCH_TAMASD_ARGS: extra -s overrides, e.g. "-s store.synchronous=normal"
+	"$TAMASD" -c "$CONF" ${BENCH_TAMASD_ARGS:-} >> "$TLOG" 2>&1 &
 	TPID=$!
 	local i
 	for i in $(seq 1 100); do
@@ -105,7 +107,24 @@ stop_tamasd() {
 	[ "$rc" = 0 ] || log "tamasd exited with status $rc"
 	TPID=""
 }
-trap stop_tamasd EXIT
+# Box-wide UDP datagrams delivered, sampled each second during RTP phases:
+# shows the RTP really flows through the PBX (bench.sh counts no packets).
+USAMP=""
+udp_sampler_start() {
+	( while :; do
+		echo "$(date +%s.%N) $(awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $2; exit}' /proc/net/snmp)"
+		sleep 1
+	  done >> "$1" ) &
+	USAMP=$!
+}
+udp_sampler_stop() { [ -n "$USAMP" ] && { kill "$USAMP" 2>/dev/null; wait "$USAMP" 2>/dev/null; USAMP=""; }; }
+# udp_peak FILE: highest datagrams/s over any 3 s window of a sampler file
+udp_peak() {
+	awk '{ t[NR] = $1; d[NR] = $2 }
+	     END { for (i = 4; i <= NR; i++) { r = (d[i] - d[i-3]) / (t[i] - t[i-3]); if (r > m) m = r }
+	           printf "%.0f", m }' "$1" 2>/dev/null
+}
+trap 'udp_sampler_stop; stop_tamasd' EXIT
 trap 'exit 130' INT TERM
 
 over_budget() { [ $(( $(date +%s) - T0 )) -ge "$BUDGET" ]; }
@@ -115,9 +134,11 @@ harness() {
 	local name=$1 target=$2; shift 2
 	if over_budget; then log "time budget spent: skipping $name"; SKIPPED+=("$name"); return 0; fi
 	log "phase $name -> $target"
+	case $name in *rtp*) udp_sampler_start "$DIR/$name.udp";; esac
 	bash "$HARNESS" --pbx none --uas-port "$UAS_PORT" --uac-port "$UAC_PORT" --media-base "$MEDIA" \
 		--quiet-max "$QUIET_MAX" --step-secs "$STEP_SECS" --conc-rate "$CONC_RATE" \
 		--conc-hold "$CONC_HOLD" --out "$DIR/$name" "$@" "$target" > "$DIR/$name.log" 2>&1
+	udp_sampler_stop
 	[ -f "$DIR/$name/results.md" ] || { tail -20 "$DIR/$name.log" >&2; die "harness wrote no results for $name"; }
 }
 # tamas_phase NAME [bench.sh options...]: the harness against a running tamasd
@@ -145,7 +166,10 @@ done
 stop_tamasd
 # 3. the harness alone: UAC -> UAS, nothing in between
 if [ "$DIRECT" = 1 ]; then
-	harness direct "127.0.0.1:$UAS_PORT" --rates "$RATES" --conc "$CONC" --conc-rtp "$CONC_RTP"
+	harness direct "127.0.0.1:$UAS_PORT" --rates "$RATES" --conc "$CONC" --conc-rtp ""
+	for n in $CONC_RTP; do
+		harness "direct_rtp_$n" "127.0.0.1:$UAS_PORT" --rates "" --conc "" --conc-rtp "$n"
+	done
 fi
 
 # ---------------------------------------------------------------- parsing
@@ -189,7 +213,7 @@ conc_summary() {
 			[ "$m" = "$media" ] || continue
 			us=$(awk -v c="$cpu" -v n="$n" 'BEGIN{ if (c ~ /^[0-9.]+$/) printf "%.1f", c * 100 / n; else print "NA" }')
 			CONC_ALL="$CONC_ALL${CONC_ALL:+; }$n: $ok ok/$failed failed, ${cpu}% CPU"
-			[ "$media" = rtp ] && CONC_ALL="$CONC_ALL = $us µs/pkt"
+			[ "$media" = rtp ] && CONC_ALL="$CONC_ALL = $us µs/pkt, box UDP $(udp_per_call "$p" "$n")/s/call"
 			[ "$kib" != NA ] && CONC_ALL="$CONC_ALL, $kib KiB/call"
 			if [ "$failed" = 0 ] && [ "$ok" = "$n" ]; then
 				if [ -z "$CONC_BEST" ] || [ "$n" -gt "$CONC_BEST" ]; then
@@ -200,6 +224,11 @@ conc_summary() {
 			fi
 		done < <(rows "$p" conc)
 	done
+}
+# udp_per_call PHASE N: peak box-wide UDP datagrams/s delivered during PHASE, per call
+udp_per_call() {
+	local pk; pk=$(udp_peak "$DIR/$1.udp")
+	[ -n "$pk" ] && [ "$pk" != 0 ] && awk -v p="$pk" -v n="$2" 'BEGIN{printf "%.0f", p / n}' || echo "n/a"
 }
 # anchor PATTERN: the first match of a grep -o regexp in RESULTS.md, bold removed
 anchor() { grep -o -m1 "$1" "$ANCHOR" 2>/dev/null | head -1 | tr -d '*'; }
@@ -220,7 +249,8 @@ conc_summary rtp "${rp[@]}"
 TR_BEST=$CONC_BEST TR_KIB=$CONC_KIB TR_IDLE=$CONC_IDLE TR_CPU=$CONC_CPU TR_US=$CONC_US TR_FAIL=$CONC_FAIL TR_ALL=$CONC_ALL
 conc_summary uac direct
 DS_BEST=$CONC_BEST DS_FAIL=$CONC_FAIL
-conc_summary rtp direct
+dp=(); for n in $CONC_RTP; do dp+=("direct_rtp_$n"); done
+conc_summary rtp "${dp[@]}"
 DR_BEST=$CONC_BEST DR_FAIL=$CONC_FAIL
 
 A_CPS=$(anchor 'max call rate, 0 failed calls[^|]*| \*\*[0-9]* cps' | grep -o '[0-9]* cps$')
@@ -228,12 +258,22 @@ A_MS=$(anchor 'CPU per B2BUA call[^|]*| \*\*~[0-9.]* ms' | grep -o '~[0-9.]* ms$
 A_KIB=$(anchor 'memory per concurrent call[^|]*| \*\*~[0-9]* KiB\*\* (signalling), ~[0-9]* KiB with RTP' | grep -o '~[0-9]* KiB.*')
 A_IDLE=$(anchor '| idle RSS | ~[0-9.]* MiB' | grep -o '~[0-9.]* MiB')
 A_US=$(anchor 'roughly \*\*[0-9]* us of Asterisk CPU per relayed packet' | grep -o '[0-9]* us')
-A_RTPN=$(anchor '[0-9]*-[0-9]* RTP calls is the ceiling')
+A_RTPN=$(anchor '[0-9]*-[0-9]* RTP calls')
 
 cps() { [ -n "$1" ] && echo "$1 cps" || echo "none passed"; }
 if [ -n "$T_BEST" ] && [ -z "$T_FAIL" ]; then T_CPS=">= $T_BEST cps (every step passed)"; else T_CPS=$(cps "$T_BEST"); fi
 if [ -n "$D_BEST" ] && [ -z "$D_FAIL" ]; then D_CPS=">= $D_BEST cps (every step passed)"; else D_CPS=$(cps "$D_BEST"); fi
-kib_idle() { [ -n "$1" ] && awk -v m="$1" 'BEGIN{printf "%.0f KiB", m * 1024}' || echo "n/a"; }
+# Packets the PBX really received per call: the box's delivered UDP with tamas in
+# the path minus the same step without it (SIPp's UAC does not read its echo).
+T_UDPC=n/a; D_UDPC=n/a; T_RX=""; T_USM=""
+if [ -n "$TR_BEST" ]; then
+	T_UDPC=$(udp_per_call "tamas_rtp_$TR_BEST" "$TR_BEST")
+	D_UDPC=$(udp_per_call "direct_rtp_$TR_BEST" "$TR_BEST")
+	if [ "$T_UDPC" != n/a ] && [ "$D_UDPC" != n/a ]; then
+		T_RX=$((T_UDPC - D_UDPC))
+		[ "$T_RX" -gt 0 ] && T_USM=$(awk -v c="$TR_CPU" -v n="$TR_BEST" -v x="$T_RX" 'BEGIN{printf "%.1f", c * 1e4 / (n * x)}')
+	fi
+fi
 
 SUM=$DIR/summary.md
 {
@@ -250,10 +290,11 @@ SUM=$DIR/summary.md
 	echo "| PBX CPU per call (ms; CPU % of a core / cps x 10) | **$(or_na "$T_MS")** | - | $(or_na "$A_MS") | tamas_ramp step ${T_BEST:-none}: ${T_CPU:-?} % at ${T_BEST:-?} cps (other procs ${T_OTHER:-?} %) |"
 	echo "| SIPp UAC+UAS CPU per call (ms) | $(or_na "$T_HMS") | $(or_na "$D_HMS") | - | same step |"
 	echo "| PBX RSS peak in the ramp (MiB) | $(or_na "$T_PEAK") | - | 574 (at 200 cps) | same step |"
-	echo "| idle RSS of a fresh PBX | $(kib_idle "$TS_IDLE") | - | $(or_na "$A_IDLE") | 'RSS before' of tamas_conc_${TS_BEST:-?} |"
+	echo "| idle RSS of a fresh PBX | $([ -n "$TS_IDLE" ] && echo "$TS_IDLE MiB" || echo n/a) | - | $(or_na "$A_IDLE") | 'RSS before' of tamas_conc_${TS_BEST:-?} |"
 	echo "| RSS per concurrent call, signalling only ((plateau - idle) / N) | **$(or_na "$TS_KIB") KiB** | - | $(or_na "$A_KIB") | tamas_conc_${TS_BEST:-none} (${TS_CPU:-?} % CPU at plateau) |"
 	echo "| RSS per concurrent call with RTP | **$(or_na "$TR_KIB") KiB** | - | (see above) | tamas_rtp_${TR_BEST:-none} |"
-	echo "| PBX CPU per relayed RTP packet (µs) | **$(or_na "$TR_US")** | - | $(or_na "$A_US") | tamas_rtp_${TR_BEST:-none}: ${TR_CPU:-?} % of a core / (${TR_BEST:-?} calls x 100 pkt/s received) |"
+	echo "| PBX CPU per relayed RTP packet (µs) | **$(or_na "$TR_US")** | - | $(or_na "$A_US") | tamas_rtp_${TR_BEST:-none}: ${TR_CPU:-?} % of a core at the plateau / (${TR_BEST:-?} calls x 100 pkt/s received) |"
+	echo "| RTP received by the PBX, measured (pkt/s per call; nominal 100) | $(or_na "$T_RX") | - | - | box UDP delivered per call at the plateau: ${T_UDPC} with tamas - ${D_UDPC} direct (same N); ${T_USM:-n/a} µs/pkt with this count |"
 	echo "| most concurrent calls with 0 failed, signalling only | $(or_na "$TS_BEST") | $(or_na "$DS_BEST") | 2000 (fd limit) | steps: $(or_na "$TS_ALL") |"
 	echo "| most concurrent calls with 0 failed, RTP | $(or_na "$TR_BEST") | $(or_na "$DR_BEST") | $(or_na "$A_RTPN") | steps: $(or_na "$TR_ALL") |"
 	echo
@@ -261,18 +302,22 @@ SUM=$DIR/summary.md
 	echo "carries 50 pps UAC->PBX->UAS and 50 pps back, so the PBX receives 100 pps and sends 100 pps"
 	echo "per call; every received packet is also sent once, so the figure covers one in + one out"
 	echo "(the anchor's 30 µs is the same definition: 78 % / (250 x 100 pkt/s)). bench.sh does not count"
-	echo "lost packets: 0 failed calls does not prove 0 RTP loss."
+	echo "lost packets: 0 failed calls does not prove 0 RTP loss. The measured row counts UDP datagrams"
+	echo "delivered on the whole box (/proc/net/snmp), so other processes' traffic can inflate it."
 	echo "The harness column is the ceiling of SIPp on this box: a PBX cannot be shown faster than it."
 	echo "The box is shared: 'other CPU %' per step is in each phase's results.md; compare ratios."
 	[ ${#SKIPPED[@]} -gt 0 ] && echo "**Skipped (time budget ${BUDGET} s spent):** ${SKIPPED[*]}"
 	[ ${#DIED[@]} -gt 0 ] && echo "**tamasd died during:** ${DIED[*]} (see $TLOG)"
-	echo "tamasd log: $(grep -vc '^--- start' "$TLOG" 2>/dev/null || echo 0) lines at log_level=warn ($TLOG)"
+	echo "tamasd log: $(grep -v '^--- start' "$TLOG" 2>/dev/null | wc -l) lines at log_level=warn ($TLOG)"
 	echo "Per-phase tables: $DIR/*/results.md; whole run took $(( $(date +%s) - T0 )) s."
 } > "$SUM"
-for p in tamas_ramp "${tp[@]}" "${rp[@]}" direct; do
+for p in tamas_ramp "${tp[@]}" "${rp[@]}" direct "${dp[@]}"; do
 	[ -f "$DIR/$p/results.md" ] || continue
 	echo "== $p: $DIR/$p/results.md"
-	grep -E '^\| [0-9]|^\*\*Max' "$DIR/$p/results.md"
+	# each table's header only when rows follow; the ramp's verdict only after a ramp
+	awk '/^\| (target|concurrent)/ { h = $0; next }
+	     /^\| [0-9]/ { if (h != "") print h; h = ""; print; seen = 1 }
+	     /^\*\*Max/ && seen { print }' "$DIR/$p/results.md"
 done
 echo
 cat "$SUM"
