@@ -69,6 +69,12 @@ bool app_exists(const char *name)
 	return app_find(name) != NULL;
 }
 
+const char *app_name(const char *name)
+{
+	const struct app *a = app_find(name);
+	return a ? a->name : NULL;
+}
+
 int app_exec(struct chan *ch, const char *name, const char *data, app_done_h *doneh,
 	     void *arg)
 {

@@ -20,6 +20,8 @@ typedef int (app_exec_h)(struct chan *ch, const char *data, app_done_h *doneh, v
 int app_register(const char *name, app_exec_h *exech);
 /* Case-insensitive lookup. */
 bool app_exists(const char *name);
+/* The name as registered ("Dial" for "dial"), for CDR lastapp; NULL if unknown. */
+const char *app_name(const char *name);
 /* ENOENT when unknown (doneh not called). */
 int app_exec(struct chan *ch, const char *name, const char *data, app_done_h *doneh, void *arg);
 void app_unregister_all(void);

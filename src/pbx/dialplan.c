@@ -353,7 +353,7 @@ static int app_call(lua_State *L)
 				  "cannot wait (user coroutine or C callback)", name);
 	log_debug("dialplan: Executing [%s@%s:1] %s(\"%s\", \"%s\")",
 		  chan_exten(r->ch), chan_context(r->ch), name, chan_name(r->ch), data);
-	chan_cdr_set_app(r->ch, name, data);
+	chan_cdr_set_app(r->ch, app_name(name), data);
 	r->app_seq = chan_location_seq(r->ch);
 	r->app_res = APP_OK;
 	r->app_pending = true;

@@ -91,7 +91,7 @@ def test_answered_call_relays_rtp_both_ways_and_writes_cdr(running, sipp):
     assert row["channel"].startswith("SIP/1001-")
     assert row["dstchannel"].startswith("SIP/1002-")
     assert row["answer"] and row["billsec"] >= 2
-    assert row["lastapp"].lower() == "dial"
+    assert row["lastapp"] == "Dial"
     assert row["uniqueid"] == row["linkedid"]
 
 
