@@ -14,10 +14,10 @@ def register_callee(sipp, ext="1002", pw="pw1002"):
     return port
 
 
-def call(sipp, dest="1002", hold=500, **kw):
+def call(sipp, dest="1002", hold=500, extra=("-au", "1001", "-ap", "pw1001"), **kw):
     return sipp.run("uac_call.xml", free_port(), service="1001",
                     keys={"dest": dest, "hold": hold, "mport": free_port(False, 2)},
-                    extra=["-au", "1001", "-ap", "pw1001"], **kw)
+                    extra=list(extra), **kw)
 
 
 def expect(sipp, code, dest, timeout=30):
@@ -164,3 +164,18 @@ def test_calls_without_credentials_are_challenged(running, sipp):
                  extra=["-au", "1001", "-ap", "wrong"])
     assert r.returncode == 0, r.errors
     assert running.cdrs() == []
+
+
+def test_register_and_call_over_tcp(running, sipp):
+    uas_port = free_port()
+    r = sipp.run(sipp.scenario("register.xml", final=200), uas_port, service="1002",
+                 keys={"expires": 300}, extra=["-au", "1002", "-ap", "pw1002", "-t", "t1"])
+    assert r.returncode == 0, r.errors
+    (reg,) = running.ctl_json("registrations")
+    assert reg["transport"] == "TCP"
+    uas = sipp.start("uas_answer.xml", uas_port, extra=["-t", "t1"])
+    r = call(sipp, extra=["-au", "1001", "-ap", "pw1001", "-t", "t1"])
+    assert r.returncode == 0, r.errors
+    assert sipp.wait(uas) == 0, uas.errors
+    (row,) = running.wait_cdrs(1)
+    assert row["disposition"] == "ANSWERED"
