@@ -1,13 +1,20 @@
 /* rtp: pre-opened RTP port pool and packet relay (design/rtp-relay.md:
- * the packet path does one recv and one send, no allocation, no logging). */
+ * the packet path does one recv and one send, no allocation, no logging).
+ * Plain sockets on the libre loop rather than udp_sock: libre 1.1.0
+ * allocates an mbuf per received datagram, which the relay does not need. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include "media/rtp.h"
+
+enum { RTP_BUF = 2048, RTP_BURST = 32 };
 
 struct rtpport {
 	struct le le;            /* in pool->free when idle */
 	struct rtppool *pool;
-	struct udp_sock *rtp, *rtcp;
+	int fd_rtp, fd_rtcp;
 	struct sa laddr;
 	struct rtpep *ep;        /* current user (weak) */
 };
@@ -30,16 +37,46 @@ struct rtpep {
 
 struct portref { struct le le; struct rtpport *port; };
 
-static void port_recv(const struct sa *src, struct mbuf *mb, void *arg);
+static void port_read_rtp(int flags, void *arg);
+static void port_read_rtcp(int flags, void *arg);
 static void ep_unlink(struct rtpep *ep);
-static void port_recv_rtcp(const struct sa *src, struct mbuf *mb, void *arg);
+
+static void sock_close(int *fd)
+{
+	if (*fd < 0)
+		return;
+	fd_close(*fd);
+	(void)close(*fd);
+	*fd = -1;
+}
+
+static int sock_open(const struct sa *a, int *fdp, fd_h *h, void *arg)
+{
+	int fd = socket(sa_af(a), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return errno;
+	if (bind(fd, &a->u.sa, a->len)) {
+		err = errno;
+		(void)close(fd);
+		return err;
+	}
+	err = fd_listen(fd, FD_READ, h, arg);
+	if (err) {
+		(void)close(fd);
+		return err;
+	}
+	*fdp = fd;
+	return 0;
+}
 
 static void portref_destructor(void *arg)
 {
 	struct portref *r = arg;
 	list_unlink(&r->le);
-	r->port->rtp = mem_deref(r->port->rtp);
-	r->port->rtcp = mem_deref(r->port->rtcp);
+	sock_close(&r->port->fd_rtp);
+	sock_close(&r->port->fd_rtcp);
 	list_unlink(&r->port->le);
 	mem_deref(r->port);
 }
@@ -94,13 +131,14 @@ static int pool_bind_pair(struct rtppool *pool)
 			return ENOMEM;
 		}
 		p->pool = pool;
+		p->fd_rtp = p->fd_rtcp = -1;
 		r->port = p;
 		sa_set_port(&a, port);
-		err = udp_listen(&p->rtp, &a, port_recv, p);
+		err = sock_open(&a, &p->fd_rtp, port_read_rtp, p);
 		if (!err) {
 			p->laddr = a;
 			sa_set_port(&a, port + 1);
-			err = udp_listen(&p->rtcp, &a, port_recv_rtcp, p);
+			err = sock_open(&a, &p->fd_rtcp, port_read_rtcp, p);
 		}
 		list_append(&pool->all, &r->le, r);
 		if (err) {
@@ -215,43 +253,67 @@ void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st)
 }
 
 /* Symmetric RTP (RFC 4961 practice): the first packet's source is where the
- * peer really is behind NAT, whatever its SDP said. */
-static void port_recv(const struct sa *src, struct mbuf *mb, void *arg)
+ * peer really is behind NAT, whatever its SDP said. A readable socket is
+ * drained in bursts so one wake-up relays everything that queued. */
+static void port_read_rtp(int flags, void *arg)
 {
 	struct rtpport *p = arg;
-	struct rtpep *ep = p->ep, *peer;
+	uint8_t buf[RTP_BUF];
+	(void)flags;
 
-	if (!ep)
-		return;
-	if (!ep->latched) {
-		ep->raddr = *src;
-		ep->latched = true;
+	for (int i = 0; i < RTP_BURST; i++) {
+		struct rtpep *ep = p->ep, *peer;
+		struct sa src;
+		ssize_t n;
+
+		sa_init(&src, AF_UNSPEC);
+		src.len = sizeof(src.u);
+		n = recvfrom(p->fd_rtp, buf, sizeof(buf), 0, &src.u.sa, &src.len);
+		if (n < 0)
+			return;
+		if (!ep)
+			continue;
+		if (!ep->latched) {
+			ep->raddr = src;
+			ep->latched = true;
+		}
+		ep->st.rx_pkts++;
+		ep->st.rx_bytes += (uint64_t)n;
+		peer = ep->peer;
+		if (!peer || !sa_isset(&peer->raddr, SA_ALL) ||
+		    sendto(peer->port->fd_rtp, buf, (size_t)n, 0, &peer->raddr.u.sa,
+			   peer->raddr.len) < 0)
+			ep->st.dropped++;
+		else
+			peer->st.tx_pkts++;
 	}
-	ep->st.rx_pkts++;
-	ep->st.rx_bytes += mbuf_get_left(mb);
-	peer = ep->peer;
-	if (!peer || !sa_isset(&peer->raddr, SA_ALL)) {
-		ep->st.dropped++;
-		return;
-	}
-	if (udp_send(peer->port->rtp, &peer->raddr, mb))
-		ep->st.dropped++;
-	else
-		peer->st.tx_pkts++;
 }
 
-static void port_recv_rtcp(const struct sa *src, struct mbuf *mb, void *arg)
+static void port_read_rtcp(int flags, void *arg)
 {
 	struct rtpport *p = arg;
-	struct rtpep *ep = p->ep, *peer;
+	uint8_t buf[RTP_BUF];
+	(void)flags;
 
-	if (!ep)
-		return;
-	if (!ep->latched_rtcp) {
-		ep->raddr_rtcp = *src;
-		ep->latched_rtcp = true;
+	for (int i = 0; i < RTP_BURST; i++) {
+		struct rtpep *ep = p->ep, *peer;
+		struct sa src;
+		ssize_t n;
+
+		sa_init(&src, AF_UNSPEC);
+		src.len = sizeof(src.u);
+		n = recvfrom(p->fd_rtcp, buf, sizeof(buf), 0, &src.u.sa, &src.len);
+		if (n < 0)
+			return;
+		if (!ep)
+			continue;
+		if (!ep->latched_rtcp) {
+			ep->raddr_rtcp = src;
+			ep->latched_rtcp = true;
+		}
+		peer = ep->peer;
+		if (peer && sa_isset(&peer->raddr_rtcp, SA_ALL))
+			(void)sendto(peer->port->fd_rtcp, buf, (size_t)n, 0,
+				     &peer->raddr_rtcp.u.sa, peer->raddr_rtcp.len);
 	}
-	peer = ep->peer;
-	if (peer && sa_isset(&peer->raddr_rtcp, SA_ALL))
-		(void)udp_send(peer->port->rtcp, &peer->raddr_rtcp, mb);
 }
