@@ -581,6 +581,22 @@ static int cdr_bind(sqlite3_stmt *s, const struct cdr_rec *r)
 	return err;
 }
 
+int store_begin(struct store *st)
+{
+	return st ? exec_sql(st, "BEGIN IMMEDIATE") : EINVAL;
+}
+
+int store_commit(struct store *st)
+{
+	return st ? exec_sql(st, "COMMIT") : EINVAL;
+}
+
+void store_rollback(struct store *st)
+{
+	if (st)
+		(void)exec_sql(st, "ROLLBACK");
+}
+
 /* One INSERT in autocommit is its own transaction; with WAL and
  * synchronous=FULL the commit is fsynced before sqlite3_step returns. */
 int store_cdr_write(struct store *st, const struct cdr_rec *rec)

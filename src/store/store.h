@@ -36,6 +36,10 @@ int store_user_count(struct store *st, unsigned *n);
 /* Writes one CDR row; durable when this returns 0 (WAL, synchronous=FULL
  * inside a transaction). Column names are Asterisk's. */
 int store_cdr_write(struct store *st, const struct cdr_rec *rec);
+/* Explicit transaction around several writes (one fsync for all). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
 /* Last n CDR rows, oldest first, each as one JSON object line. */
 typedef int (store_line_h)(const char *line, void *arg);
 int store_cdr_tail(struct store *st, unsigned n, store_line_h *h, void *arg);
