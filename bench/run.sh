@@ -233,6 +233,7 @@ udp_per_call() {
 # anchor PATTERN: the first match of a grep -o regexp in RESULTS.md, bold removed
 anchor() { grep -o -m1 "$1" "$ANCHOR" 2>/dev/null | head -1 | tr -d '*'; }
 or_na() { [ -n "$1" ] && echo "$1" || echo "n/a"; }
+kib() { [ -n "$1" ] && [ "$1" != NA ] && echo "$1 KiB" || echo "n/a (no step with 0 failed)"; }
 
 tp=(); for n in $CONC; do tp+=("tamas_conc_$n"); done
 rp=(); for n in $CONC_RTP; do rp+=("tamas_rtp_$n"); done
@@ -291,8 +292,8 @@ SUM=$DIR/summary.md
 	echo "| SIPp UAC+UAS CPU per call (ms) | $(or_na "$T_HMS") | $(or_na "$D_HMS") | - | same step |"
 	echo "| PBX RSS peak in the ramp (MiB) | $(or_na "$T_PEAK") | - | 574 (at 200 cps) | same step |"
 	echo "| idle RSS of a fresh PBX | $([ -n "$TS_IDLE" ] && echo "$TS_IDLE MiB" || echo n/a) | - | $(or_na "$A_IDLE") | 'RSS before' of tamas_conc_${TS_BEST:-?} |"
-	echo "| RSS per concurrent call, signalling only ((plateau - idle) / N) | **$(or_na "$TS_KIB") KiB** | - | $(or_na "$A_KIB") | tamas_conc_${TS_BEST:-none} (${TS_CPU:-?} % CPU at plateau) |"
-	echo "| RSS per concurrent call with RTP | **$(or_na "$TR_KIB") KiB** | - | (see above) | tamas_rtp_${TR_BEST:-none} |"
+	echo "| RSS per concurrent call, signalling only ((plateau - idle) / N) | **$(kib "$TS_KIB")** | - | $(or_na "$A_KIB") | tamas_conc_${TS_BEST:-none} (${TS_CPU:-?} % CPU at plateau) |"
+	echo "| RSS per concurrent call with RTP | **$(kib "$TR_KIB")** | - | (see above) | tamas_rtp_${TR_BEST:-none} |"
 	echo "| PBX CPU per relayed RTP packet (µs) | **$(or_na "$TR_US")** | - | $(or_na "$A_US") | tamas_rtp_${TR_BEST:-none}: ${TR_CPU:-?} % of a core at the plateau / (${TR_BEST:-?} calls x 100 pkt/s received) |"
 	echo "| RTP received by the PBX, measured (pkt/s per call; nominal 100) | $(or_na "$T_RX") | - | - | box UDP delivered per call at the plateau: ${T_UDPC} with tamas - ${D_UDPC} direct (same N); ${T_USM:-n/a} µs/pkt with this count |"
 	echo "| most concurrent calls with 0 failed, signalling only | $(or_na "$TS_BEST") | $(or_na "$DS_BEST") | 2000 (fd limit) | steps: $(or_na "$TS_ALL") |"
