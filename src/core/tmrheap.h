@@ -5,7 +5,9 @@
 #define TAMAS_TMRHEAP_H
 
 /* Returns 0 when libre's own internal tmr_* calls reach tamas's heap,
- * ENOTSUP otherwise (libre built with -Bsymbolic or versioned symbols). */
+ * ENOTSUP (and logs why) otherwise: libre is not 1.1.0, the executable does
+ * not export tmr_* (-Wl,--export-dynamic-symbol=tmr_*), or libre was built
+ * with -Bsymbolic or versioned symbols. Call once at start-up. */
 int tmrheap_selftest(void);
 
 #endif
