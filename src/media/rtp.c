@@ -254,66 +254,55 @@ void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st)
 
 /* Symmetric RTP (RFC 4961 practice): the first packet's source is where the
  * peer really is behind NAT, whatever its SDP said. A readable socket is
- * drained in bursts so one wake-up relays everything that queued. */
-static void port_read_rtp(int flags, void *arg)
+ * drained in bursts so one wake-up relays everything that queued. RTP and
+ * RTCP take the same path, each on its own socket and remote address. */
+static void port_drain(struct rtpport *p, bool rtcp)
 {
-	struct rtpport *p = arg;
 	uint8_t buf[RTP_BUF];
-	(void)flags;
 
 	for (int i = 0; i < RTP_BURST; i++) {
 		struct rtpep *ep = p->ep, *peer;
-		struct sa src;
+		struct sa src, *dst;
 		ssize_t n;
 
 		sa_init(&src, AF_UNSPEC);
 		src.len = sizeof(src.u);
-		n = recvfrom(p->fd_rtp, buf, sizeof(buf), 0, &src.u.sa, &src.len);
+		n = recvfrom(rtcp ? p->fd_rtcp : p->fd_rtp, buf, sizeof(buf), 0,
+			     &src.u.sa, &src.len);
 		if (n < 0)
 			return;
 		if (!ep)
 			continue;
-		if (!ep->latched) {
-			ep->raddr = src;
-			ep->latched = true;
+		if (!(rtcp ? ep->latched_rtcp : ep->latched)) {
+			*(rtcp ? &ep->raddr_rtcp : &ep->raddr) = src;
+			*(rtcp ? &ep->latched_rtcp : &ep->latched) = true;
 		}
-		ep->st.rx_pkts++;
-		ep->st.rx_bytes += (uint64_t)n;
+		if (!rtcp) {
+			ep->st.rx_pkts++;
+			ep->st.rx_bytes += (uint64_t)n;
+		}
 		peer = ep->peer;
-		if (!peer || !sa_isset(&peer->raddr, SA_ALL) ||
-		    sendto(peer->port->fd_rtp, buf, (size_t)n, 0, &peer->raddr.u.sa,
-			   peer->raddr.len) < 0)
-			ep->st.dropped++;
-		else
+		dst = peer ? (rtcp ? &peer->raddr_rtcp : &peer->raddr) : NULL;
+		if (!dst || !sa_isset(dst, SA_ALL) ||
+		    sendto(rtcp ? peer->port->fd_rtcp : peer->port->fd_rtp, buf, (size_t)n, 0,
+			   &dst->u.sa, dst->len) < 0) {
+			if (!rtcp)
+				ep->st.dropped++;
+		}
+		else if (!rtcp) {
 			peer->st.tx_pkts++;
+		}
 	}
+}
+
+static void port_read_rtp(int flags, void *arg)
+{
+	(void)flags;
+	port_drain(arg, false);
 }
 
 static void port_read_rtcp(int flags, void *arg)
 {
-	struct rtpport *p = arg;
-	uint8_t buf[RTP_BUF];
 	(void)flags;
-
-	for (int i = 0; i < RTP_BURST; i++) {
-		struct rtpep *ep = p->ep, *peer;
-		struct sa src;
-		ssize_t n;
-
-		sa_init(&src, AF_UNSPEC);
-		src.len = sizeof(src.u);
-		n = recvfrom(p->fd_rtcp, buf, sizeof(buf), 0, &src.u.sa, &src.len);
-		if (n < 0)
-			return;
-		if (!ep)
-			continue;
-		if (!ep->latched_rtcp) {
-			ep->raddr_rtcp = src;
-			ep->latched_rtcp = true;
-		}
-		peer = ep->peer;
-		if (peer && sa_isset(&peer->raddr_rtcp, SA_ALL))
-			(void)sendto(peer->port->fd_rtcp, buf, (size_t)n, 0,
-				     &peer->raddr_rtcp.u.sa, peer->raddr_rtcp.len);
-	}
+	port_drain(arg, true);
 }
