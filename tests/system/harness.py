@@ -94,18 +94,30 @@ def free_port(udp=True, tcp=True, span=1):
     raise RuntimeError("no free port found")
 
 
+# RTP ranges come from their own region, apart from the single ports above,
+# so that a long session's scattered single ports never fragment it; a range
+# goes back to the pool when its daemon stops (release_port_range).
+_RANGE_LO, _RANGE_HI = 33000, 39000
+_ranges_held = {}          # base -> length, of ranges in use
+_range_cursor = [_RANGE_LO]
+
+
 def free_port_range(n):
     """An even base port b with b..b+n-1 all free (UDP); for RTP ranges."""
-    for _ in range(200):
-        p = free_port(udp=True, tcp=False, span=1)
-        b = p - (p % 2)
-        rng = range(b, b + n)
-        if b + n >= _PORT_HI or any(q in _taken and q != p for q in rng):
+    slots = (_RANGE_HI - _RANGE_LO) // n
+    for _ in range(slots):
+        b = _range_cursor[0]
+        _range_cursor[0] = b + n if b + 2 * n <= _RANGE_HI else _RANGE_LO
+        if any(b < hb + hn and hb < b + n for hb, hn in _ranges_held.items()):
             continue
-        if all(_bindable(q, True, False) for q in rng):
-            _taken.update(rng)
+        if all(_bindable(q, True, False) for q in range(b, b + n)):
+            _ranges_held[b] = n
             return b, b + n - 1
     raise RuntimeError("no free port range found")
+
+
+def release_port_range(base):
+    _ranges_held.pop(base, None)
 
 
 def udp_port_bound(port):
@@ -308,6 +320,7 @@ class Tamasd:
             self.exit_code = self.proc.returncode
         if not self._stderr_f.closed:
             self._stderr_f.close()
+        release_port_range(self.rtp_min)
         return self.exit_code
 
     def stderr(self):
