@@ -35,6 +35,8 @@ struct tamas {
 	struct ctl *ctl;
 	struct ctlcmd cmd;
 	int sigfd;
+	struct tmr tmr_stop;
+	bool stopping;
 	const char *conf_path;
 	char err[512];
 	int exit_code;
@@ -296,6 +298,44 @@ static void log_capacity(struct sipsrv *sip, uint64_t nofile)
 		 sipsrv_rtp_capacity(sip));
 }
 
+static bool any_chan_h(struct chan *ch, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	return true;
+}
+
+static void stop_h(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+/* Phones should hear a BYE, not silence, when tamasd stops: hang every
+ * channel up, give the BYEs a moment to leave, then end the loop. A second
+ * signal stops at once. */
+static void tamas_begin_stop(struct tamas *t)
+{
+	struct chan *ch;
+	unsigned n = 0;
+
+	if (t->stopping) {
+		re_cancel();
+		return;
+	}
+	t->stopping = true;
+	while ((ch = chan_apply(any_chan_h, NULL)) != NULL) {
+		chan_hangup(ch, CAUSE_NORMAL_CLEARING);
+		++n;
+	}
+	if (!n) {
+		re_cancel();
+		return;
+	}
+	log_info("tamasd: hung up %u channels before stopping", n);
+	tmr_start(&t->tmr_stop, 300, stop_h, t);
+}
+
 static void signal_fd_h(int flags, void *arg)
 {
 	struct tamas *t = arg;
@@ -312,7 +352,7 @@ static void signal_fd_h(int flags, void *arg)
 			continue;
 		}
 		log_info("tamasd: signal %u, stopping", si.ssi_signo);
-		re_cancel();
+		tamas_begin_stop(t);
 	}
 }
 
@@ -413,6 +453,7 @@ static int tamas_start(struct tamas *t)
 
 static void tamas_stop(struct tamas *t)
 {
+	tmr_cancel(&t->tmr_stop);
 	t->ctl = mem_deref(t->ctl);
 	t->sip = mem_deref(t->sip);
 	t->dp = mem_deref(t->dp);

@@ -1,4 +1,5 @@
 """tamasctl as an operator uses it."""
+import re
 import subprocess
 import time
 
@@ -74,3 +75,23 @@ def test_ctl_usage_and_unknown_command(running):
     assert r.returncode == 2 and "usage" in r.stderr
     r = running.ctl("frobnicate", check=False)
     assert r.returncode == 1 and "unknown command" in r.stderr
+
+
+def test_sigterm_hangs_up_calls_then_exits_cleanly(running, sipp):
+    uas = sipp.start("uas_answer.xml", register_callee(sipp))
+    uac = sipp.start("uac_wait_bye.xml", free_port(), service="1001", remote=True,
+                     keys={"dest": "1002"}, extra=["-au", "1001", "-ap", "pw1001"])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        chans = running.ctl_json("channels")
+        if len(chans) == 2 and all(c["state"] == "Up" for c in chans):
+            break
+        time.sleep(0.1)
+    assert running.stop() == 0
+    # both phones were sent a BYE before tamasd went away
+    assert sipp.wait(uac) == 0, uac.errors
+    assert sipp.wait(uas) == 0, uas.errors
+    # hanging up the caller ends its Dial, which hangs up the callee too
+    assert re.search(r"hung up [12] channels before stopping", running.logtext())
+    (row,) = running.cdrs()
+    assert row["disposition"] == "ANSWERED"
