@@ -86,6 +86,19 @@ int sipauth_challenge(struct sipauth *a, bool proxy, bool stale, char *buf, size
 			  a->realm, nonce, stale ? ", stale=true" : "") < 0 ? ENOMEM : 0;
 }
 
+int sipauth_reply_challenge(struct sipauth *a, struct sip *sip, const struct sip_msg *msg,
+			    bool proxy, bool stale)
+{
+	char chal[256];
+	int err = sipauth_challenge(a, proxy, stale, chal, sizeof(chal));
+
+	if (err)
+		return err;
+	return sip_replyf(sip, msg, proxy ? 407 : 401,
+			  proxy ? "Proxy Authentication Required" : "Unauthorized",
+			  "%sContent-Length: 0\r\n\r\n", chal);
+}
+
 struct hdr_match {
 	struct sipauth *a;
 	struct httpauth_digest_resp resp;

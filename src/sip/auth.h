@@ -28,6 +28,11 @@ enum sipauth_result sipauth_check(struct sipauth *a, const struct sip_msg *msg,
 				  bool proxy, char *user, size_t usz);
 /* Writes the WWW-/Proxy-Authenticate header line (with CRLF) into buf. */
 int sipauth_challenge(struct sipauth *a, bool proxy, bool stale, char *buf, size_t sz);
+/* Answers msg with 401 (or 407 when proxy) and a fresh challenge. Stateless:
+ * a retransmitted request just gets a new challenge, no transaction lingers
+ * for 32 s per challenge, and the ACK to a 407 is absorbed as a stray ACK. */
+int sipauth_reply_challenge(struct sipauth *a, struct sip *sip, const struct sip_msg *msg,
+			    bool proxy, bool stale);
 const char *sipauth_realm(const struct sipauth *a);
 
 #endif

@@ -201,16 +201,6 @@ static void reply_ok(struct registrar *r, const struct sip_msg *msg, const char 
 	mem_deref(mb);
 }
 
-static void reply_auth(struct registrar *r, const struct sip_msg *msg, bool stale)
-{
-	char chal[256];
-
-	if (sipauth_challenge(r->auth, false, stale, chal, sizeof(chal)))
-		return;
-	(void)sip_replyf(r->sip, msg, 401, "Unauthorized", "%sContent-Length: 0\r\n\r\n",
-			 chal);
-}
-
 void registrar_handle(struct registrar *r, const struct sip_msg *msg)
 {
 	static unsigned last, supp;
@@ -221,10 +211,10 @@ void registrar_handle(struct registrar *r, const struct sip_msg *msg)
 	case SIPAUTH_OK:
 		break;
 	case SIPAUTH_CHALLENGE:
-		reply_auth(r, msg, false);
+		(void)sipauth_reply_challenge(r->auth, r->sip, msg, false, false);
 		return;
 	case SIPAUTH_STALE:
-		reply_auth(r, msg, true);
+		(void)sipauth_reply_challenge(r->auth, r->sip, msg, false, true);
 		return;
 	default:
 		log_ratelimited(&last, &supp, "registrar: authentication failed (src=%J to=%r)",

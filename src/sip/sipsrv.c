@@ -197,19 +197,6 @@ static struct trunk *trunk_by_name(const struct sipsrv *s, const char *name, siz
 	return NULL;
 }
 
-static void reply_challenge(struct sipsrv *s, const struct sip_msg *msg, bool stale)
-{
-	char chal[256];
-
-	if (sipauth_challenge(s->auth, true, stale, chal, sizeof(chal)))
-		return;
-	/* Stateless (like the REGISTER challenge): a retransmitted INVITE just
-	 * gets a fresh 407, and no transaction lingers for 32 s per challenge;
-	 * the ACK is absorbed by misc_h. */
-	(void)sip_replyf(s->sip, msg, 407, "Proxy Authentication Required",
-			 "%sContent-Length: 0\r\n\r\n", chal);
-}
-
 static void invite_h(const struct sip_msg *msg, void *arg)
 {
 	struct sipsrv *s = arg;
@@ -234,10 +221,10 @@ static void invite_h(const struct sip_msg *msg, void *arg)
 		case SIPAUTH_OK:
 			break;
 		case SIPAUTH_CHALLENGE:
-			reply_challenge(s, msg, false);
+			(void)sipauth_reply_challenge(s->auth, s->sip, msg, true, false);
 			return;
 		case SIPAUTH_STALE:
-			reply_challenge(s, msg, true);
+			(void)sipauth_reply_challenge(s->auth, s->sip, msg, true, true);
 			return;
 		default:
 			log_ratelimited(&s->last_log, &s->suppressed,
@@ -283,9 +270,6 @@ static bool misc_h(const struct sip_msg *msg, void *arg)
 	struct sipsrv *s = arg;
 
 	if (!pl_strcmp(&msg->met, "REGISTER")) {
-		if (trunk_by_src(s, &msg->src) && !sip_msg_hdr(msg, SIP_HDR_AUTHORIZATION)) {
-			/* providers don't register to us; still challenge like anyone */
-		}
 		registrar_handle(s->reg, msg);
 		return true;
 	}
@@ -414,7 +398,7 @@ int sipsrv_trunk_add(struct sipsrv *s, const struct trunk_conf *tc)
 	e = mem_zalloc(sizeof(*e), trunk_entry_destructor);
 	if (!e)
 		return ENOMEM;
-	err = trunk_alloc(&e->t, s->sip, tc, s->env.cuser);
+	err = trunk_alloc(&e->t, s->sip, tc);
 	if (err) {
 		mem_deref(e);
 		return err;

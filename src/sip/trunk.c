@@ -54,7 +54,7 @@ static void reg_resp_h(int err, const struct sip_msg *msg, void *arg)
 	t->last_scode = msg->scode;
 }
 
-static int trunk_register(struct trunk *t, struct sip *sip, const char *cuser)
+static int trunk_register(struct trunk *t, struct sip *sip)
 {
 	char reg_uri[128], aor[192];
 
@@ -63,11 +63,9 @@ static int trunk_register(struct trunk *t, struct sip *sip, const char *cuser)
 	return sipreg_register(&t->sipreg, sip, reg_uri, aor, NULL, aor, t->expires,
 			       t->username, NULL, 0, 0, trunk_auth_h, t, false,
 			       reg_resp_h, t, NULL, NULL);
-	(void)cuser;
 }
 
-int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc,
-		const char *cuser)
+int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc)
 {
 	struct trunk *t;
 	int err;
@@ -98,7 +96,7 @@ int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc,
 			err = EINVAL;
 			goto out;
 		}
-		err = trunk_register(t, sip, cuser);
+		err = trunk_register(t, sip);
 		if (err)
 			goto out;
 	}

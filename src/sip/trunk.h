@@ -9,8 +9,7 @@
 struct trunk;
 struct trunk_conf;
 
-int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc,
-		const char *cuser);
+int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc);
 const char *trunk_name(const struct trunk *t);
 const char *trunk_context(const struct trunk *t);
 /* True when a request from src comes from this trunk's host:port. */

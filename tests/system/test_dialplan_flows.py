@@ -2,7 +2,7 @@
 import time
 
 from phones import DEFAULT_DIALPLAN, free_port, pbx, running, sipp  # noqa: F401
-from test_call_flows import expect, register_callee
+from test_call_flows import call, expect, register_callee
 
 ERRORING = """
 extensions = {
@@ -77,8 +77,7 @@ def test_channel_variables_and_cdr_userfield(pbx, sipp):
     pbx.add_user("1001", "pw1001")
     pbx.add_user("1002", "pw1002")
     uas = sipp.start("uas_answer.xml", register_callee(sipp))
-    r = sipp.run("uac_call.xml", free_port(), service="1001",
-                 keys={"dest": "1002", "hold": 200}, extra=["-au", "1001", "-ap", "pw1001"])
+    r = call(sipp, hold=200)
     assert r.returncode == 0, r.errors
     assert sipp.wait(uas) == 0, uas.errors
     (row,) = pbx.wait_cdrs(1)

@@ -4,7 +4,7 @@ import subprocess
 import time
 
 from phones import TAMASCTL, free_port, pbx, running, sipp  # noqa: F401
-from test_call_flows import register_callee
+from test_call_flows import call, register_callee
 
 
 def test_user_add_list_del(running):
@@ -25,8 +25,7 @@ def test_users_added_by_ctl_can_call_each_other_with_shipped_dialplan(pbx, sipp)
     pbx.add_user("1001", "pw1001")
     pbx.add_user("1002", "pw1002")
     uas = sipp.start("uas_answer.xml", register_callee(sipp))
-    r = sipp.run("uac_call.xml", free_port(), service="1001",
-                 keys={"dest": "1002", "hold": 200}, extra=["-au", "1001", "-ap", "pw1001"])
+    r = call(sipp, hold=200)
     assert r.returncode == 0, r.errors
     assert sipp.wait(uas) == 0, uas.errors
 
