@@ -15,7 +15,12 @@
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/tmrheap.h"
+#include "media/moh.h"
+#include "media/recorder.h"
+#include "media/tone.h"
+#include "media/tts.h"
 #include "pbx/app.h"
+#include "pbx/apps/media.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
@@ -32,6 +37,10 @@ struct tamas {
 	struct cdrq *cdrq;
 	struct sipsrv *sip;
 	struct dialplan *dp;
+	struct mohset *moh;
+	struct recwriter *recw;
+	struct tts *tts;
+	struct media_conf media;
 	struct ctl *ctl;
 	struct ctlcmd cmd;
 	int sigfd;
@@ -146,6 +155,15 @@ static int sip_conf(struct tamas *t, struct sipsrv_conf *cf)
 	int err;
 
 	memset(cf, 0, sizeof(*cf));
+	cf->dtmf_mode = cfg_get_str(t->conf, "sip", "dtmfmode", "rfc4733");
+	if (strcmp(cf->dtmf_mode, "rfc4733") && strcmp(cf->dtmf_mode, "rfc2833") &&
+	    strcmp(cf->dtmf_mode, "info") && strcmp(cf->dtmf_mode, "inband") &&
+	    strcmp(cf->dtmf_mode, "auto")) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.dtmfmode: expected rfc4733, "
+				  "info, inband or auto, got '%s'",
+				  cfg_where(t->conf, "sip", "dtmfmode"), cf->dtmf_mode);
+		return EINVAL;
+	}
 	err = conf_u16(t, "sip", "port", 5060, 1, &port);
 	if (!err && sa_set_str(&cf->laddr, bind, port)) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.bind: not an IP address: '%s'",
@@ -193,6 +211,67 @@ static int sip_conf(struct tamas *t, struct sipsrv_conf *cf)
 	cf->realm = cfg_get_str(t->conf, "sip", "realm", "tamas");
 	cf->user_agent = cfg_get_str(t->conf, "sip", "user_agent", "tamas");
 	return 0;
+}
+
+static int moh_section_h(const struct cfg *conf, const char *section, const char *name,
+			 void *arg)
+{
+	struct tamas *t = arg;
+	const char *dir = cfg_get(conf, section, "directory");
+	int err;
+
+	if (!dir) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s] needs directory",
+				  cfg_where(conf, section, "mode"), section);
+		return EINVAL;
+	}
+	err = mohset_add(t->moh, name, dir, cfg_get(conf, section, "sort"));
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s", cfg_where(conf, section,
+				  "directory"), section, err == EINVAL ? "sort must be alpha, "
+				  "random or randstart" : "no audio files in the directory");
+	return err;
+}
+
+/* [media] and [moh NAME]: prompts, tones, music on hold, recordings, TTS. */
+static int media_init(struct tamas *t)
+{
+	struct media_conf *m = &t->media;
+	int err;
+
+	m->sounds_dir = cfg_get_str(t->conf, "media", "sounds_dir", "/usr/share/asterisk/sounds");
+	m->language = cfg_get_str(t->conf, "media", "language", "en");
+	m->tonezone = cfg_get_str(t->conf, "media", "tonezone", "us");
+	m->recordings_dir = cfg_get_str(t->conf, "media", "recordings_dir", "var/recordings");
+	m->moh_class = cfg_get_str(t->conf, "media", "musicclass", "default");
+	if (!tone_zone_exists(m->tonezone)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: media.tonezone: unknown zone '%s'",
+				  cfg_where(t->conf, "media", "tonezone"), m->tonezone);
+		return EINVAL;
+	}
+	err = mohset_alloc(&t->moh);
+	if (!err)
+		err = cfg_apply_sections(t->conf, "moh", moh_section_h, t);
+	if (err)
+		return err;
+	if (!mohset_exists(t->moh, "default") &&
+	    mohset_add(t->moh, "default", cfg_get_str(t->conf, "media", "moh_dir",
+						       "/usr/share/asterisk/moh"), "alpha"))
+		log_warn("media: no default music on hold (install asterisk-moh-opsound-wav or "
+			 "set [moh default] directory)");
+	err = recwriter_alloc(&t->recw);
+	if (!err)
+		err = tts_alloc(&t->tts, cfg_get_str(t->conf, "media", "tts_cache", "var/tts"),
+				cfg_get(t->conf, "media", "espeak"));
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "media: cannot start recorder/TTS: %m",
+				  err);
+		return err;
+	}
+	m->moh = t->moh;
+	m->recw = t->recw;
+	m->tts = t->tts;
+	return apps_media_register(m);
 }
 
 static int trunk_section_h(const struct cfg *conf, const char *section, const char *name,
@@ -414,6 +493,9 @@ static int tamas_start(struct tamas *t)
 		return err;
 	chan_init(cdr_h, t);
 	chan_set_db(db_get_h, db_put_h, db_del_h, t);
+	err = media_init(t);
+	if (err)
+		return err;
 	err = apps_basic_register();
 	err |= dial_app_register();
 	err |= dial_register_tech("SIP", sip_request_h, t);
@@ -426,6 +508,7 @@ static int tamas_start(struct tamas *t)
 						  "etc/extensions.lua"), t->err, sizeof(t->err));
 	if (err)
 		return err;
+	t->media.dp = t->dp;
 	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",
@@ -460,6 +543,9 @@ static void tamas_stop(struct tamas *t)
 	app_unregister_all();
 	dial_close();
 	chan_close();
+	t->tts = mem_deref(t->tts);
+	t->recw = mem_deref(t->recw);   /* finishes every recording file */
+	t->moh = mem_deref(t->moh);
 	t->cdrq = mem_deref(t->cdrq);   /* writes what is still queued */
 	if (t->sigfd >= 0) {
 		fd_close(t->sigfd);

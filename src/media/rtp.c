@@ -31,8 +31,11 @@ struct rtpep {
 	struct rtpport *port;
 	struct rtpep *peer;      /* weak; cleared both ways on release */
 	struct sa raddr, raddr_rtcp;
-	bool latched, latched_rtcp;
+	bool latched, latched_rtcp, blocked;
 	struct rtp_stats st;
+	rtp_rx_h *rxh;
+	rtp_tx_h *txh;
+	void *tap_arg;
 };
 
 struct portref { struct le le; struct rtpport *port; };
@@ -280,9 +283,11 @@ static void port_drain(struct rtpport *p, bool rtcp)
 		if (!rtcp) {
 			ep->st.rx_pkts++;
 			ep->st.rx_bytes += (uint64_t)n;
+			if (ep->rxh && !ep->rxh(buf, (size_t)n, ep->tap_arg))
+				continue;
 		}
 		peer = ep->peer;
-		dst = peer ? (rtcp ? &peer->raddr_rtcp : &peer->raddr) : NULL;
+		dst = peer && !peer->blocked ? (rtcp ? &peer->raddr_rtcp : &peer->raddr) : NULL;
 		if (!dst || !sa_isset(dst, SA_ALL) ||
 		    sendto(rtcp ? peer->port->fd_rtcp : peer->port->fd_rtp, buf, (size_t)n, 0,
 			   &dst->u.sa, dst->len) < 0) {
@@ -291,6 +296,8 @@ static void port_drain(struct rtpport *p, bool rtcp)
 		}
 		else if (!rtcp) {
 			peer->st.tx_pkts++;
+			if (peer->txh)
+				peer->txh(buf, (size_t)n, peer->tap_arg);
 		}
 	}
 }
@@ -305,4 +312,31 @@ static void port_read_rtcp(int flags, void *arg)
 {
 	(void)flags;
 	port_drain(arg, true);
+}
+
+void rtpep_set_taps(struct rtpep *ep, rtp_rx_h *rxh, rtp_tx_h *txh, void *arg)
+{
+	if (!ep)
+		return;
+	ep->rxh = rxh;
+	ep->txh = txh;
+	ep->tap_arg = arg;
+}
+
+void rtpep_block_relay(struct rtpep *ep, bool block)
+{
+	if (ep)
+		ep->blocked = block;
+}
+
+int rtpep_send(struct rtpep *ep, const uint8_t *pkt, size_t n)
+{
+	if (!ep || !pkt)
+		return EINVAL;
+	if (!sa_isset(&ep->raddr, SA_ALL))
+		return ENOTCONN;
+	if (sendto(ep->port->fd_rtp, pkt, n, 0, &ep->raddr.u.sa, ep->raddr.len) < 0)
+		return errno;
+	ep->st.tx_pkts++;
+	return 0;
 }

@@ -1,6 +1,6 @@
 /* rtp: anchored media. A pool of pre-opened RTP/RTCP socket pairs and a
  * byte-for-byte relay between two endpoints with symmetric-RTP latching.
- * Not for decoding audio (players, recorders and DTMF detection come later). */
+ * Not for decoding audio: media/mstream taps packets here when it must. */
 #ifndef TAMAS_RTP_H
 #define TAMAS_RTP_H
 
@@ -32,5 +32,16 @@ void rtpep_set_raddr(struct rtpep *ep, const struct sa *rtp, const struct sa *rt
  * new peer or to NULL also unlinks ep's old peer. */
 void rtpep_link(struct rtpep *ep, struct rtpep *peer);
 void rtpep_stats(const struct rtpep *ep, struct rtp_stats *st);
+
+/* Taps for the decode path. rx sees each RTP packet received on ep and
+ * returns whether it is still relayed to the peer; tx sees each packet the
+ * relay sends out of ep. Either may be NULL; both NULL = pure fast path. */
+typedef bool (rtp_rx_h)(const uint8_t *pkt, size_t n, void *arg);
+typedef void (rtp_tx_h)(const uint8_t *pkt, size_t n, void *arg);
+void rtpep_set_taps(struct rtpep *ep, rtp_rx_h *rxh, rtp_tx_h *txh, void *arg);
+/* While blocked, the relay sends nothing to ep's remote (a local source owns it). */
+void rtpep_block_relay(struct rtpep *ep, bool block);
+/* Sends one locally built RTP packet to ep's remote. */
+int rtpep_send(struct rtpep *ep, const uint8_t *pkt, size_t n);
 
 #endif

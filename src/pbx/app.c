@@ -94,3 +94,34 @@ void app_unregister_all(void)
 	hash_flush(apps);
 	apps = mem_deref(apps);
 }
+
+/* Asterisk option strings: letters, some with "(argument)". */
+bool app_opt(const char *opts, char c, char *argbuf, size_t sz)
+{
+	int depth = 0;
+
+	for (const char *p = opts; p && *p; p++) {
+		if (*p == '(') {
+			++depth;
+			continue;
+		}
+		if (*p == ')') {
+			if (depth)
+				--depth;
+			continue;
+		}
+		if (depth || *p != c)
+			continue;
+		if (argbuf) {
+			argbuf[0] = '\0';
+			if (p[1] == '(') {
+				const char *e = strchr(p + 2, ')');
+				if (e)
+					(void)re_snprintf(argbuf, sz, "%b", p + 2, (size_t)(e - p - 2));
+			}
+		}
+		return true;
+	}
+	return false;
+}
+

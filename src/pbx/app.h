@@ -4,6 +4,7 @@
 #define TAMAS_APP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct chan;
 
@@ -25,6 +26,9 @@ const char *app_name(const char *name);
 /* ENOENT when unknown (doneh not called). */
 int app_exec(struct chan *ch, const char *name, const char *data, app_done_h *doneh, void *arg);
 void app_unregister_all(void);
+/* True when option letter c is in opts (Asterisk style, "m(class)r"); its
+ * parenthesised argument, if any, goes to arg (may be NULL). */
+bool app_opt(const char *opts, char c, char *arg, size_t sz);
 
 /* Registers the built-in apps: Answer, Hangup, Wait, Set, Goto, NoOp, Ringing,
  * Progress, Busy, Congestion (apps/basic.c). */

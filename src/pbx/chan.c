@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <re.h>
 #include "core/log.h"
+#include "media/mstream.h"
 #include "pbx/chan.h"
 
 struct chan_var {
@@ -36,6 +37,10 @@ struct chan {
 	struct list watchers;
 	struct chan *peer;                  /* not a reference: cleared both ways */
 	void *dp_state;
+	chan_dtmf_h *dtmfh;
+	void *dtmf_arg;
+	bool held;
+	void *gen;                          /* background sound (mem object) */
 	char scratch[64];                   /* rendered built-in variables */
 	struct {
 		char *dst, *dcontext, *lastapp, *lastdata, *dstchannel;
@@ -57,6 +62,7 @@ static struct {
 	chan_db_del_h *db_del;
 	void *db_arg;
 	uint32_t id_counter, name_counter;
+	chan_hold_h *holdh;
 } mod;
 
 static uint64_t now_us(void)
@@ -278,6 +284,7 @@ static void chan_destructor(void *data)
 	registry_remove(ch);
 	while (ch->watchers.head)
 		list_unlink(ch->watchers.head);
+	mem_deref(ch->gen);
 	list_flush(&ch->vars);
 	mem_deref(ch->name);
 	mem_deref(ch->context);
@@ -638,6 +645,10 @@ static int channel_read(struct chan *ch, const char *f, char *buf, size_t sz)
 		return out_str(buf, sz, ch->tech->name);
 	if (!strcmp(f, "hangupcause"))
 		return re_snprintf(buf, sz, "%d", ch->cause) < 0 ? EINVAL : 0;
+	if (!strcmp(f, "language"))
+		return out_str(buf, sz, chan_var_get(ch, "CHANNEL_LANGUAGE"));
+	if (!strcmp(f, "musicclass"))
+		return out_str(buf, sz, chan_var_get(ch, "CHANNEL_MUSICCLASS"));
 	return ENOENT;
 }
 
@@ -808,6 +819,10 @@ int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 		return chan_global_set(args, value);
 	if (!strcmp(name, "DB"))
 		return db_write(args, value);
+	if (!strcmp(name, "CHANNEL") && !strcmp(args, "language"))
+		return chan_var_set(ch, "CHANNEL_LANGUAGE", value);
+	if (!strcmp(name, "CHANNEL") && !strcmp(args, "musicclass"))
+		return chan_var_set(ch, "CHANNEL_MUSICCLASS", value);
 	if (!strcmp(name, "CHANNEL") || !strcmp(name, "HANGUPCAUSE") ||
 	    !strcmp(name, "DB_DELETE"))
 		return EPERM;
@@ -982,6 +997,8 @@ static void do_hangup(struct chan *ch, int cause, bool tell_tech)
 	ch->end_us = now_us();
 	/* Disconnect media while both techs still hold their legs. */
 	chan_unbridge(ch);
+	ch->gen = mem_deref(ch->gen);
+	ch->dtmfh = NULL;
 	if (tell_tech && ch->tech->hangup)
 		ch->tech->hangup(ch, ch->cause);
 	notify(ch, CHAN_EV_HANGUP);
@@ -1108,4 +1125,86 @@ struct chan *chan_apply(chan_apply_h *h, void *arg)
 		return NULL;
 	le = list_apply(&mod.all, true, apply_one, &c);
 	return le ? le->data : NULL;
+}
+
+/* --- media and DTMF ------------------------------------------------------- */
+
+struct mstream *chan_media(const struct chan *ch)
+{
+	return ch && ch->tech->media ? ch->tech->media(ch) : NULL;
+}
+
+void chan_set_dtmf_handler(struct chan *ch, chan_dtmf_h *h, void *arg)
+{
+	if (!ch)
+		return;
+	ch->dtmfh = h;
+	ch->dtmf_arg = arg;
+	mstream_set_dtmf_consume(chan_media(ch), h != NULL);
+}
+
+void chan_dtmf_received(struct chan *ch, char digit, enum dtmf_src src)
+{
+	struct chan *peer;
+	bool peer_te;
+
+	if (!ch || ch->hungup)
+		return;
+	log_debug("chan: DTMF '%c' (channel=%s src=%d)", digit, ch->name, src);
+	if (ch->dtmfh) {
+		ch->dtmfh(ch, digit, ch->dtmf_arg);
+		return;
+	}
+	peer = ch->peer;
+	if (!peer)
+		return;
+	peer_te = mstream_has_telephone_event(chan_media(peer));
+	if (src == DTMF_SRC_INFO || (src == DTMF_SRC_RFC4733 && !peer_te) ||
+	    (src == DTMF_SRC_INBAND && peer_te))
+		(void)chan_send_dtmf(peer, digit, 100);
+}
+
+int chan_send_dtmf(struct chan *ch, char digit, uint32_t duration_ms)
+{
+	if (!ch || ch->hungup)
+		return EINVAL;
+	if (!ch->tech->send_dtmf)
+		return ENOTSUP;
+	return ch->tech->send_dtmf(ch, digit, duration_ms);
+}
+
+void chan_set_hold_hook(chan_hold_h *h)
+{
+	mod.holdh = h;
+}
+
+void chan_hold(struct chan *ch, bool held)
+{
+	if (!ch || ch->held == held)
+		return;
+	ch->held = held;
+	log_info("chan: %s (channel=%s)", held ? "hold" : "unhold", ch->name);
+	if (mod.holdh)
+		mod.holdh(ch, held);
+}
+
+bool chan_is_held(const struct chan *ch)
+{
+	return ch && ch->held;
+}
+
+void chan_set_generator(struct chan *ch, void *gen)
+{
+	void *old;
+
+	if (!ch)
+		return;
+	old = ch->gen;
+	ch->gen = gen ? mem_ref(gen) : NULL;
+	mem_deref(old);
+}
+
+void *chan_generator(const struct chan *ch)
+{
+	return ch ? ch->gen : NULL;
 }

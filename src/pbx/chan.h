@@ -10,6 +10,7 @@
 #include <re.h>
 
 struct chan;
+struct mstream;
 
 enum chan_state { CHAN_STATE_DOWN = 0, CHAN_STATE_RINGING, CHAN_STATE_UP };
 
@@ -32,7 +33,15 @@ struct chan_tech {
 	void (*hangup)(struct chan *ch, int cause);
 	/* Connect the media of two channels (NULL peer: disconnect). */
 	int  (*bridge)(struct chan *ch, struct chan *peer);
+	/* The channel's media stream (players, recorders, DTMF), or NULL. */
+	struct mstream *(*media)(const struct chan *ch);
+	/* Send one DTMF digit the way this endpoint wants it (RFC 4733, INFO). */
+	int  (*send_dtmf)(struct chan *ch, char digit, uint32_t duration_ms);
 };
+
+/* How a received digit arrived: RFC 4733 packets are relayed to a bridged
+ * peer with telephone-event by the RTP relay itself; INFO never is. */
+enum dtmf_src { DTMF_SRC_RFC4733, DTMF_SRC_INFO, DTMF_SRC_INBAND };
 
 enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP };
 typedef void (chan_event_h)(struct chan *ch, enum chan_event ev, void *arg);
@@ -101,6 +110,26 @@ void chan_hangup(struct chan *ch, int cause);
 int chan_bridge(struct chan *a, struct chan *b);
 void chan_unbridge(struct chan *a);
 struct chan *chan_bridged_peer(const struct chan *ch);
+
+/* Media and DTMF. A channel's DTMF consumer (Read, Background, features)
+ * gets every digit and RFC 4733 packets stop flowing to the peer; without
+ * one, digits reach the bridged peer by the peer's own DTMF mode. */
+struct mstream *chan_media(const struct chan *ch);
+typedef void (chan_dtmf_h)(struct chan *ch, char digit, void *arg);
+void chan_set_dtmf_handler(struct chan *ch, chan_dtmf_h *h, void *arg);
+void chan_dtmf_received(struct chan *ch, char digit, enum dtmf_src src);
+int chan_send_dtmf(struct chan *ch, char digit, uint32_t duration_ms);
+/* A phone put its call on hold (re-INVITE sendonly/inactive) or resumed
+ * it; the hook (music on hold, one per process) acts on the bridged peer. */
+typedef void (chan_hold_h)(struct chan *ch, bool held);
+void chan_set_hold_hook(chan_hold_h *h);
+void chan_hold(struct chan *ch, bool held);
+bool chan_is_held(const struct chan *ch);
+/* A background sound the channel owns (music on hold, PlayTones): a mem
+ * object, referenced here and released when replaced, at hangup or with
+ * the channel. Foreground prompts pause it and start it again. */
+void chan_set_generator(struct chan *ch, void *gen);
+void *chan_generator(const struct chan *ch);
 
 /* Called by a tech on remote events (180, 183, 200, BYE/CANCEL/error). */
 void chan_signal(struct chan *ch, enum chan_event ev);

@@ -6,6 +6,7 @@
 #include <re.h>
 #include "core/log.h"
 #include "pbx/app.h"
+#include "pbx/apps/media.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 
@@ -39,7 +40,7 @@ struct dial {
 	struct tmr tmr_timeout, tmr_done;
 	enum dial_state state;
 	unsigned busy, congestion, nochan;
-	bool opt_g, indicated_ring, indicated_progress;
+	bool opt_g, opt_mr, indicated_ring, indicated_progress;
 	int result;
 	app_done_h *doneh;
 	void *arg;
@@ -114,6 +115,8 @@ static void dial_finish(struct dial *d, int res)
 		return;
 	d->state = DIAL_DONE;
 	d->result = res;
+	if (d->opt_mr)
+		media_gen_stop(d->caller);
 	tmr_cancel(&d->tmr_timeout);
 	chan_watch_remove(&d->w);
 	tmr_start(&d->tmr_done, 0, done_h, d);
@@ -192,6 +195,8 @@ static void leg_answered(struct dial *d, struct dleg *l)
 	chan_cdr_set_peer(d->caller, chan_name(l->ch));
 	chan_set_cause(d->caller, CAUSE_NORMAL_CLEARING);
 	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
+	if (d->opt_mr)
+		media_gen_stop(d->caller);
 	err = chan_bridge(d->caller, l->ch);
 	if (!err && chan_state(d->caller) != CHAN_STATE_UP)
 		err = chan_answer(d->caller);
@@ -219,6 +224,8 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		return;
 	switch (ev) {
 	case CHAN_EV_RINGING:
+		if (d->opt_mr)
+			break;          /* the caller hears our MOH or ringback */
 		if (d->state == DIAL_RINGING && !d->indicated_ring &&
 		    chan_state(d->caller) != CHAN_STATE_UP) {
 			d->indicated_ring = true;
@@ -226,7 +233,8 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		}
 		break;
 	case CHAN_EV_PROGRESS:
-		if (d->state == DIAL_RINGING && chan_state(d->caller) != CHAN_STATE_UP) {
+		if (d->state == DIAL_RINGING && !d->opt_mr &&
+		    chan_state(d->caller) != CHAN_STATE_UP) {
 			d->indicated_progress = true;
 			(void)chan_indicate(d->caller, 183);
 		}
@@ -322,6 +330,26 @@ static int dial_leg_start(struct dial *d, const char *dest)
 	return 0;
 }
 
+/* m[(class)]: music on hold until answer; r[(tone)]: our ringback. Both
+ * send 183 with our SDP so the caller hears it before answer. */
+static void dial_start_sound(struct dial *d, const char *opts)
+{
+	char arg[64];
+	bool m = app_opt(opts, 'm', arg, sizeof(arg));
+	int err;
+
+	if (!m && !app_opt(opts, 'r', arg, sizeof(arg)))
+		return;
+	d->opt_mr = true;
+	if (chan_state(d->caller) != CHAN_STATE_UP)
+		(void)chan_indicate(d->caller, 183);
+	err = m ? media_moh_start(d->caller, arg[0] ? arg : NULL)
+		: media_tone_start(d->caller, arg[0] ? arg : "ring");
+	if (err)
+		log_warn("dial: cannot play %s to the caller (channel=%s): %m",
+			 m ? "music on hold" : "ringback", chan_name(d->caller), err);
+}
+
 static const char *vars_to_clear[] = {
 	"DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "DIALEDTIME",
 	"RINGTIME", "PROGRESSTIME",
@@ -364,6 +392,7 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 		return 0;
 	}
 	chan_watch_add(ch, &d->w, caller_event_h, d);
+	dial_start_sound(d, opts);
 	if (secs > 0)
 		tmr_start(&d->tmr_timeout, (uint64_t)(secs * 1000), timeout_h, d);
 	return 0;

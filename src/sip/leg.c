@@ -2,8 +2,10 @@
  * An incoming leg keeps its own server transaction until the first 18x/2xx
  * so that it can wait for the dialplan before accepting. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/log.h"
+#include "media/mstream.h"
 #include "media/rtp.h"
 #include "pbx/chan.h"
 #include "sip/causes.h"
@@ -17,8 +19,14 @@ struct leg {
 	struct sip_msg *invite;      /* incoming INVITE (ref) */
 	struct sdp_session *sdp;
 	struct sdp_media *sdpm;
-	struct rtpep *rtp;
+	struct mstream *ms;
+	struct rtpep *rtp;           /* the stream's endpoint (borrowed) */
+	enum dtmf_mode dtmf_mode;
 	struct leg *early;           /* incoming: leg whose early media we hear */
+	char info_q[16];             /* INFO digits waiting for the one in flight */
+	size_t info_qlen;
+	uint32_t info_dur;
+	bool info_busy;
 	struct leg *origin;          /* outgoing: the caller's leg, if SIP */
 	struct tmr tmr_ring;         /* outgoing: Timer C (libre has none) */
 	struct tmr tmr_release;
@@ -26,6 +34,7 @@ struct leg {
 };
 
 static const struct chan_tech sip_tech;
+static int leg_send_info(struct leg *l, char digit);
 
 /* Releases what talks to the network; the struct may live on while an
  * outgoing leg still holds it as its origin. */
@@ -34,7 +43,8 @@ static void leg_free_resources(struct leg *l)
 	tmr_cancel(&l->tmr_ring);
 	tmr_cancel(&l->tmr_release);
 	l->sess = mem_deref(l->sess);
-	l->rtp = mem_deref(l->rtp);
+	l->rtp = NULL;
+	l->ms = mem_deref(l->ms);
 	l->sdpm = NULL;
 	l->sdp = mem_deref(l->sdp);
 	l->invite = mem_deref(l->invite);
@@ -94,12 +104,23 @@ static bool fmt_is_audio(const struct sdp_format *f)
 	return str_casecmp(f->name, "telephone-event") && fmt_supported(f);
 }
 
+static void leg_dtmf_h(char digit, bool inband, void *arg)
+{
+	struct leg *l = arg;
+
+	if (l->ch)
+		chan_dtmf_received(l->ch, digit, inband ? DTMF_SRC_INBAND : DTMF_SRC_RFC4733);
+}
+
 static int leg_sdp_init(struct leg *l)
 {
-	int err = rtpep_alloc(&l->rtp, l->env->pool);
+	int err = mstream_alloc(&l->ms, l->env->clk, l->env->pool);
 
 	if (err)
 		return err;
+	l->rtp = mstream_rtpep(l->ms);
+	l->dtmf_mode = l->env->dtmf_mode;
+	mstream_set_dtmf_handler(l->ms, leg_dtmf_h, l);
 	err = sdp_session_alloc(&l->sdp, rtpep_laddr(l->rtp));
 	if (err)
 		return err;
@@ -145,6 +166,28 @@ static const struct sdp_format *remote_fmt_named(const struct leg *l, const char
 	return NULL;
 }
 
+/* Tells the stream what was agreed: audio payload type pt of codec name,
+ * and telephone-event if the remote offered or answered it. */
+static void leg_set_format(struct leg *l, int pt, const char *name)
+{
+	const struct sdp_format *te = remote_fmt_named(l, "telephone-event");
+	bool inband;
+
+	if (pt < 0)
+		return;
+	mstream_set_format(l->ms, (uint8_t)pt, mcodec_from_name(name), te ? atoi(te->id) : -1);
+	inband = l->dtmf_mode == DTMF_MODE_INBAND || (l->dtmf_mode == DTMF_MODE_AUTO && !te);
+	mstream_set_inband(l->ms, inband);
+}
+
+static void leg_set_remote_format(struct leg *l)
+{
+	const struct sdp_format *f = remote_audio_fmt(l);
+
+	if (f)
+		leg_set_format(l, atoi(f->id), f->name);
+}
+
 /* Our answer to the incoming offer: the codec the far leg chose (or the
  * caller's first supported one) plus telephone-event, in the caller's PTs. */
 static int leg_make_answer(struct leg *l, struct mbuf **mbp)
@@ -152,7 +195,8 @@ static int leg_make_answer(struct leg *l, struct mbuf **mbp)
 	const struct leg *src = l->early;
 	const struct sdp_format *want = NULL, *f, *te;
 	struct chan *peer = chan_bridged_peer(l->ch);
-	int err;
+	char name[32];
+	int err, pt;
 
 	if (leg_of(peer))
 		src = leg_of(peer);
@@ -163,6 +207,8 @@ static int leg_make_answer(struct leg *l, struct mbuf **mbp)
 		f = remote_audio_fmt(l);
 	if (!f)
 		return EPROTO;
+	pt = atoi(f->id);
+	str_ncpy(name, f->name, sizeof(name));
 	list_flush((struct list *)sdp_media_format_lst(l->sdpm, true));
 	err = fmt_add_copy(l->sdpm, f);
 	te = remote_fmt_named(l, "telephone-event");
@@ -174,6 +220,7 @@ static int leg_make_answer(struct leg *l, struct mbuf **mbp)
 	if (err)
 		return err;
 	leg_update_raddr(l);
+	leg_set_format(l, pt, name);	/* f is gone: decoding rebuilt the list */
 	return sdp_encode(mbp, l->sdp, false);
 }
 
@@ -183,6 +230,7 @@ static void a_close_h(int err, const struct sip_msg *msg, void *arg);
 static void a_estab_h(const struct sip_msg *msg, void *arg);
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg);
 static int answer_h(const struct sip_msg *msg, void *arg);
+static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg);
 
 static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct mbuf *desc)
 {
@@ -192,7 +240,7 @@ static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct 
 	l->st = mem_deref(l->st);
 	err = sipsess_accept(&l->sess, l->env->sock, l->invite, scode, reason,
 			     l->env->cuser, "application/sdp", desc, NULL, NULL, false,
-			     offer_h, answer_h, a_estab_h, NULL, NULL, a_close_h, l,
+			     offer_h, answer_h, a_estab_h, info_h, NULL, a_close_h, l,
 			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
 	if (!err)
 		l->accepted = true;
@@ -208,11 +256,14 @@ static int tech_indicate(struct chan *ch, uint16_t scode)
 
 	if (!l || !l->incoming || l->answered || l->closed)
 		return EINVAL;
-	if (scode == 183 && l->early) {
+	/* 183 always carries our SDP: early media is the callee's when it has
+	 * some, else ours (ringback, music on hold, prompts before answer). */
+	if (scode == 183) {
 		err = leg_make_answer(l, &desc);
 		if (err)
 			return err;
-		rtpep_link(l->rtp, l->early->rtp);
+		if (l->early)
+			rtpep_link(l->rtp, l->early->rtp);
 	}
 	if (!l->accepted)
 		err = leg_accept(l, scode, reason, desc);
@@ -274,13 +325,131 @@ static int tech_bridge(struct chan *ch, struct chan *peer)
 	return 0;
 }
 
+static struct mstream *tech_media(const struct chan *ch)
+{
+	const struct leg *l = leg_of(ch);
+
+	return l ? l->ms : NULL;
+}
+
+static void info_resp_h(int err, const struct sip_msg *msg, void *arg)
+{
+	struct leg *l = arg;
+	(void)err;
+	(void)msg;
+
+	l->info_busy = false;
+	if (l->info_qlen && !l->closed) {
+		char d = l->info_q[0];
+		memmove(l->info_q, l->info_q + 1, --l->info_qlen);
+		(void)leg_send_info(l, d);
+	}
+}
+
+/* RFC 6086 INFO with application/dtmf-relay, the body Cisco and Asterisk
+ * use; one at a time (libre keeps one INFO transaction per dialog). */
+static int leg_send_info(struct leg *l, char digit)
+{
+	struct mbuf *mb;
+	int err;
+
+	if (!l->sess || l->closed)
+		return ENOTCONN;
+	if (l->info_busy) {
+		if (l->info_qlen == sizeof(l->info_q))
+			return ENOBUFS;
+		l->info_q[l->info_qlen++] = digit;
+		return 0;
+	}
+	mb = mbuf_alloc(64);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "Signal=%c\r\nDuration=%u\r\n", digit, l->info_dur);
+	mb->pos = 0;
+	if (!err)
+		err = sipsess_info(l->sess, "application/dtmf-relay", mb, info_resp_h, l);
+	mem_deref(mb);
+	if (!err)
+		l->info_busy = true;
+	return err;
+}
+
+static int tech_send_dtmf(struct chan *ch, char digit, uint32_t duration_ms)
+{
+	struct leg *l = leg_of(ch);
+
+	if (!l || l->closed)
+		return EINVAL;
+	if (l->dtmf_mode == DTMF_MODE_INFO || !mstream_has_telephone_event(l->ms)) {
+		l->info_dur = duration_ms ? duration_ms : 100;
+		return leg_send_info(l, digit);
+	}
+	return mstream_send_dtmf(l->ms, digit, duration_ms);
+}
+
 static const struct chan_tech sip_tech = {
 	.name = "SIP",
 	.answer = tech_answer,
 	.indicate = tech_indicate,
 	.hangup = tech_hangup,
 	.bridge = tech_bridge,
+	.media = tech_media,
+	.send_dtmf = tech_send_dtmf,
 };
+
+int leg_dtmf_mode_parse(const char *s)
+{
+	if (!str_casecmp(s, "rfc4733") || !str_casecmp(s, "rfc2833"))
+		return DTMF_MODE_RFC4733;
+	if (!str_casecmp(s, "info"))
+		return DTMF_MODE_INFO;
+	if (!str_casecmp(s, "inband"))
+		return DTMF_MODE_INBAND;
+	if (!str_casecmp(s, "auto"))
+		return DTMF_MODE_AUTO;
+	return -1;
+}
+
+/* Digit from an INFO body: "Signal=5" (dtmf-relay) or "5" (application/dtmf). */
+static char info_digit(const struct sip_msg *msg)
+{
+	struct pl sig;
+	char buf[8];
+
+	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
+		if (re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
+			     "Signal[ \t]*=[ \t]*[0-9A-Da-d*#]+", &sig))
+			return 0;
+	}
+	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
+		if (re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
+			     "[0-9A-Da-d*#]+", &sig))
+			return 0;
+	}
+	else {
+		return 0;
+	}
+	(void)pl_strcpy(&sig, buf, sizeof(buf));
+	if (!strcmp(buf, "10"))
+		return '*';
+	if (!strcmp(buf, "11"))
+		return '#';
+	return sig.l == 1 ? buf[0] : 0;
+}
+
+static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	struct leg *l = arg;
+	char d = info_digit(msg);
+
+	if (!d) {
+		(void)sip_reply(sip, msg, 415, "Unsupported Media Type");
+		return;
+	}
+	(void)sip_reply(sip, msg, 200, "OK");
+	if (l->ch)
+		chan_dtmf_received(l->ch, d, DTMF_SRC_INFO);
+}
 
 /* --- libre callbacks ----------------------------------------------------- */
 
@@ -291,10 +460,20 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 
 	/* Re-INVITE: media stays anchored here, so we answer locally with the
 	 * codecs already agreed and follow the new remote address. */
+	enum sdp_dir rdir;
+	bool held;
+
 	err = sdp_decode(l->sdp, msg->mb, true);
 	if (err)
 		return err;
 	leg_update_raddr(l);
+	/* RFC 3264 §8.4: sendonly or inactive (or the old c=0.0.0.0) is hold. */
+	rdir = sdp_media_rdir(l->sdpm);
+	held = rdir == SDP_SENDONLY || rdir == SDP_INACTIVE ||
+	       !sa_isset(sdp_media_raddr(l->sdpm), SA_ADDR);
+	sdp_media_set_ldir(l->sdpm, !held ? SDP_SENDRECV :
+			   rdir == SDP_SENDONLY ? SDP_RECVONLY : SDP_INACTIVE);
+	chan_hold(l->ch, held);
 	return sdp_encode(descp, l->sdp, false);
 }
 
@@ -303,8 +482,10 @@ static int answer_h(const struct sip_msg *msg, void *arg)
 	struct leg *l = arg;
 	int err = sdp_decode(l->sdp, msg->mb, false);
 
-	if (!err)
+	if (!err) {
 		leg_update_raddr(l);
+		leg_set_remote_format(l);
+	}
 	return err;
 }
 
@@ -389,6 +570,7 @@ static void b_progr_h(const struct sip_msg *msg, void *arg)
 	else if (msg->scode == 183) {
 		if (mbuf_get_left(msg->mb) && !sdp_decode(l->sdp, msg->mb, false)) {
 			leg_update_raddr(l);
+			leg_set_remote_format(l);
 			if (l->origin && !l->origin->released)
 				l->origin->early = l;
 		}
@@ -497,7 +679,7 @@ int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resou
 			      caller ? chan_cid_name(caller) : NULL, from, env->cuser,
 			      route ? routev : NULL, route ? 1 : 0, "application/sdp", offer,
 			      authh, aarg, false, offer_h, answer_h, b_progr_h, b_estab_h,
-			      NULL, NULL, b_close_h, l,
+			      info_h, NULL, b_close_h, l,
 			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
 	if (err) {
 		chan_cdr_disable(l->ch);

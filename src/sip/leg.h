@@ -9,11 +9,19 @@
 
 struct chan;
 struct rtppool;
+struct mclock;
+
+/* How DTMF is sent to and detected from this endpoint (Asterisk dtmf_mode). */
+enum dtmf_mode { DTMF_MODE_RFC4733 = 0, DTMF_MODE_INFO, DTMF_MODE_INBAND, DTMF_MODE_AUTO };
+/* "rfc4733" (or "rfc2833"), "info", "inband", "auto"; -1 if unknown. */
+int leg_dtmf_mode_parse(const char *s);
 
 struct leg_env {
 	struct sip *sip;
 	struct sipsess_sock *sock;
 	struct rtppool *pool;
+	struct mclock *clk;
+	enum dtmf_mode dtmf_mode;
 	uint32_t dial_timeout_s;
 	const char *cuser;          /* user part of our Contact */
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include "core/log.h"
+#include "media/mstream.h"
 #include "media/rtp.h"
 #include "pbx/chan.h"
 #include "sip/auth.h"
@@ -23,6 +24,7 @@ struct sipsrv {
 	struct sipauth *auth;
 	struct registrar *reg;
 	struct rtppool *pool;
+	struct mclock *clk;
 	struct list trunks;
 	struct leg_env env;
 	struct sipsrv_conf cf;
@@ -56,6 +58,7 @@ static void destructor(void *arg)
 		sip_close(s->sip, true);
 	mem_deref(s->sip);
 	mem_deref(s->pool);
+	mem_deref(s->clk);
 }
 
 static int pw_h(const char *user, char *pw, size_t sz, void *arg)
@@ -374,6 +377,13 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 				      cf->max_expires);
 	if (!err)
 		err = rtppool_alloc(&s->pool, &cf->rtp_laddr, cf->rtp_min, cf->rtp_max);
+	if (!err)
+		err = mclock_alloc(&s->clk);
+	if (!err && cf->dtmf_mode && leg_dtmf_mode_parse(cf->dtmf_mode) < 0) {
+		log_error("sip: unknown dtmfmode '%s' (rfc4733, info, inband or auto)",
+			  cf->dtmf_mode);
+		err = EINVAL;
+	}
 	if (err) {
 		log_error("sip: init failed: %m", err);
 		goto out;
@@ -381,6 +391,9 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 	s->env.sip = s->sip;
 	s->env.sock = s->sock;
 	s->env.pool = s->pool;
+	s->env.clk = s->clk;
+	s->env.dtmf_mode = cf->dtmf_mode ? leg_dtmf_mode_parse(cf->dtmf_mode)
+					 : DTMF_MODE_RFC4733;
 	s->env.dial_timeout_s = cf->dial_timeout_s;
 	s->env.cuser = "tamas";
 	*srvp = s;

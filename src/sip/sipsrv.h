@@ -23,6 +23,7 @@ struct sipsrv_conf {
 	uint32_t nonce_ttl_s, min_expires, max_expires;
 	struct sa rtp_laddr;
 	uint16_t rtp_min, rtp_max;
+	const char *dtmf_mode;      /* sip.dtmfmode: rfc4733, info, inband, auto */
 };
 
 struct trunk_conf {

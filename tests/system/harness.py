@@ -222,6 +222,8 @@ class Tamasd:
             "store": {"path": self.db_path},
             "control": {"socket": self.ctl_sock},
             "dialplan": {"file": self.dialplan_path},
+            "media": {"recordings_dir": self.workdir / "recordings",
+                      "tts_cache": self.workdir / "tts"},
         }
 
     def conf_text(self):

@@ -1,0 +1,306 @@
+"""Media a caller hears and sends: prompts (Playback, Background, Say*),
+tones, music on hold, DTMF into Read() by RFC 4733 and SIP INFO and in-band,
+MixMonitor recordings, TTS. The caller is SIPp for signalling plus a Python
+RTP endpoint on the SDP port that decodes what tamasd sends."""
+
+import audioop
+import math
+import struct
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from harness import HOST, RtpEndpoint, call, read_media_file, start_callee, wait_until
+
+SOUNDS = Path("/usr/share/asterisk/sounds/en")
+MOH = Path("/usr/share/asterisk/moh")
+pytestmark = pytest.mark.skipif(not (SOUNDS / "hello-world.wav").exists(),
+                                reason="asterisk-core-sounds-en-wav not installed")
+
+
+def plan(body, ctx_extra=""):
+    return ("extensions = {\n\tmain_routing = {\n" + body +
+            "\n\t\t[\"_1XXX\"] = function(c, e) app.dial(\"SIP/\" .. e, 5) app.hangup() end,\n"
+            "\t},\n" + ctx_extra + "}\n")
+
+
+def pcm_of(packets, pt=0):
+    """Decoded 16-bit samples of the received payloads (PCMU by default)."""
+    out = bytearray()
+    for payload, _ in packets:
+        out += audioop.ulaw2lin(payload, 2) if pt == 0 else audioop.alaw2lin(payload, 2)
+    return struct.unpack(f"<{len(out) // 2}h", bytes(out))
+
+
+def goertzel(samples, freq, rate=8000):
+    w = 2 * math.pi * freq / rate
+    c = 2 * math.cos(w)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + c * s1 - s2, s1
+    return math.sqrt(max(s1 * s1 + s2 * s2 - c * s1 * s2, 0)) / max(len(samples), 1)
+
+
+def snr_db(ref, got):
+    """Signal-to-noise of got against ref, best over 20 ms frame shifts."""
+    best = -99.0
+    for shift in range(-320, 321, 160):
+        a = ref[max(0, -shift):]
+        b = got[max(0, shift):]
+        n = min(len(a), len(b))
+        if n < 800:
+            continue
+        sig = sum(x * x for x in a[:n])
+        noise = sum((x - y) ** 2 for x, y in zip(a[:n], b[:n])) or 1
+        best = max(best, 10 * math.log10(sig / noise))
+    return best
+
+
+def rms(samples):
+    return math.sqrt(sum(x * x for x in samples) / max(len(samples), 1))
+
+
+class Listener(RtpEndpoint):
+    """An RTP endpoint that keeps full packets (header included)."""
+
+    def drain(self):
+        while True:
+            try:
+                data, src = self.sock.recvfrom(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            if len(data) >= 12:
+                self.received.append((data[12:], src))
+                self.headers.append(data[:12])
+
+    def __init__(self):
+        super().__init__()
+        self.headers = []
+
+    def listen(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.drain()
+            time.sleep(0.01)
+
+    def audio(self):
+        return [(p, s) for (p, s), h in zip(self.received, self.headers) if h[1] & 0x7F == 0]
+
+    def events(self):
+        return [(p, h) for (p, s), h in zip(self.received, self.headers) if h[1] & 0x7F == 101]
+
+    def send_dtmf(self, dest, digit, pt=101):
+        ev = "0123456789*#ABCD".index(digit)
+        ts = self.ts
+        for i in range(1, 6):
+            self.sock.sendto(struct.pack("!BBHII", 0x80, pt | (0x80 if i == 1 else 0),
+                                         self.seq & 0xFFFF, ts, self.ssrc) +
+                             struct.pack("!BBH", ev, 10, 160 * i), dest)
+            self.seq += 1
+            time.sleep(0.02)
+        for _ in range(3):
+            self.sock.sendto(struct.pack("!BBHII", 0x80, pt, self.seq & 0xFFFF, ts, self.ssrc) +
+                             struct.pack("!BBH", ev, 0x80 | 10, 800), dest)
+            self.seq += 1
+        self.ts += 1600
+
+    def send_pcm(self, dest, samples):
+        """16-bit samples as PCMU packets in real time."""
+        for i in range(0, len(samples) - 159, 160):
+            frame = struct.pack("<160h", *samples[i:i + 160])
+            self.sock.sendto(struct.pack("!BBHII", 0x80, 0, self.seq & 0xFFFF, self.ts,
+                                         self.ssrc) + audioop.lin2ulaw(frame, 2), dest)
+            self.seq += 1
+            self.ts += 160
+            time.sleep(0.02)
+            self.drain()
+
+
+def wav_samples(path):
+    with wave.open(str(path)) as w:
+        assert w.getsampwidth() == 2
+        data = w.readframes(w.getnframes())
+        return w.getframerate(), w.getnchannels(), struct.unpack(f"<{len(data) // 2}h", data)
+
+
+def dial_and_listen(tamas, sipp, exten, seconds, scenario="uac_call_wait_bye", **kw):
+    rtp = Listener()
+    caller = call(sipp, tamas, "1001", exten, scenario=scenario, background=True,
+                  keys={"rtp_port": rtp.port}, **kw)
+    dest = read_media_file(caller.files["media"])
+    rtp.send(dest, b"LATCH")            # symmetric RTP: show tamasd where we are
+    rtp.listen(seconds)
+    return rtp, caller, dest
+
+
+@pytest.mark.tamas(dialplan=plan('\t\t["5001"] = function() app.playback("hello-world") '
+                                 'app.hangup() end,'))
+def test_playback_prompt_arrives_bit_exact(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5001", 3.0)
+    caller.wait()                        # tamasd hung up after the prompt: BYE
+    rate, ch, src = wav_samples(SOUNDS / "hello-world.wav")
+    assert rate == 8000 and ch == 1
+    got = pcm_of(rtp.audio())
+    # the prompt arrives whole and in order: G.711 of the file's samples
+    assert abs(len(got) - len(src)) <= 320, (len(got), len(src))
+    assert snr_db(src, got) >= 25, f"prompt SNR {snr_db(src, got):.1f} dB"
+    seqs = [struct.unpack("!H", h[2:4])[0] for h in rtp.headers if h[1] & 0x7F == 0]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:])), "RTP sequence gaps"
+
+
+@pytest.mark.tamas(dialplan=plan('\t\t["5002"] = function() app.answer() '
+                                 'app.playback("no-such-prompt&beep") '
+                                 'app.set("CDR(userfield)=" .. channel.PLAYBACKSTATUS:get()) '
+                                 'app.hangup() end,'))
+def test_missing_prompt_warns_and_continues(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5002", 1.5)
+    caller.wait()
+    assert "no-such-prompt" in tamas.stderr() and "not found" in tamas.stderr()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "FAILED", row
+    assert len(rtp.audio()) >= 10, "the beep after the missing prompt was not played"
+
+
+@pytest.mark.tamas(dialplan=plan('\t\t["5003"] = function() app.answer() '
+                                 'app.playtones("425/1000,0/4000") app.wait(2.5) '
+                                 'app.hangup() end,'))
+def test_playtones_cadence_and_frequency(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5003", 3.2)
+    caller.wait()
+    pcm = pcm_of(rtp.audio())
+    assert len(pcm) >= 8000 * 2, f"only {len(pcm) / 8000:.1f} s of tone"
+    on, off = pcm[800:7200], pcm[8800:14400]
+    assert goertzel(on, 425) > 5 * goertzel(on, 1000), "no 425 Hz tone in the on-part"
+    assert rms(on) > 1000 and rms(off) < 50, (rms(on), rms(off))
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5004"] = function() app.read("NUM", "beep", 4, "", 1, 3) '
+    'app.set("CDR(userfield)=" .. channel.NUM:get() .. ":" .. channel.READSTATUS:get()) '
+    'app.hangup() end,'))
+def test_read_collects_rfc4733_digits(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5004", 0.6)
+    for d in "42":
+        rtp.send_dtmf(dest, d)
+        time.sleep(0.1)
+    rtp.send_dtmf(dest, "#")
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "42:OK", row
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5005"] = function() app.read("NUM", "", 3, "", 1, 1.5) '
+    'app.set("CDR(userfield)=" .. channel.NUM:get() .. ":" .. channel.READSTATUS:get()) '
+    'app.hangup() end,'))
+def test_read_timeout_keeps_digits(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5005", 0.3)
+    rtp.send_dtmf(dest, "7")
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "7:TIMEOUT", row
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5006"] = function() app.read("NUM", "", 2, "", 1, 3) '
+    'app.set("CDR(userfield)=" .. channel.NUM:get() .. ":" .. channel.READSTATUS:get()) '
+    'app.hangup() end,'), overrides=["sip.dtmfmode=inband"])
+def test_read_detects_inband_dtmf(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5006", 0.3)
+    # DTMF "5" (770 + 1336 Hz) then "9" (852 + 1477 Hz), 120 ms each with gaps
+    def tone(f1, f2, ms):
+        return [int(6000 * (math.sin(2 * math.pi * f1 * i / 8000) +
+                            math.sin(2 * math.pi * f2 * i / 8000))) for i in range(8 * ms)]
+    silence = [0] * 800
+    rtp.send_pcm(dest, silence + tone(770, 1336, 120) + silence + tone(852, 1477, 120) +
+                 silence)
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "59:OK", row
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5007"] = function() app.answer() app.senddtmf("19#", 100, 100) app.wait(0.5) '
+    'app.hangup() end,'))
+def test_senddtmf_sends_rfc4733_events(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5007", 2.5)
+    caller.wait()
+    events = rtp.events()
+    digits, last_ts = [], None
+    for payload, hdr in events:
+        ts = struct.unpack("!I", hdr[4:8])[0]
+        if ts != last_ts:
+            digits.append("0123456789*#ABCD"[payload[0]])
+            last_ts = ts
+            assert hdr[1] & 0x80, "first packet of an event must carry the marker"
+    assert "".join(digits) == "19#", digits
+    ends = [p for p, _ in events if p[1] & 0x80]
+    assert len(ends) == 9, f"want 3 end packets per digit, got {len(ends)}"
+
+
+@pytest.mark.skipif(not any(MOH.glob("*.wav")), reason="asterisk-moh-opsound-wav missing")
+@pytest.mark.tamas(dialplan=plan('\t\t["5008"] = function() app.answer() '
+                                 'app.musiconhold("", 2) app.hangup() end,'))
+def test_musiconhold_plays_default_class(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5008", 2.6)
+    caller.wait()
+    pcm = pcm_of(rtp.audio())
+    assert len(pcm) >= 8000 * 1.8, f"{len(pcm) / 8000:.1f} s of music"
+    # the first file in alphabetical order, from its start
+    first = sorted(MOH.glob("*.wav"))[0]
+    _, _, src = wav_samples(first)
+    snr = snr_db(src[:16000], pcm[:16000])
+    assert snr >= 25, f"MOH is not {first.name} from its start: SNR {snr:.1f} dB"
+
+
+@pytest.mark.tamas(dialplan=plan('\t\t["5009"] = function() app.answer() '
+                                 'app.saynumber("115") app.hangup() end,'))
+def test_saynumber_plays_english_number_prompts(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5009", 3.5)
+    caller.wait()
+    total = 0
+    for name in ("digits/1", "digits/hundred", "digits/15"):
+        with wave.open(str(SOUNDS / f"{name}.wav")) as w:
+            total += w.getnframes()
+    got = len(pcm_of(rtp.audio()))
+    assert abs(got - total) <= 3 * 160, f"heard {got} samples, prompts hold {total}"
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5010"] = function() app.answer() app.mixmonitor("call-${UNIQUEID}.wav") '
+    'app.playtones("1000") app.wait(2) app.hangup() end,'))
+def test_mixmonitor_records_both_directions(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5010", 0.0)
+    tone = [int(8000 * math.sin(2 * math.pi * 400 * i / 8000)) for i in range(8000 * 2)]
+    rtp.send_pcm(dest, tone)               # the caller says 400 Hz, hears 1 kHz
+    caller.wait()
+    recs = wait_until(lambda: list((tamas.workdir / "recordings").glob("call-*.wav")), 5,
+                      what="recording file")
+    time.sleep(0.5)                          # the writer thread closes the file
+    rate, ch, pcm = wav_samples(recs[0])
+    assert rate == 8000 and ch == 1
+    secs = len(pcm) / 8000
+    assert 1.6 <= secs <= 2.6, f"recording lasts {secs:.2f} s, the call ~2 s"
+    mid = pcm[len(pcm) // 4: 3 * len(pcm) // 4]
+    assert goertzel(mid, 400) > 300 and goertzel(mid, 1000) > 300, \
+        (goertzel(mid, 400), goertzel(mid, 1000))
+    [row] = tamas.wait_cdrs(1)
+    assert row.get("recordingfile", "").endswith(recs[0].name), row
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5011"] = function() app.tts("hello from tamas", "en") '
+    'app.set("CDR(userfield)=" .. channel.TTSSTATUS:get()) app.hangup() end,'
+    '\n\t\t["5012"] = function() app.tts("سلام از تماس", "fa") '
+    'app.set("CDR(userfield)=" .. channel.TTSSTATUS:get()) app.hangup() end,'))
+def test_tts_speaks_english_and_persian(tamas, sipp):
+    for exten in ("5011", "5012"):
+        rtp, caller, _ = dial_and_listen(tamas, sipp, exten, 4.0)
+        caller.wait()
+        pcm = pcm_of(rtp.audio())
+        assert len(pcm) > 8000 * 0.5 and rms(pcm) > 300, (exten, len(pcm), rms(pcm))
+    rows = tamas.wait_cdrs(2)
+    assert [r["userfield"] for r in rows] == ["SUCCESS", "SUCCESS"], rows
+    assert len(list((tamas.workdir / "tts").glob("fa-*.wav"))) == 1
