@@ -85,7 +85,9 @@ static int class_scan(struct mohclass *c, const char *dir)
 
 		if (!is_audio(e->d_name))
 			continue;
-		files = mem_realloc(c->files, (c->nfiles + 1) * sizeof(*files));
+		/* libre's mem_realloc does not take NULL */
+		files = c->files ? mem_realloc(c->files, (c->nfiles + 1) * sizeof(*files))
+				 : mem_zalloc(sizeof(*files), NULL);
 		if (!files) {
 			err = ENOMEM;
 			break;

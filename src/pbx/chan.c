@@ -44,7 +44,7 @@ struct chan {
 	char scratch[64];                   /* rendered built-in variables */
 	struct {
 		char *dst, *dcontext, *lastapp, *lastdata, *dstchannel;
-		char *disposition, *userfield, *accountcode;
+		char *disposition, *userfield, *accountcode, *recordingfile;
 		bool disabled, posted;
 		unsigned hold;
 	} cdr;
@@ -249,6 +249,7 @@ static void cdr_fill(const struct chan *ch, struct cdr_rec *r, char *clid, size_
 	r->linkedid = ch->linkedid;
 	r->userfield = ch->cdr.userfield ? ch->cdr.userfield : "";
 	r->accountcode = ch->cdr.accountcode ? ch->cdr.accountcode : "";
+	r->recordingfile = ch->cdr.recordingfile ? ch->cdr.recordingfile : "";
 	r->duration = (int64_t)((end - ch->created_us) / 1000000u);
 	r->billsec = ch->answer_us && end > ch->answer_us ?
 		(int64_t)((end - ch->answer_us) / 1000000u) : 0;
@@ -298,6 +299,7 @@ static void chan_destructor(void *data)
 	mem_deref(ch->cdr.dstchannel);
 	mem_deref(ch->cdr.disposition);
 	mem_deref(ch->cdr.userfield);
+	mem_deref(ch->cdr.recordingfile);
 	mem_deref(ch->cdr.accountcode);
 }
 
@@ -608,6 +610,7 @@ static int cdr_read(struct chan *ch, const char *f, char *buf, size_t sz)
 		{"lastdata", r.lastdata}, {"disposition", r.disposition},
 		{"uniqueid", r.uniqueid}, {"linkedid", r.linkedid},
 		{"userfield", r.userfield}, {"accountcode", r.accountcode},
+		{"recordingfile", r.recordingfile},
 	};
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		if (!strcmp(f, s[i].n))
@@ -791,6 +794,8 @@ static int cdr_write(struct chan *ch, const char *f, const char *value)
 		return str_replace(&ch->cdr.userfield, value);
 	if (!strcmp(f, "accountcode"))
 		return str_replace(&ch->cdr.accountcode, value);
+	if (!strcmp(f, "recordingfile"))
+		return str_replace(&ch->cdr.recordingfile, value);
 	return EPERM;
 }
 

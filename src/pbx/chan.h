@@ -53,6 +53,7 @@ struct cdr_rec {
 	const char *clid, *src, *dst, *dcontext, *channel, *dstchannel;
 	const char *lastapp, *lastdata, *disposition, *uniqueid, *linkedid, *userfield;
 	const char *accountcode;
+	const char *recordingfile;                  /* MixMonitor's file */
 	int64_t duration, billsec;
 };
 typedef void (chan_cdr_h)(const struct cdr_rec *rec, void *arg);

@@ -37,9 +37,10 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_USER_COUNT] = "SELECT count(*) FROM users",
 	[Q_CDR_INSERT] = "INSERT INTO cdr(calldate, start, answer, end, clid, src,"
 		" dst, dcontext, channel, dstchannel, lastapp, lastdata, duration,"
-		" billsec, disposition, accountcode, uniqueid, linkedid, userfield)"
+		" billsec, disposition, accountcode, uniqueid, linkedid, userfield,"
+		" recordingfile)"
 		" VALUES(?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, ?14, ?15, ?16, ?17, ?18)",
+		" ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[Q_CDR_TAIL] = ("SELECT * FROM (SELECT * FROM cdr ORDER BY id DESC LIMIT ?1)"
 		" ORDER BY id ASC"),
 	[Q_KV_PUT] = "INSERT OR REPLACE INTO kv(family, key, value) VALUES(?1, ?2, ?3)",
@@ -69,6 +70,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE kv("
 	" family TEXT NOT NULL, key TEXT NOT NULL, value TEXT,"
 	" PRIMARY KEY(family, key));",
+	/* 2: MixMonitor's file per call (FreePBX's cdr.recordingfile). */
+	"ALTER TABLE cdr ADD COLUMN recordingfile TEXT;",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -554,7 +557,7 @@ static const char *nz(const char *s)
 static int cdr_bind(sqlite3_stmt *s, const struct cdr_rec *r)
 {
 	char start[32], answer[32], end[32];
-	const char *v[18] = {
+	const char *v[19] = {
 		time_fmt(start, sizeof(start), r->start_us),
 		time_fmt(answer, sizeof(answer), r->answer_us),
 		time_fmt(end, sizeof(end), r->end_us),
@@ -562,12 +565,12 @@ static int cdr_bind(sqlite3_stmt *s, const struct cdr_rec *r)
 		nz(r->channel), nz(r->dstchannel), nz(r->lastapp), nz(r->lastdata),
 		NULL, NULL,                  /* duration, billsec: integers */
 		nz(r->disposition), nz(r->accountcode), nz(r->uniqueid),
-		nz(r->linkedid), nz(r->userfield),
+		nz(r->linkedid), nz(r->userfield), nz(r->recordingfile),
 	};
 	int err, rc;
 
 	/* SQLITE_TRANSIENT: the time strings live on this stack frame. */
-	for (int i = 0; i < 18; i++) {
+	for (int i = 0; i < 19; i++) {
 		if (i == 11 || i == 12)
 			continue;
 		rc = v[i] ? sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_TRANSIENT)
