@@ -48,6 +48,14 @@ else
 	CONC_RTP=${BENCH_CONC_RTP-"250 500 1000"}; STEP_SECS=10; CONC_HOLD=10
 fi
 CONC_RATE=100
+# Media phases (issue 4): the RTP step again with every call recorded
+# (MixMonitor, mixed WAV) and with tamasd itself playing a prompt to each call.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	CONC_REC=${BENCH_CONC_REC-"20"}; CONC_PLAY=${BENCH_CONC_PLAY-"20"}
+else
+	CONC_REC=${BENCH_CONC_REC-"250 500"}; CONC_PLAY=${BENCH_CONC_PLAY-"250 500"}
+fi
+PHASE_ARGS=""
 
 log() { echo "[run.sh $(date +%T)] $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -84,7 +92,7 @@ start_tamasd() {
 	ss -Hlun "sport = :$PORT" 2>/dev/null | grep -q . && die "UDP port $PORT in use (set BENCH_PORT)"
 	echo "--- start $(date +%T)" >> "$TLOG"
 	# BENCH_TAMASD_ARGS: extra -s overrides, e.g. "-s store.synchronous=normal"
-	"$TAMASD" -c "$CONF" ${BENCH_TAMASD_ARGS:-} >> "$TLOG" 2>&1 &
+	"$TAMASD" -c "$CONF" ${BENCH_TAMASD_ARGS:-} $PHASE_ARGS >> "$TLOG" 2>&1 &
 	TPID=$!
 	local i
 	for i in $(seq 1 100); do
@@ -162,6 +170,22 @@ done
 for n in $CONC_RTP; do
 	stop_tamasd
 	tamas_phase "tamas_rtp_$n" --rates "" --conc "" --conc-rtp "$n"
+done
+for n in $CONC_REC; do
+	stop_tamasd
+	PHASE_ARGS="-s dialplan.file=$REPO/bench/extensions-bench-rec.lua -s media.recordings_dir=$DIR/rec"
+	tamas_phase "tamas_rec_$n" --rates "" --conc "" --conc-rtp "$n"
+	stop_tamasd
+	PHASE_ARGS=""
+	REC_FILES="$(find "$DIR/rec" -name '*.wav' 2>/dev/null | wc -l) files, $(du -sh "$DIR/rec" 2>/dev/null | cut -f1)"
+	rm -rf "$DIR/rec"
+done
+for n in $CONC_PLAY; do
+	stop_tamasd
+	PHASE_ARGS="-s dialplan.file=$REPO/bench/extensions-bench-play.lua"
+	tamas_phase "tamas_play_$n" --rates "" --conc "" --conc-rtp "$n"
+	stop_tamasd
+	PHASE_ARGS=""
 done
 stop_tamasd
 # 3. the harness alone: UAC -> UAS, nothing in between
@@ -248,6 +272,12 @@ conc_summary uac "${tp[@]}"
 TS_BEST=$CONC_BEST TS_KIB=$CONC_KIB TS_IDLE=$CONC_IDLE TS_CPU=$CONC_CPU TS_FAIL=$CONC_FAIL TS_ALL=$CONC_ALL
 conc_summary rtp "${rp[@]}"
 TR_BEST=$CONC_BEST TR_KIB=$CONC_KIB TR_IDLE=$CONC_IDLE TR_CPU=$CONC_CPU TR_US=$CONC_US TR_FAIL=$CONC_FAIL TR_ALL=$CONC_ALL
+ep=(); for n in $CONC_REC; do ep+=("tamas_rec_$n"); done
+conc_summary rtp "${ep[@]}"
+TE_BEST=$CONC_BEST TE_KIB=$CONC_KIB TE_CPU=$CONC_CPU TE_US=$CONC_US TE_ALL=$CONC_ALL
+pp=(); for n in $CONC_PLAY; do pp+=("tamas_play_$n"); done
+conc_summary rtp "${pp[@]}"
+TP_BEST=$CONC_BEST TP_KIB=$CONC_KIB TP_CPU=$CONC_CPU TP_ALL=$CONC_ALL
 conc_summary uac direct
 DS_BEST=$CONC_BEST DS_FAIL=$CONC_FAIL
 dp=(); for n in $CONC_RTP; do dp+=("direct_rtp_$n"); done
@@ -298,6 +328,9 @@ SUM=$DIR/summary.md
 	echo "| RTP received by the PBX, measured (pkt/s per call; nominal 100) | $(or_na "$T_RX") | - | - | box UDP delivered per call at the plateau: ${T_UDPC} with tamas - ${D_UDPC} direct (same N); ${T_USM:-n/a} µs/pkt with this count |"
 	echo "| most concurrent calls with 0 failed, signalling only | $(or_na "$TS_BEST") | $(or_na "$DS_BEST") | 2000 (fd limit) | steps: $(or_na "$TS_ALL") |"
 	echo "| most concurrent calls with 0 failed, RTP | $(or_na "$TR_BEST") | $(or_na "$DR_BEST") | $(or_na "$A_RTPN") | steps: $(or_na "$TR_ALL") |"
+	echo "| RTP calls each recorded by MixMonitor (mixed WAV), most with 0 failed | $(or_na "$TE_BEST") | - | - | steps: $(or_na "$TE_ALL"); last step wrote ${REC_FILES:-n/a} |"
+	echo "| ... CPU per call while recording vs plain relay (% of a core / N) | $([ -n "$TE_BEST" ] && awk -v c="$TE_CPU" -v n="$TE_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) vs $([ -n "$TR_BEST" ] && awk -v c="$TR_CPU" -v n="$TR_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) | - | - | tamas_rec_${TE_BEST:-none} vs tamas_rtp_${TR_BEST:-none}; RSS/call $(kib "$TE_KIB") |"
+	echo "| calls each hearing a prompt played by tamasd, most with 0 failed | $(or_na "$TP_BEST") | - | - | steps: $(or_na "$TP_ALL"); CPU/call $([ -n "$TP_BEST" ] && awk -v c="$TP_CPU" -v n="$TP_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a), RSS/call $(kib "$TP_KIB") |"
 	echo
 	echo "Per relayed RTP packet = PBX CPU seconds / packets the PBX received. With rtp_echo each call"
 	echo "carries 50 pps UAC->PBX->UAS and 50 pps back, so the PBX receives 100 pps and sends 100 pps"
@@ -312,7 +345,7 @@ SUM=$DIR/summary.md
 	echo "tamasd log: $(grep -v '^--- start' "$TLOG" 2>/dev/null | wc -l) lines at log_level=warn ($TLOG)"
 	echo "Per-phase tables: $DIR/*/results.md; whole run took $(( $(date +%s) - T0 )) s."
 } > "$SUM"
-for p in tamas_ramp "${tp[@]}" "${rp[@]}" direct "${dp[@]}"; do
+for p in tamas_ramp "${tp[@]}" "${rp[@]}" "${ep[@]}" "${pp[@]}" direct "${dp[@]}"; do
 	[ -f "$DIR/$p/results.md" ] || continue
 	echo "== $p: $DIR/$p/results.md"
 	# each table's header only when rows follow; the ramp's verdict only after a ramp

@@ -304,3 +304,101 @@ def test_tts_speaks_english_and_persian(tamas, sipp):
     rows = tamas.wait_cdrs(2)
     assert [r["userfield"] for r in rows] == ["SUCCESS", "SUCCESS"], rows
     assert len(list((tamas.workdir / "tts").glob("fa-*.wav"))) == 1
+
+
+def ring_and_listen(tamas, sipp, exten, seconds):
+    """Call exten whose callee rings for ever; listen to the early media."""
+    start_callee(sipp, tamas, "1002", scenario="uas_ring_forever")
+    rtp = Listener()
+    caller = call(sipp, tamas, "1001", exten, scenario="uac_expect_code", background=True,
+                  keys={"rtp_port": rtp.port}, sets={"expect": "any"})
+    rtp.listen(seconds)
+    return rtp, caller
+
+
+@pytest.mark.skipif(not any(MOH.glob("*.wav")), reason="asterisk-moh-opsound-wav missing")
+@pytest.mark.tamas(dialplan=plan('\t\t["5020"] = function() app.dial("SIP/1002", 3, "m") '
+                                 'app.hangup() end,'))
+def test_dial_m_plays_music_on_hold_while_ringing(tamas, sipp):
+    rtp, caller = ring_and_listen(tamas, sipp, "5020", 3.5)
+    caller.wait()                          # NOANSWER → 480 after 3 s of music
+    pcm = pcm_of(rtp.audio())
+    assert len(pcm) >= 8000 * 2.5, f"caller heard {len(pcm) / 8000:.1f} s before the end"
+    _, _, src = wav_samples(sorted(MOH.glob("*.wav"))[0])
+    assert snr_db(src[:16000], pcm[:16000]) >= 25, "what the caller heard is not the MOH"
+
+
+@pytest.mark.tamas(dialplan=plan('\t\t["5021"] = function() app.dial("SIP/1002", 3, "r") '
+                                 'app.hangup() end,'))
+def test_dial_r_generates_ringback_tone(tamas, sipp):
+    rtp, caller = ring_and_listen(tamas, sipp, "5021", 3.5)
+    caller.wait()
+    pcm = pcm_of(rtp.audio())
+    assert len(pcm) >= 8000 * 2.5
+    on = pcm[800:8000 * 2 - 800]           # us ring: 440+480 Hz, 2 s on, 4 s off
+    assert goertzel(on, 440) > 300 and goertzel(on, 480) > 300, \
+        (goertzel(on, 440), goertzel(on, 480))
+    assert goertzel(on, 1000) < goertzel(on, 440) / 10
+    assert rms(pcm[8000 * 2 + 800:8000 * 2 + 4000]) < 50, "ring cadence has no pause"
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5030"] = function() app.background("hello-world") app.wait(3) '
+    'app.set("CDR(userfield)=no-digit") app.hangup() end,\n'
+    '\t\t["7"] = function() app.set("CDR(userfield)=jumped-7") app.hangup() end,'))
+def test_background_digit_jumps_to_extension(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5030", 0.5)
+    rtp.send_dtmf(dest, "7")
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "jumped-7", row
+    heard = len(pcm_of(rtp.audio())) / 8000
+    assert heard < 1.2, f"the prompt went on after the digit ({heard:.1f} s)"
+
+
+def test_rfc4733_dtmf_is_relayed_across_the_bridge(tamas, sipp):
+    b = Listener()
+    a = Listener()
+    try:
+        callee = start_callee(sipp, tamas, "1002", keys={"rtp_port": b.port})
+        caller = call(sipp, tamas, "1001", "1002", background=True,
+                      keys={"rtp_port": a.port}, hold_ms=3000)
+        a_dest = read_media_file(caller.files["media"])
+        b_dest = read_media_file(callee.files["media"])
+        b.send(b_dest, b"LATCH")
+        a.send(a_dest, b"LATCH")
+        time.sleep(0.3)
+        for d in "3*":
+            a.send_dtmf(a_dest, d)
+        b.listen(0.8)
+        caller.wait()
+        callee.wait()
+    finally:
+        a.close()
+        b.close()
+    digits, last = [], None
+    for payload, hdr in b.events():
+        ts = struct.unpack("!I", hdr[4:8])[0]
+        if ts != last:
+            digits.append("0123456789*#"[payload[0]])
+            last = ts
+    assert digits == ["3", "*"], digits
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5040"] = function() app.answer() app.mixmonitor("stereo.wav", "D") '
+    'app.playtones("1000") app.wait(2) app.hangup() end,'))
+def test_mixmonitor_stereo_puts_each_party_on_its_own_channel(tamas, sipp):
+    rtp, caller, dest = dial_and_listen(tamas, sipp, "5040", 0.0)
+    tone = [int(8000 * math.sin(2 * math.pi * 400 * i / 8000)) for i in range(8000 * 2)]
+    rtp.send_pcm(dest, tone)
+    caller.wait()
+    path = tamas.workdir / "recordings" / "stereo.wav"
+    wait_until(path.exists, 5, what="stereo recording")
+    time.sleep(0.5)
+    rate, ch, pcm = wav_samples(path)
+    assert rate == 8000 and ch == 2
+    left, right = pcm[0::2], pcm[1::2]
+    mid = slice(len(left) // 4, 3 * len(left) // 4)
+    assert goertzel(left[mid], 400) > 10 * goertzel(left[mid], 1000), "left is the caller"
+    assert goertzel(right[mid], 1000) > 10 * goertzel(right[mid], 400), "right is what it hears"
