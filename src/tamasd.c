@@ -146,6 +146,48 @@ static int conf_u16(struct tamas *t, const char *sec, const char *key, uint16_t 
 	return err;
 }
 
+static bool dtmf_mode_valid(const char *m)
+{
+	static const char *const modes[] = { "rfc4733", "rfc2833", "info", "inband", "auto" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(m, modes[i]))
+			return true;
+	return false;
+}
+
+static int check_dtmf_mode(struct tamas *t, const char *section)
+{
+	const char *m = cfg_get(t->conf, section, "dtmfmode");
+
+	if (!m || dtmf_mode_valid(m))
+		return 0;
+	(void)re_snprintf(t->err, sizeof(t->err), "%s: %s.dtmfmode: expected rfc4733, info, "
+			  "inband or auto, got '%s'", cfg_where(t->conf, section, "dtmfmode"),
+			  section, m);
+	return EINVAL;
+}
+
+static int dtmf_section_h(const struct cfg *conf, const char *section, const char *name,
+			  void *arg)
+{
+	(void)conf;
+	(void)name;
+	return check_dtmf_mode(arg, section);
+}
+
+/* A user's or trunk's own dtmfmode ([user 1001] / [trunk prov] dtmfmode=). */
+static const char *endpoint_dtmf_mode(bool trunk, const char *name, void *arg)
+{
+	struct tamas *t = arg;
+	char section[96];
+
+	if (!name || re_snprintf(section, sizeof(section), "%s %s", trunk ? "trunk" : "user",
+				 name) < 0)
+		return NULL;
+	return cfg_get(t->conf, section, "dtmfmode");
+}
+
 static int sip_conf(struct tamas *t, struct sipsrv_conf *cf)
 {
 	const char *bind = cfg_get_str(t->conf, "sip", "bind", "127.0.0.1");
@@ -156,14 +198,14 @@ static int sip_conf(struct tamas *t, struct sipsrv_conf *cf)
 
 	memset(cf, 0, sizeof(*cf));
 	cf->dtmf_mode = cfg_get_str(t->conf, "sip", "dtmfmode", "rfc4733");
-	if (strcmp(cf->dtmf_mode, "rfc4733") && strcmp(cf->dtmf_mode, "rfc2833") &&
-	    strcmp(cf->dtmf_mode, "info") && strcmp(cf->dtmf_mode, "inband") &&
-	    strcmp(cf->dtmf_mode, "auto")) {
-		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.dtmfmode: expected rfc4733, "
-				  "info, inband or auto, got '%s'",
-				  cfg_where(t->conf, "sip", "dtmfmode"), cf->dtmf_mode);
-		return EINVAL;
-	}
+	cf->dtmf_mode_h = endpoint_dtmf_mode;
+	err = check_dtmf_mode(t, "sip");
+	if (!err)
+		err = cfg_apply_sections(t->conf, "user", dtmf_section_h, t);
+	if (!err)
+		err = cfg_apply_sections(t->conf, "trunk", dtmf_section_h, t);
+	if (err)
+		return err;
 	err = conf_u16(t, "sip", "port", 5060, 1, &port);
 	if (!err && sa_set_str(&cf->laddr, bind, port)) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: sip.bind: not an IP address: '%s'",

@@ -397,6 +397,17 @@ static const struct chan_tech sip_tech = {
 	.send_dtmf = tech_send_dtmf,
 };
 
+void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode)
+{
+	struct leg *l = leg_of(ch);
+
+	if (!l)
+		return;
+	l->dtmf_mode = mode;
+	mstream_set_inband(l->ms, mode == DTMF_MODE_INBAND ||
+			   (mode == DTMF_MODE_AUTO && !mstream_has_telephone_event(l->ms)));
+}
+
 int leg_dtmf_mode_parse(const char *s)
 {
 	if (!str_casecmp(s, "rfc4733") || !str_casecmp(s, "rfc2833"))

@@ -31,6 +31,9 @@ struct leg_env {
 int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 		 const char *resource, struct chan **chp);
 
+/* Overrides the endpoint's DTMF mode (per user or trunk). */
+void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode);
+
 /* Sends an INVITE to uri (optional route "sip:host:port" (libre adds <>;lr)), offering the
  * caller's codecs. authh answers 401/407 (trunks). */
 int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,

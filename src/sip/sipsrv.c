@@ -200,6 +200,9 @@ static struct trunk *trunk_by_name(const struct sipsrv *s, const char *name, siz
 	return NULL;
 }
 
+static void leg_apply_dtmf_mode(struct sipsrv *s, struct chan *ch, bool trunk,
+				const char *name);
+
 static void invite_h(const struct sip_msg *msg, void *arg)
 {
 	struct sipsrv *s = arg;
@@ -261,12 +264,23 @@ static void invite_h(const struct sip_msg *msg, void *arg)
 		(void)chan_set_cid(ch, num, name);
 	}
 	(void)chan_set_location(ch, ctx, exten);
+	leg_apply_dtmf_mode(s, ch, t != NULL, t ? trunk_name(t) : user);
 	log_info("sip: new call (channel=%s from=%s to=%s@%s src=%J)", chan_name(ch),
 		 chan_cid_num(ch), exten, ctx, &msg->src);
 	s->callh(ch, s->arg);
 }
 
 /* --- other requests ------------------------------------------------------ */
+
+static void leg_apply_dtmf_mode(struct sipsrv *s, struct chan *ch, bool trunk,
+				const char *name)
+{
+	const char *m = s->cf.dtmf_mode_h ? s->cf.dtmf_mode_h(trunk, name, s->arg) : NULL;
+	int mode = m ? leg_dtmf_mode_parse(m) : -1;
+
+	if (mode >= 0)
+		leg_set_dtmf_mode(ch, (enum dtmf_mode)mode);
+}
 
 static bool misc_h(const struct sip_msg *msg, void *arg)
 {
@@ -453,6 +467,8 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 		if (!err)
 			err = leg_outgoing(&s->env, chp, resource, uri, NULL, caller,
 					   trunk_auth_h, t);
+		if (!err)
+			leg_apply_dtmf_mode(s, *chp, true, trunk_name(t));
 	}
 	else {
 		if (registrar_lookup(s->reg, resource, &b)) {
@@ -464,6 +480,8 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 				  b.tp == SIP_TRANSP_UDP ? "" : ";transport=",
 				  b.tp == SIP_TRANSP_UDP ? "" : sip_transp_param(b.tp));
 		err = leg_outgoing(&s->env, chp, resource, b.contact, route, caller, NULL, NULL);
+		if (!err)
+			leg_apply_dtmf_mode(s, *chp, false, resource);
 	}
 	if (err)
 		*cause = err == EADDRINUSE ? CAUSE_NORMAL_CIRCUIT_CONGESTION

@@ -24,6 +24,8 @@ struct sipsrv_conf {
 	struct sa rtp_laddr;
 	uint16_t rtp_min, rtp_max;
 	const char *dtmf_mode;      /* sip.dtmfmode: rfc4733, info, inband, auto */
+	/* Per-endpoint override (a user's or trunk's dtmfmode), NULL if none. */
+	const char *(*dtmf_mode_h)(bool trunk, const char *name, void *arg);
 };
 
 struct trunk_conf {

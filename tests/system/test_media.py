@@ -402,3 +402,44 @@ def test_mixmonitor_stereo_puts_each_party_on_its_own_channel(tamas, sipp):
     mid = slice(len(left) // 4, 3 * len(left) // 4)
     assert goertzel(left[mid], 400) > 10 * goertzel(left[mid], 1000), "left is the caller"
     assert goertzel(right[mid], 1000) > 10 * goertzel(right[mid], 400), "right is what it hears"
+
+
+def dtmf_tone(digit_freqs, ms=120):
+    f1, f2 = digit_freqs
+    return [int(6000 * (math.sin(2 * math.pi * f1 * i / 8000) +
+                        math.sin(2 * math.pi * f2 * i / 8000))) for i in range(8 * ms)]
+
+
+def test_trunk_dtmfmode_inband_overrides_the_global_mode(tamas_factory, sipp):
+    d = tamas_factory(dialplan=plan("", ctx_extra=(
+        '\tfrom_trunk = {\n\t\t["5551234"] = function() app.read("NUM", "", 2, "", 1, 3) '
+        'app.set("CDR(userfield)=" .. channel.NUM:get() .. ":" .. channel.READSTATUS:get()) '
+        'app.wait(10) end,\n\t},\n')))
+    d.trunks["prov"]["dtmfmode"] = "inband"      # sip.dtmfmode stays rfc4733
+    d.start()
+    sipp.target = d.target
+    rtp = Listener()
+    try:
+        caller = sipp.start("uac_trunk_in", port=d.prov_port,
+                            keys={"ext": "0611223344", "rtp_port": rtp.port},
+                            service="5551234", hold_ms=3000)
+        dest = read_media_file(caller.files["media"])
+        silence = [0] * 800
+        rtp.send_pcm(dest, silence + dtmf_tone((697, 1209)) + silence +
+                     dtmf_tone((941, 1336)) + silence)       # "1" then "0"
+        caller.wait()
+    finally:
+        rtp.close()
+    [row] = d.wait_cdrs(1)
+    assert row["userfield"] == "10:OK", row
+
+
+def test_unknown_dtmfmode_refuses_start_with_file_and_line(tamas_factory):
+    d = tamas_factory()
+    d.trunks["prov"]["dtmfmode"] = "smoke-signals"
+    text = d.conf_text()
+    line = next(i + 1 for i, l in enumerate(text.splitlines()) if "smoke-signals" in l)
+    d.write_conf(text)
+    d.spawn()
+    assert d.wait_exit(5) != 0, "tamasd accepted dtmfmode = smoke-signals"
+    assert f"tamas.conf:{line}:" in d.stderr() and "dtmfmode" in d.stderr(), d.stderr()[-500:]
