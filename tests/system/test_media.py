@@ -443,3 +443,22 @@ def test_unknown_dtmfmode_refuses_start_with_file_and_line(tamas_factory):
     d.spawn()
     assert d.wait_exit(5) != 0, "tamasd accepted dtmfmode = smoke-signals"
     assert f"tamas.conf:{line}:" in d.stderr() and "dtmfmode" in d.stderr(), d.stderr()[-500:]
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5050"] = function() app.answer() app.set("CHANNEL(language)=fa") '
+    'app.saynumber("25") app.playback("hello-world") '
+    'app.set("CDR(userfield)=" .. channel.PLAYBACKSTATUS:get()) app.hangup() end,'))
+def test_persian_number_by_tts_and_prompt_falls_back_to_english(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5050", 5.0)
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "SUCCESS", row       # hello-world found via en/
+    assert len(list((tamas.workdir / "tts").glob("fa-*.wav"))) == 1, "25 not spoken in fa"
+    _, _, hello = wav_samples(SOUNDS / "hello-world.wav")
+    pcm = pcm_of(rtp.audio())
+    assert len(pcm) > len(hello) + 8000 * 0.5, "the number and the prompt were not both heard"
+    # prompts start on a 20 ms frame boundary: find hello-world among them
+    best = max(snr_db(hello, pcm[off:off + len(hello)])
+               for off in range(0, len(pcm) - len(hello) + 1, 160))
+    assert best >= 25, f"the English fallback prompt is not what arrived ({best:.1f} dB)"

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <re.h>
 #include "core/log.h"
 #include "media/afile.h"
@@ -288,6 +290,21 @@ static int start_tts(struct mop *op, const char *text, const char *lang)
 	return err;
 }
 
+/* A language has its own digit prompts when sounds_dir/<lang>/digits exists;
+ * otherwise (fa on a stock Debian box) SayDigits speaks through TTS rather
+ * than in another language's voice. */
+static bool lang_has_digits(const char *lang)
+{
+	char path[512];
+	struct stat st;
+
+	if (!str_casecmp(lang, "en") || !strncasecmp(lang, "en_", 3))
+		return true;
+	if (re_snprintf(path, sizeof(path), "%s/%s/digits", mc->sounds_dir, lang) < 0)
+		return false;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
 static int app_say(struct chan *ch, const char *data, bool number, app_done_h *doneh,
 		   void *arg)
 {
@@ -302,6 +319,8 @@ static int app_say(struct chan *ch, const char *data, bool number, app_done_h *d
 		return done_sync(doneh, arg, APP_HANGUP);
 	err = number ? say_number_files(names, sizeof(names), argv[0], lang)
 		     : say_digits_files(names, sizeof(names), argv[0], lang);
+	if (!err && !number && mc->tts && !lang_has_digits(lang))
+		err = ENOTSUP;
 	if (err && err != ENOTSUP) {
 		log_warn("media: Say%s: cannot say '%s' (channel=%s)", number ? "Number" : "Digits",
 			 argv[0] ? argv[0] : "", chan_name(ch));
@@ -310,8 +329,17 @@ static int app_say(struct chan *ch, const char *data, bool number, app_done_h *d
 	if (mop_alloc(&op, ch, MOP_PLAY, doneh, arg))
 		return done_sync(doneh, arg, APP_OK);
 	if (err == ENOTSUP) {
-		/* No recorded number set for this language (fa): speak it. */
-		if (start_tts(op, argv[0], lang)) {
+		/* No recorded number set for this language (fa): speak it;
+		 * digits one by one, separated so espeak reads each. */
+		char text[512] = "";
+		size_t o = 0;
+		for (const char *c = argv[0]; *c && o + 3 < sizeof(text); c++) {
+			if (!number && o)
+				text[o++] = ' ';
+			text[o++] = *c;
+		}
+		text[o] = '\0';
+		if (start_tts(op, text, lang)) {
 			mop_finish(op, APP_OK);
 			return 0;
 		}
