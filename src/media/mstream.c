@@ -61,9 +61,10 @@ struct mstream {
 	bool consume, inband_on, have_ev;
 	uint32_t ev_ts;
 	dtmf_rx_state_t *inband;
-	/* recording */
+	/* recording: the rings exist only while a recorder is attached, so a
+	 * relayed call does not carry 13 KB it never uses */
 	struct list recs;
-	struct ring rx, tx;
+	struct ring *rx, *tx;
 };
 
 struct rtp_view {
@@ -250,8 +251,8 @@ static void recorders_tick(struct mstream *ms)
 {
 	int16_t rx[MSTREAM_FRAME], tx[MSTREAM_FRAME];
 
-	ring_get(&ms->rx, rx, MSTREAM_FRAME);
-	ring_get(&ms->tx, tx, MSTREAM_FRAME);
+	ring_get(ms->rx, rx, MSTREAM_FRAME);
+	ring_get(ms->tx, tx, MSTREAM_FRAME);
 	for (struct le *le = ms->recs.head; le; le = le->next) {
 		struct mrec *r = le->data;
 		(void)recorder_write(r->rec, rx, tx, MSTREAM_FRAME);
@@ -281,7 +282,7 @@ static void ms_tick(struct mstream *ms)
 	}
 	if (ms->recs.head) {
 		if (ms->readh)
-			ring_put(&ms->tx, frame, MSTREAM_FRAME);
+			ring_put(ms->tx, frame, MSTREAM_FRAME);
 		recorders_tick(ms);
 	}
 	if (finished) {
@@ -395,7 +396,7 @@ static bool ms_rx(const uint8_t *pkt, size_t n, void *arg)
 	if (ms->inband_on && ms->inband)
 		(void)dtmf_rx(ms->inband, pcm, (int)v.len);
 	if (ms->recs.head)
-		ring_put(&ms->rx, pcm, v.len);
+		ring_put(ms->rx, pcm, v.len);
 	return true;
 }
 
@@ -412,7 +413,7 @@ static void ms_tx(const uint8_t *pkt, size_t n, void *arg)
 	if (c == MCODEC_NONE || v.len > sizeof(pcm) / sizeof(pcm[0]))
 		return;
 	pcm_decode(c, v.payload, v.len, pcm);
-	ring_put(&ms->tx, pcm, v.len);
+	ring_put(ms->tx, pcm, v.len);
 }
 
 static void ms_update_taps(struct mstream *ms)
@@ -437,6 +438,8 @@ static void ms_destructor(void *arg)
 
 	list_unlink(&ms->le);
 	list_flush(&ms->recs);
+	mem_deref(ms->rx);
+	mem_deref(ms->tx);
 	rtpep_set_taps(ms->ep, NULL, NULL, NULL);
 	ms->ep = mem_deref(ms->ep);
 	if (ms->inband)
@@ -590,7 +593,11 @@ int mstream_add_recorder(struct mstream *ms, struct recorder *rec)
 
 	if (!ms || !rec)
 		return EINVAL;
-	r = mem_zalloc(sizeof(*r), mrec_destructor);
+	if (!ms->rx)
+		ms->rx = mem_zalloc(sizeof(*ms->rx), NULL);
+	if (!ms->tx)
+		ms->tx = mem_zalloc(sizeof(*ms->tx), NULL);
+	r = ms->rx && ms->tx ? mem_zalloc(sizeof(*r), mrec_destructor) : NULL;
 	if (!r)
 		return ENOMEM;
 	r->rec = mem_ref(rec);
@@ -612,7 +619,8 @@ void mstream_remove_recorder(struct mstream *ms, struct recorder *rec)
 		}
 	}
 	if (!ms->recs.head) {
-		ms->rx.count = ms->tx.count = 0;
+		ms->rx = mem_deref(ms->rx);
+		ms->tx = mem_deref(ms->tx);
 		ms_update_taps(ms);
 	}
 	clock_update(ms);
