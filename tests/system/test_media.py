@@ -462,3 +462,42 @@ def test_persian_number_by_tts_and_prompt_falls_back_to_english(tamas, sipp):
     best = max(snr_db(hello, pcm[off:off + len(hello)])
                for off in range(0, len(pcm) - len(hello) + 1, 160))
     assert best >= 25, f"the English fallback prompt is not what arrived ({best:.1f} dB)"
+
+
+def can_mount_tmpfs():
+    import os
+    import subprocess
+    if os.geteuid() != 0:
+        return False
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        "mount -t tmpfs -o size=16k tmpfs /mnt"], capture_output=True)
+    return r.returncode == 0
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root and unshare -m for a small tmpfs")
+def test_full_disk_stops_recording_keeps_call_and_a_valid_wav(tamas_factory, sipp):
+    d = tamas_factory(dialplan=plan(
+        '\t\t["5060"] = function() app.answer() app.mixmonitor("full.wav") '
+        'app.playtones("1000") app.wait(5) app.hangup() end,'))
+    recdir = d.workdir / "recordings"
+    recdir.mkdir()
+    plain_argv = d.argv
+    # tamasd in its own mount namespace whose recordings dir is a 40 KiB tmpfs
+    # (16 KB/s of WAV fills it in about 2.5 s of a 5 s call)
+    d.argv = lambda extra=(): ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                               f"mount -t tmpfs -o size=40k tmpfs {recdir} && exec \"$@\"",
+                               "sh"] + plain_argv(extra)
+    d.start()
+    sipp.target = d.target
+    rtp, caller, _ = dial_and_listen(d, sipp, "5060", 0.0)
+    caller.wait()                                   # the call lasted its 5 s
+    inside = Path(f"/proc/{d.proc.pid}/root") / str(recdir).lstrip("/") / "full.wav"
+    err = d.stderr()
+    assert "recording stopped" in err and "the call goes on" in err, err[-3000:]
+    size = inside.stat().st_size
+    with wave.open(str(inside)) as w:               # the header is valid
+        frames = w.getnframes()
+        assert w.getframerate() == 8000 and frames > 8000
+    assert 44 + 2 * frames <= size <= 46 + 2 * frames, (size, frames)
+    [row] = d.wait_cdrs(1)
+    assert row["disposition"] == "ANSWERED" and int(row["billsec"]) >= 4, row
