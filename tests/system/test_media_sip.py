@@ -76,13 +76,16 @@ PAUSE_MS, HOLD_MS, AFTER_MS = 1500, 3000, 1500
 
 
 @pytest.mark.skipif(not any(MOH.glob("*.wav")), reason="asterisk-moh-opsound-wav missing")
-def test_hold_plays_moh_to_the_held_party_and_resume_restores_the_relay(tamas, sipp):
+@pytest.mark.parametrize("hold_dir,answer_dir", [("sendonly", "recvonly"),
+                                                 ("inactive", "inactive")])
+def test_hold_plays_moh_to_the_held_party_and_resume_restores_the_relay(tamas, sipp, hold_dir,
+                                                                        answer_dir):
     a, b = Listener(), TimedListener()
     stop = threading.Event()
     try:
         callee = start_callee(sipp, tamas, "1002", keys={"rtp_port": b.port})
         caller = call(sipp, tamas, "1001", "1002", scenario="uac_hold", background=True,
-                      keys={"rtp_port": a.port},
+                      keys={"rtp_port": a.port, "hold_dir": hold_dir},
                       sets={"pause_ms": PAUSE_MS, "hold_ms": HOLD_MS, "after_ms": AFTER_MS})
         a_dest = read_media_file(caller.files["media"])
         b_dest = read_media_file(callee.files["media"])
@@ -104,12 +107,17 @@ def test_hold_plays_moh_to_the_held_party_and_resume_restores_the_relay(tamas, s
         stop.set()
         sender.join(2)
         b.drain()
-        caller.wait()
+        res = caller.wait()
         callee.wait()
     finally:
         stop.set()
         a.close()
         b.close()
+
+    [hold_ok] = res.received(r"SIP/2\.0 200 .*\n(?s:.*)CSeq: *3 INVITE")
+    assert f"a={answer_dir}" in hold_ok, hold_ok
+    [resume_ok] = res.received(r"SIP/2\.0 200 .*\n(?s:.*)CSeq: *4 INVITE")
+    assert "a=sendrecv" in resume_ok, resume_ok
 
     # what the callee got from tamasd, in order: the caller's packets relayed
     # ("A") or something tamasd made itself ("M", the music)

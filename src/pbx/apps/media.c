@@ -226,6 +226,19 @@ static void play_done_h(int err, void *arg)
 	mop_finish(op, APP_OK);
 }
 
+/* Starts the op's player; an app whose sound cannot start still ends. */
+static int mop_start(struct mop *op, player_done_h *doneh)
+{
+	int err = player_start(op->pl, doneh, op);
+
+	if (err) {
+		log_warn("media: cannot play (channel=%s): %m", chan_name(op->ch), err);
+		op->failed = true;
+		mop_finish(op, APP_OK);
+	}
+	return 0;
+}
+
 static int mop_play(struct mop *op)
 {
 	if (!player_count(op->pl)) {
@@ -234,7 +247,32 @@ static int mop_play(struct mop *op)
 		return 0;
 	}
 	gen_pause(op->ch);
-	return player_start(op->pl, play_done_h, op);
+	return mop_start(op, play_done_h);
+}
+
+/* The shared start of Playback and Background: skip when not up, answer
+ * unless told not to. NULL when the app has already completed. */
+static struct mop *prompt_begin(struct chan *ch, enum mop_kind kind, const char *status_var,
+				bool skip, bool noanswer, app_done_h *doneh, void *arg)
+{
+	struct mop *op;
+
+	if (chan_is_hungup(ch)) {
+		doneh(APP_HANGUP, arg);
+		return NULL;
+	}
+	if (skip && chan_state(ch) != CHAN_STATE_UP) {
+		(void)chan_var_set(ch, status_var, "SUCCESS");
+		doneh(APP_OK, arg);
+		return NULL;
+	}
+	if (answer_unless(ch, noanswer) || mop_alloc(&op, ch, kind, doneh, arg)) {
+		(void)chan_var_set(ch, status_var, "FAILED");
+		doneh(APP_OK, arg);
+		return NULL;
+	}
+	op->status_var = status_var;
+	return op;
 }
 
 static int app_playback(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
@@ -242,27 +280,20 @@ static int app_playback(struct chan *ch, const char *data, app_done_h *doneh, vo
 	char buf[1024], *argv[MAXARGS];
 	const char *opts;
 	struct mop *op;
-	int err;
 
 	str_ncpy(buf, data ? data : "", sizeof(buf));
 	args_split(buf, argv, MAXARGS);
 	opts = argv[1] ? argv[1] : "";
-	if (chan_is_hungup(ch))
-		return done_sync(doneh, arg, APP_HANGUP);
-	if (strstr(opts, "skip") && chan_state(ch) != CHAN_STATE_UP) {
-		(void)chan_var_set(ch, "PLAYBACKSTATUS", "SUCCESS");
-		return done_sync(doneh, arg, APP_OK);
+	op = prompt_begin(ch, MOP_PLAY, "PLAYBACKSTATUS", strstr(opts, "skip") != NULL,
+			  strstr(opts, "noanswer") != NULL, doneh, arg);
+	if (!op)
+		return 0;
+	if (load_prompts(op, argv[0], chan_lang(ch))) {
+		op->failed = true;
+		mop_finish(op, APP_OK);
+		return 0;
 	}
-	err = answer_unless(ch, strstr(opts, "noanswer") != NULL);
-	if (!err)
-		err = mop_alloc(&op, ch, MOP_PLAY, doneh, arg);
-	if (err) {
-		(void)chan_var_set(ch, "PLAYBACKSTATUS", "FAILED");
-		return done_sync(doneh, arg, APP_OK);
-	}
-	op->status_var = "PLAYBACKSTATUS";
-	err = load_prompts(op, argv[0], chan_lang(ch));
-	return err ? err : mop_play(op);
+	return mop_play(op);
 }
 
 static void say_tts_done(int err, const char *path, void *arg)
@@ -464,30 +495,18 @@ static int app_background(struct chan *ch, const char *data, app_done_h *doneh, 
 	char buf[1024], *argv[MAXARGS];
 	const char *opts;
 	struct mop *op;
-	int err;
 
 	str_ncpy(buf, data ? data : "", sizeof(buf));
 	args_split(buf, argv, MAXARGS);
 	opts = argv[1] ? argv[1] : "";
-	if (chan_is_hungup(ch))
-		return done_sync(doneh, arg, APP_HANGUP);
-	if (strchr(opts, 's') && chan_state(ch) != CHAN_STATE_UP) {
-		(void)chan_var_set(ch, "BACKGROUNDSTATUS", "SUCCESS");
-		return done_sync(doneh, arg, APP_OK);
-	}
-	err = answer_unless(ch, strchr(opts, 'n') != NULL);
-	if (!err)
-		err = mop_alloc(&op, ch, MOP_BACKGROUND, doneh, arg);
-	if (err) {
-		(void)chan_var_set(ch, "BACKGROUNDSTATUS", "FAILED");
-		return done_sync(doneh, arg, APP_OK);
-	}
-	op->status_var = "BACKGROUNDSTATUS";
+	op = prompt_begin(ch, MOP_BACKGROUND, "BACKGROUNDSTATUS", strchr(opts, 's') != NULL,
+			  strchr(opts, 'n') != NULL, doneh, arg);
+	if (!op)
+		return 0;
 	str_ncpy(op->context, str_isset(argv[3]) ? argv[3] : chan_context(ch),
 		 sizeof(op->context));
-	err = load_prompts(op, argv[0], str_isset(argv[2]) ? argv[2] : chan_lang(ch));
-	if (err)
-		return err;
+	if (load_prompts(op, argv[0], str_isset(argv[2]) ? argv[2] : chan_lang(ch)))
+		op->failed = true;
 	if (!player_count(op->pl)) {
 		mop_finish(op, APP_OK);
 		return 0;
@@ -497,7 +516,7 @@ static int app_background(struct chan *ch, const char *data, app_done_h *doneh, 
 		chan_set_dtmf_handler(ch, bg_dtmf_h, op);
 	}
 	gen_pause(ch);
-	return player_start(op->pl, bg_play_done, op);
+	return mop_start(op, bg_play_done);
 }
 
 /* --- Read ----------------------------------------------------------------- */
@@ -760,7 +779,7 @@ static int app_musiconhold(struct chan *ch, const char *data, app_done_h *doneh,
 	secs = argv[1] ? strtod(argv[1], NULL) : 0;
 	if (secs > 0)
 		tmr_start(&op->tmr, (uint64_t)(secs * 1000), moh_tmr_h, op);
-	return player_start(op->pl, NULL, NULL);
+	return mop_start(op, NULL);
 }
 
 /* --- SendDTMF ------------------------------------------------------------- */
