@@ -501,3 +501,50 @@ def test_full_disk_stops_recording_keeps_call_and_a_valid_wav(tamas_factory, sip
     assert 44 + 2 * frames <= size <= 46 + 2 * frames, (size, frames)
     [row] = d.wait_cdrs(1)
     assert row["disposition"] == "ANSWERED" and int(row["billsec"]) >= 4, row
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5070"] = function() app.answer() app.mixmonitor("short.wav") '
+    'app.playtones("1000") app.wait(1) app.stopmixmonitor() app.wait(1.5) '
+    'app.hangup() end,'))
+def test_stopmixmonitor_closes_the_recording_early(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5070", 0.0)
+    caller.wait()
+    path = tamas.workdir / "recordings" / "short.wav"
+    wait_until(path.exists, 5, what="recording")
+    time.sleep(0.3)
+    _, _, pcm = wav_samples(path)
+    assert 0.8 <= len(pcm) / 8000 <= 1.3, f"recorded {len(pcm) / 8000:.2f} s of a 1 s window"
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["5071"] = function() app.read("N", "beep", 1, "", 2, 1) '
+    'app.set("CDR(userfield)=[" .. channel.N:get() .. "]" .. channel.READSTATUS:get()) '
+    'app.hangup() end,'))
+def test_read_reprompts_until_attempts_run_out(tamas, sipp):
+    rtp, caller, _ = dial_and_listen(tamas, sipp, "5071", 3.5)
+    caller.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "[]TIMEOUT", row
+    # each start of a prompt opens a talkspurt: the RTP marker bit
+    starts = sum(1 for h in rtp.headers if h[1] == 0x80)
+    assert starts == 2, f"the beep prompt was played {starts} times, want 2 (attempts)"
+    beep = wav_samples(SOUNDS / "beep.wav")[2]
+    assert abs(len(pcm_of(rtp.audio())) - 2 * len(beep)) <= 2 * 160
+
+
+def test_unreadable_audio_file_is_rejected_with_its_path(tamas_factory, sipp):
+    d = tamas_factory()
+    junk = d.workdir / "junk.wav"
+    junk.write_text("this is not audio\n")
+    d.write_dialplan(plan(f'\t\t["5072"] = function() app.answer() '
+                          f'app.playback("{junk.with_suffix("")}") '
+                          'app.set("CDR(userfield)=" .. channel.PLAYBACKSTATUS:get()) '
+                          'app.hangup() end,'))
+    d.start()
+    sipp.target = d.target
+    rtp, caller, _ = dial_and_listen(d, sipp, "5072", 0.5)
+    caller.wait()
+    [row] = d.wait_cdrs(1)
+    assert row["userfield"] == "FAILED", row
+    assert str(junk) in d.stderr(), d.stderr()[-2000:]

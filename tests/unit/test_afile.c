@@ -351,6 +351,14 @@ static void check_rewind(const char *path)
 
 	assert_int_equal(afile_open(&af, path), 0);
 	assert_int_equal(afile_read(af, first, 300), 300);
+
+	/* Mid-stream: the resampler still holds the old signal. */
+	assert_int_equal(afile_read(af, rest, 777), 777);
+	assert_int_equal(afile_rewind(af), 0);
+	assert_int_equal(afile_read(af, again, 300), 300);
+	assert_memory_equal(again, first, sizeof(first));
+
+	/* After the end, as music on hold loops. */
 	while (afile_read(af, rest, ARRAY_SIZE(rest)))
 		;
 	assert_int_equal(afile_rewind(af), 0);
