@@ -1163,7 +1163,8 @@ void chan_dtmf_received(struct chan *ch, char digit, enum dtmf_src src)
 	peer = ch->peer;
 	if (!peer)
 		return;
-	peer_te = mstream_has_telephone_event(chan_media(peer));
+	peer_te = peer->tech->takes_rfc4733 ? peer->tech->takes_rfc4733(peer)
+					    : mstream_has_telephone_event(chan_media(peer));
 	if (src == DTMF_SRC_INFO || (src == DTMF_SRC_RFC4733 && !peer_te) ||
 	    (src == DTMF_SRC_INBAND && peer_te))
 		(void)chan_send_dtmf(peer, digit, 100);

@@ -37,6 +37,9 @@ struct chan_tech {
 	struct mstream *(*media)(const struct chan *ch);
 	/* Send one DTMF digit the way this endpoint wants it (RFC 4733, INFO). */
 	int  (*send_dtmf)(struct chan *ch, char digit, uint32_t duration_ms);
+	/* Whether RFC 4733 packets relayed by RTP reach this endpoint as DTMF
+	 * (it negotiated telephone-event and its dtmfmode is not info/inband). */
+	bool (*takes_rfc4733)(const struct chan *ch);
 };
 
 /* How a received digit arrived: RFC 4733 packets are relayed to a bridged

@@ -387,6 +387,14 @@ static int tech_send_dtmf(struct chan *ch, char digit, uint32_t duration_ms)
 	return mstream_send_dtmf(l->ms, digit, duration_ms);
 }
 
+static bool tech_takes_rfc4733(const struct chan *ch)
+{
+	const struct leg *l = leg_of(ch);
+
+	return l && mstream_has_telephone_event(l->ms) &&
+	       (l->dtmf_mode == DTMF_MODE_RFC4733 || l->dtmf_mode == DTMF_MODE_AUTO);
+}
+
 static const struct chan_tech sip_tech = {
 	.name = "SIP",
 	.answer = tech_answer,
@@ -395,6 +403,7 @@ static const struct chan_tech sip_tech = {
 	.bridge = tech_bridge,
 	.media = tech_media,
 	.send_dtmf = tech_send_dtmf,
+	.takes_rfc4733 = tech_takes_rfc4733,
 };
 
 void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode)

@@ -204,6 +204,7 @@ class Tamasd:
         self.trunks = trunks if trunks is not None else {
             "prov": {"host": HOST, "port": self.prov_port, "context": "from_trunk"},
         }
+        self.user_opts = {}                          # {ext: {key: value}} extra user keys
         self.proc = None
         self.exit_code = None
         self.stopped_by_us = False
@@ -229,7 +230,8 @@ class Tamasd:
     def conf_text(self):
         sections = list(self.conf.items())
         for ext, pw in self.users.items():
-            sections.append((f"user {ext}", {"password": pw, "context": "main_routing"}))
+            sections.append((f"user {ext}", dict({"password": pw, "context": "main_routing"},
+                                                 **self.user_opts.get(ext, {}))))
         for name, keys in self.trunks.items():
             sections.append((f"trunk {name}", keys))
         return render_conf(sections)

@@ -548,3 +548,26 @@ def test_unreadable_audio_file_is_rejected_with_its_path(tamas_factory, sipp):
     [row] = d.wait_cdrs(1)
     assert row["userfield"] == "FAILED", row
     assert str(junk) in d.stderr(), d.stderr()[-2000:]
+
+
+def test_dtmf_reaches_an_info_mode_callee_as_sip_info(tamas_factory, sipp):
+    d = tamas_factory()
+    d.user_opts["1002"] = {"dtmfmode": "info"}
+    d.start()
+    sipp.target = d.target
+    a = Listener()
+    try:
+        callee = start_callee(sipp, d, "1002", scenario="uas_answer_info")
+        caller = call(sipp, d, "1001", "1002", background=True,
+                      keys={"rtp_port": a.port}, hold_ms=2500)
+        a_dest = read_media_file(caller.files["media"])
+        time.sleep(0.3)
+        for digit in "7#":
+            a.send_dtmf(a_dest, digit)       # RFC 4733 from the caller
+            time.sleep(0.2)
+        caller.wait()
+        res = callee.wait()                   # it got both INFOs, then the BYE
+    finally:
+        a.close()
+    log = res.text("log")
+    assert "INFO Signal=7" in log and "INFO Signal=#" in log, log[-1000:]
