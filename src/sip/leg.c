@@ -438,7 +438,7 @@ static char info_digit(const struct sip_msg *msg)
 
 	if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf-relay")) {
 		if (re_regex((const char *)mbuf_buf(msg->mb), mbuf_get_left(msg->mb),
-			     "Signal[ \t]*=[ \t]*[0-9A-Da-d*#]+", &sig))
+			     "Signal[ \t]*=[ \t]*[0-9A-Da-d*#]+", NULL, NULL, &sig))
 			return 0;
 	}
 	else if (msg_ctype_cmp(&msg->ctyp, "application", "dtmf")) {
@@ -487,12 +487,14 @@ static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg)
 	if (err)
 		return err;
 	leg_update_raddr(l);
-	/* RFC 3264 §8.4: sendonly or inactive (or the old c=0.0.0.0) is hold. */
+	/* RFC 3264 §8.4: sendonly or inactive (or the old c=0.0.0.0) is hold.
+	 * libre states the remote's direction from our side: a sendonly
+	 * offer reads as SDP_RECVONLY here. */
 	rdir = sdp_media_rdir(l->sdpm);
-	held = rdir == SDP_SENDONLY || rdir == SDP_INACTIVE ||
+	held = rdir == SDP_RECVONLY || rdir == SDP_INACTIVE ||
 	       !sa_isset(sdp_media_raddr(l->sdpm), SA_ADDR);
 	sdp_media_set_ldir(l->sdpm, !held ? SDP_SENDRECV :
-			   rdir == SDP_SENDONLY ? SDP_RECVONLY : SDP_INACTIVE);
+			   rdir == SDP_RECVONLY ? SDP_RECVONLY : SDP_INACTIVE);
 	chan_hold(l->ch, held);
 	return sdp_encode(descp, l->sdp, false);
 }
