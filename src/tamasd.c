@@ -101,6 +101,20 @@ static void call_h(struct chan *ch, void *arg)
 	}
 }
 
+/* A channel sent somewhere by ChannelRedirect or a transfer while no
+ * dialplan ran on it (a Dial callee) starts one there. */
+static void redirect_h(struct chan *ch, void *arg)
+{
+	call_h(ch, arg);
+}
+
+static void hangup_hook_h(struct chan *ch, void *arg)
+{
+	struct tamas *t = arg;
+
+	dialplan_run_hangup_handlers(t->dp, ch);
+}
+
 static int sip_request_h(struct chan **chp, const char *resource, struct chan *caller,
 			 int *cause, void *arg)
 {
@@ -540,6 +554,7 @@ static int tamas_start(struct tamas *t)
 		return err;
 	err = apps_basic_register();
 	err |= dial_app_register();
+	err |= dialplan_apps_register();
 	err |= dial_register_tech("SIP", sip_request_h, t);
 	err |= dial_register_tech("PJSIP", sip_request_h, t);
 	if (err) {
@@ -551,6 +566,9 @@ static int tamas_start(struct tamas *t)
 	if (err)
 		return err;
 	t->media.dp = t->dp;
+	dial_set_dialplan(t->dp);
+	chan_set_redirect_hook(redirect_h, t);
+	chan_set_hangup_hook(hangup_hook_h, t);
 	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",

@@ -41,6 +41,8 @@ struct chan {
 	void *dtmf_arg;
 	bool held;
 	void *gen;                          /* background sound (mem object) */
+	struct list hhandlers;              /* struct hh, top first */
+	bool hh_claimed;
 	char scratch[64];                   /* rendered built-in variables */
 	struct {
 		char *dst, *dcontext, *lastapp, *lastdata, *dstchannel;
@@ -63,7 +65,14 @@ static struct {
 	void *db_arg;
 	uint32_t id_counter, name_counter;
 	chan_hold_h *holdh;
+	chan_end_hook_h *hanguph, *redirecth;
+	void *hangup_arg, *redirect_arg;
 } mod;
+
+struct hh {
+	struct le le;
+	char *loc;
+};
 
 static uint64_t now_us(void)
 {
@@ -286,6 +295,7 @@ static void chan_destructor(void *data)
 	while (ch->watchers.head)
 		list_unlink(ch->watchers.head);
 	mem_deref(ch->gen);
+	list_flush(&ch->hhandlers);
 	list_flush(&ch->vars);
 	mem_deref(ch->name);
 	mem_deref(ch->context);
@@ -799,6 +809,111 @@ static int cdr_write(struct chan *ch, const char *f, const char *value)
 	return EPERM;
 }
 
+static void hh_destructor(void *data)
+{
+	struct hh *h = data;
+
+	list_unlink(&h->le);
+	mem_deref(h->loc);
+}
+
+/* Missing context/exten are filled from where the channel is now (§4.6). */
+static int hh_push(struct chan *ch, const char *loc)
+{
+	const char *paren = strchr(loc, '(');
+	size_t head = paren ? (size_t)(paren - loc) : strlen(loc);
+	unsigned commas = 0;
+	struct hh *h;
+	int err;
+
+	for (size_t i = 0; i < head; i++)
+		commas += loc[i] == ',' || loc[i] == '^';
+	h = mem_zalloc(sizeof(*h), hh_destructor);
+	if (!h)
+		return ENOMEM;
+	if (commas >= 2)
+		err = str_dup(&h->loc, loc);
+	else if (commas == 1)
+		err = re_sdprintf(&h->loc, "%s,%s", chan_context(ch), loc);
+	else
+		err = re_sdprintf(&h->loc, "%s,%s,%s", chan_context(ch), chan_exten(ch), loc);
+	if (err) {
+		mem_deref(h);
+		return err;
+	}
+	list_prepend(&ch->hhandlers, &h->le, h);
+	return 0;
+}
+
+static void notify(struct chan *ch, enum chan_event ev);
+
+static int hh_write(struct chan *ch, const char *op, const char *value)
+{
+	if (!strcmp(op, "push"))
+		return str_isset(value) ? hh_push(ch, value) : EINVAL;
+	if (!strcmp(op, "pop")) {
+		mem_deref(list_ledata(ch->hhandlers.head));
+		return str_isset(value) ? hh_push(ch, value) : 0;
+	}
+	if (!strcmp(op, "wipe")) {
+		list_flush(&ch->hhandlers);
+		return str_isset(value) ? hh_push(ch, value) : 0;
+	}
+	return EINVAL;
+}
+
+bool chan_hangup_handlers_claim(struct chan *ch)
+{
+	if (!ch || ch->hh_claimed || !ch->hhandlers.head)
+		return false;
+	ch->hh_claimed = true;
+	return true;
+}
+
+char *chan_hangup_handler_pop(struct chan *ch)
+{
+	struct hh *h = ch ? list_ledata(ch->hhandlers.head) : NULL;
+	char *loc;
+
+	if (!h)
+		return NULL;
+	loc = mem_ref(h->loc);
+	mem_deref(h);
+	return loc;
+}
+
+void chan_set_hangup_hook(chan_end_hook_h *h, void *arg)
+{
+	mod.hanguph = h;
+	mod.hangup_arg = arg;
+}
+
+void chan_set_redirect_hook(chan_end_hook_h *h, void *arg)
+{
+	mod.redirecth = h;
+	mod.redirect_arg = arg;
+}
+
+int chan_redirect(struct chan *ch, const char *ctx, const char *exten)
+{
+	int err;
+
+	if (!ch || !str_isset(ctx) || !str_isset(exten))
+		return EINVAL;
+	if (ch->hungup)
+		return ENOTCONN;
+	err = chan_set_location(ch, ctx, exten);
+	if (err)
+		return err;
+	log_info("chan: redirect to %s@%s (channel=%s)", exten, ctx, ch->name);
+	mem_ref(ch);
+	notify(ch, CHAN_EV_REDIRECT);      /* Dial, Wait, prompts let it go */
+	if (!ch->dp_state && !ch->hungup && mod.redirecth)
+		mod.redirecth(ch, mod.redirect_arg);
+	mem_deref(ch);
+	return 0;
+}
+
 int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 {
 	char name[64], args[1024];
@@ -824,6 +939,8 @@ int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 		return chan_global_set(args, value);
 	if (!strcmp(name, "DB"))
 		return db_write(args, value);
+	if (!strcmp(name, "CHANNEL") && !strncmp(args, "hangup_handler_", 15))
+		return hh_write(ch, args + 15, value);
 	if (!strcmp(name, "CHANNEL") && !strcmp(args, "language"))
 		return chan_var_set(ch, "CHANNEL_LANGUAGE", value);
 	if (!strcmp(name, "CHANNEL") && !strcmp(args, "musicclass"))
@@ -965,6 +1082,8 @@ int chan_bridge(struct chan *a, struct chan *b)
 		chan_unbridge(b);
 	a->peer = b;
 	b->peer = a;
+	(void)chan_var_set(a, "BRIDGEPEER", b->name);
+	(void)chan_var_set(b, "BRIDGEPEER", a->name);
 	if (a->tech->bridge)
 		err = a->tech->bridge(a, b);
 	if (!err && b->tech->bridge)
@@ -1007,6 +1126,8 @@ static void do_hangup(struct chan *ch, int cause, bool tell_tech)
 	if (tell_tech && ch->tech->hangup)
 		ch->tech->hangup(ch, ch->cause);
 	notify(ch, CHAN_EV_HANGUP);
+	if (mod.hanguph && ch->hhandlers.head && !ch->dp_state)
+		mod.hanguph(ch, mod.hangup_arg);
 	cdr_post(ch);
 	registry_remove(ch);
 	mem_deref(ch);
@@ -1039,6 +1160,8 @@ void chan_signal(struct chan *ch, enum chan_event ev)
 	case CHAN_EV_HANGUP:
 		do_hangup(ch, 0, false);
 		return;
+	case CHAN_EV_REDIRECT:
+		return;                 /* only chan_redirect raises it */
 	}
 	notify(ch, ev);
 }

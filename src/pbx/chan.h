@@ -46,7 +46,10 @@ struct chan_tech {
  * peer with telephone-event by the RTP relay itself; INFO never is. */
 enum dtmf_src { DTMF_SRC_RFC4733, DTMF_SRC_INFO, DTMF_SRC_INBAND };
 
-enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP };
+/* CHAN_EV_REDIRECT: the channel was sent to another dialplan location
+ * (ChannelRedirect, a transfer); whoever holds it in an app lets it go. */
+enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP,
+		  CHAN_EV_REDIRECT };
 typedef void (chan_event_h)(struct chan *ch, enum chan_event ev, void *arg);
 struct chan_watch { struct le le; chan_event_h *h; void *arg; };
 
@@ -165,6 +168,21 @@ uint32_t chan_location_seq(const struct chan *ch);
 /* While held (the dialplan runs `h`), a hangup records the end but the CDR is
  * posted only on release, so CDR(userfield) set in `h` is kept. */
 void chan_cdr_hold(struct chan *ch, bool hold);
+
+/* Hangup handlers (CHANNEL(hangup_handler_push/pop/wipe)): a LIFO stack of
+ * "ctx,exten,pri(args)" locations. claim marks them taken (once per
+ * channel, false when there are none); pop returns the top (mem string,
+ * NULL when empty). The hook runs them for channels with no dialplan. */
+bool chan_hangup_handlers_claim(struct chan *ch);
+char *chan_hangup_handler_pop(struct chan *ch);
+typedef void (chan_end_hook_h)(struct chan *ch, void *arg);
+void chan_set_hangup_hook(chan_end_hook_h *h, void *arg);
+
+/* Sends ch to ctx/exten (priority 1): with a dialplan running, its current
+ * app is told (CHAN_EV_REDIRECT) and the dialplan jumps; without one, the
+ * redirect hook starts one there. */
+int chan_redirect(struct chan *ch, const char *ctx, const char *exten);
+void chan_set_redirect_hook(chan_end_hook_h *h, void *arg);
 
 /* Dialplan globals ([globals], GLOBAL()); value NULL unsets. */
 int chan_global_set(const char *name, const char *value);

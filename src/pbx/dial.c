@@ -9,6 +9,7 @@
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
+#include "pbx/dialplan.h"
 
 #define DIAL_MAX_TECHS 8
 
@@ -17,6 +18,7 @@ struct tech_entry { char name[16]; dial_request_h *h; void *arg; };
 static struct {
 	struct tech_entry techs[DIAL_MAX_TECHS];
 	unsigned ntechs;
+	struct dialplan *dp;     /* for B(), b() and U() routines */
 } dialmod;
 
 enum dial_state { DIAL_RINGING, DIAL_BRIDGED, DIAL_DONE };
@@ -42,6 +44,9 @@ struct dial {
 	unsigned busy, congestion, nochan;
 	bool opt_g, opt_mr, indicated_ring, indicated_progress;
 	int result;
+	double secs;
+	char dests[1024], opts[256];
+	char sub_b[256], sub_u[256];   /* b() and U() routines, "" = none */
 	app_done_h *doneh;
 	void *arg;
 };
@@ -64,6 +69,30 @@ int dial_register_tech(const char *name, dial_request_h *h, void *arg)
 void dial_close(void)
 {
 	memset(&dialmod, 0, sizeof(dialmod));
+}
+
+void dial_set_dialplan(struct dialplan *dp)
+{
+	dialmod.dp = dp;
+}
+
+/* A Dial option's routine: "ctx^exten^pri(args)" with missing parts taken
+ * from the caller's current location (§4.1). */
+static void routine_complete(const struct chan *caller, const char *arg, char *out, size_t sz)
+{
+	const char *paren = strchr(arg, '(');
+	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
+	unsigned seps = 0;
+
+	for (size_t i = 0; i < head; i++)
+		seps += arg[i] == '^' || arg[i] == ',';
+	if (seps >= 2)
+		str_ncpy(out, arg, sz);
+	else if (seps == 1)
+		(void)re_snprintf(out, sz, "%s^%s", chan_context(caller), arg);
+	else
+		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(caller), chan_exten(caller),
+				  arg);
 }
 
 static const struct tech_entry *tech_find(const char *name, size_t len)
@@ -178,15 +207,93 @@ static bool count_cause(struct dial *d, int cause)
 	}
 }
 
+static void dial_connect(struct dial *d, struct dleg *l);
+
+/* U()'s verdict from GOSUB_RESULT on the callee (§2.4). */
+static void prebridge_verdict(struct dial *d, struct chan *callee);
+
+static void prebridge_done(int err, struct chan *callee, void *arg)
+{
+	struct dial *d = arg;
+
+	(void)err;
+	if (d->state != DIAL_DONE && d->winner && !d->winner->ended)
+		prebridge_verdict(d, callee);
+	mem_deref(d);                        /* the routine's reference */
+}
+
+/* U()'s verdict from GOSUB_RESULT on the callee (§2.4). */
+static void prebridge_verdict(struct dial *d, struct chan *callee)
+{
+	struct dleg *l = d->winner;
+	const char *res = chan_var_get(callee, "GOSUB_RESULT");
+	const char *rv = chan_var_get(callee, "GOSUB_RETVAL");
+	char loc[256];
+
+	if (rv)
+		(void)chan_var_set(d->caller, "GOSUB_RETVAL", rv);
+	if (!res || (str_casecmp(res, "ABORT") && str_casecmp(res, "CONGESTION") &&
+		     str_casecmp(res, "CHANUNAVAIL") && str_casecmp(res, "BUSY") &&
+		     str_casecmp(res, "CONTINUE") && strncasecmp(res, "GOTO:", 5))) {
+		dial_connect(d, l);
+		return;
+	}
+	log_info("dial: pre-bridge routine says %s (caller=%s callee=%s)", res,
+		 chan_name(d->caller), chan_name(callee));
+	l->ended = true;
+	chan_watch_remove(&l->w);
+	chan_hangup(callee, CAUSE_NORMAL_CLEARING);
+	if (!str_casecmp(res, "ABORT")) {
+		if (!d->opt_g)
+			chan_hangup(d->caller, CAUSE_NORMAL_CLEARING);
+		dial_finish(d, d->opt_g ? APP_OK : APP_HANGUP);
+		return;
+	}
+	if (!str_casecmp(res, "BUSY") || !str_casecmp(res, "CONGESTION") ||
+	    !str_casecmp(res, "CHANUNAVAIL"))
+		(void)chan_var_set(d->caller, "DIALSTATUS", res);
+	if (!strncasecmp(res, "GOTO:", 5)) {
+		char *f[3], *save = NULL;
+		int n = 0;
+		str_ncpy(loc, res + 5, sizeof(loc));
+		for (char *t = strtok_r(loc, "^,", &save); t && n < 3; t = strtok_r(NULL, "^,", &save))
+			f[n++] = t;
+		if (n >= 2)
+			(void)chan_set_location(d->caller, n == 3 ? f[0] : chan_context(d->caller),
+						f[n - 2]);
+	}
+	dial_finish(d, APP_OK);
+}
+
 static void leg_answered(struct dial *d, struct dleg *l)
 {
-	char num[64];
-	const char *slash;
+	char loc[300];
 	int err;
 
 	d->winner = l;
 	hangup_others(d, l, CAUSE_ANSWERED_ELSEWHERE);
 	tmr_cancel(&d->tmr_timeout);
+	if (d->sub_u[0] && dialmod.dp) {
+		/* U(ctx^arg1^arg2): the routine is ctx,s,1(arg1,arg2). */
+		char *caret = strchr(d->sub_u, '^');
+		if (caret)
+			*caret = '\0';
+		(void)re_snprintf(loc, sizeof(loc), "%s^s^1(%s)", d->sub_u, caret ? caret + 1 : "");
+		(void)chan_var_set(l->ch, "GOSUB_RESULT", NULL);
+		err = dialplan_gosub(dialmod.dp, l->ch, loc, false, prebridge_done, mem_ref(d));
+		if (!err)
+			return;
+		mem_deref(d);
+	}
+	dial_connect(d, l);
+}
+
+static void dial_connect(struct dial *d, struct dleg *l)
+{
+	char num[64];
+	const char *slash;
+	int err;
+
 	slash = strrchr(l->resource, '/');
 	str_ncpy(num, slash ? slash + 1 : l->resource, sizeof(num));
 	(void)chan_var_set(d->caller, "DIALEDPEERNAME", chan_name(l->ch));
@@ -243,6 +350,16 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		if (d->state == DIAL_RINGING)
 			leg_answered(d, l);
 		break;
+	case CHAN_EV_REDIRECT:
+		/* The callee was sent elsewhere (a transfer): it leaves the call
+		 * alive; for the caller it is as if the callee hung up. */
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		if (d->state == DIAL_BRIDGED) {
+			chan_unbridge(d->caller);
+			dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
+		}
+		break;
 	case CHAN_EV_HANGUP:
 		l->ended = true;
 		chan_watch_remove(&l->w);
@@ -272,6 +389,16 @@ static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	struct dial *d = arg;
 	(void)ch;
 
+	if (ev == CHAN_EV_REDIRECT && d->state != DIAL_DONE) {
+		/* The caller goes elsewhere: its callees (no dialplan) end. */
+		if (d->state == DIAL_RINGING)
+			set_status(d, "CANCEL", "NO ANSWER");
+		else
+			chan_unbridge(d->caller);
+		hangup_others(d, NULL, CAUSE_NORMAL_CLEARING);
+		dial_finish(d, APP_OK);
+		return;
+	}
 	if (ev != CHAN_EV_HANGUP || d->state == DIAL_DONE)
 		return;
 	if (d->state == DIAL_RINGING)
@@ -327,6 +454,10 @@ static int dial_leg_start(struct dial *d, const char *dest)
 	chan_cdr_disable(ch);
 	list_append(&d->legs, &l->le, l);
 	chan_watch_add(ch, &l->w, leg_event_h, l);
+	/* b(): set the new channel up before its INVITE leaves (the technology
+	 * sends it from the loop), so CALLERID set here is what it carries. */
+	if (d->sub_b[0] && dialmod.dp)
+		(void)dialplan_gosub(dialmod.dp, ch, d->sub_b, true, NULL, NULL);
 	return 0;
 }
 
@@ -350,6 +481,35 @@ static void dial_start_sound(struct dial *d, const char *opts)
 			 m ? "music on hold" : "ringback", chan_name(d->caller), err);
 }
 
+/* Places the calls (after B(), if any). */
+static void dial_begin(struct dial *d)
+{
+	char *save = NULL;
+
+	if (d->state == DIAL_DONE)
+		return;
+	for (char *tok = strtok_r(d->dests, "&", &save); tok; tok = strtok_r(NULL, "&", &save))
+		(void)dial_leg_start(d, tok);
+	if (!d->legs.head) {
+		finish_unanswered(d, false);
+		return;
+	}
+	dial_start_sound(d, d->opts);
+	if (d->secs > 0)
+		tmr_start(&d->tmr_timeout, (uint64_t)(d->secs * 1000), timeout_h, d);
+}
+
+static void predial_done(int err, struct chan *ch, void *arg)
+{
+	struct dial *d = arg;
+
+	(void)err;
+	(void)ch;
+	if (!chan_is_hungup(d->caller))
+		dial_begin(d);
+	mem_deref(d);
+}
+
 static const char *vars_to_clear[] = {
 	"DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "DIALEDTIME",
 	"RINGTIME", "PROGRESSTIME",
@@ -357,7 +517,7 @@ static const char *vars_to_clear[] = {
 
 static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
 {
-	char buf[1024], *dests, *timeout, *opts, *save = NULL, *tok;
+	char buf[1024], *dests, *timeout, *opts, rarg[256], loc[300];
 	struct dial *d;
 	double secs = 0;
 
@@ -384,17 +544,23 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 	d->caller = mem_ref(ch);
 	d->doneh = doneh;
 	d->arg = arg;
+	d->secs = secs;
+	str_ncpy(d->dests, dests, sizeof(d->dests));
+	str_ncpy(d->opts, opts ? opts : "", sizeof(d->opts));
 	d->opt_g = opts && strchr(opts, 'g');
-	for (tok = strtok_r(dests, "&", &save); tok; tok = strtok_r(NULL, "&", &save))
-		(void)dial_leg_start(d, tok);
-	if (!d->legs.head) {
-		finish_unanswered(d, false);
-		return 0;
-	}
+	if (app_opt(d->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
+		routine_complete(ch, rarg, d->sub_b, sizeof(d->sub_b));
+	if (app_opt(d->opts, 'U', rarg, sizeof(rarg)))
+		str_ncpy(d->sub_u, rarg, sizeof(d->sub_u));
 	chan_watch_add(ch, &d->w, caller_event_h, d);
-	dial_start_sound(d, opts);
-	if (secs > 0)
-		tmr_start(&d->tmr_timeout, (uint64_t)(secs * 1000), timeout_h, d);
+	/* B(): the caller's pre-dial routine runs before any leg exists. */
+	if (app_opt(d->opts, 'B', rarg, sizeof(rarg)) && rarg[0] && dialmod.dp) {
+		routine_complete(ch, rarg, loc, sizeof(loc));
+		if (!dialplan_gosub(dialmod.dp, ch, loc, false, predial_done, mem_ref(d)))
+			return 0;
+		mem_deref(d);
+	}
+	dial_begin(d);
 	return 0;
 }
 

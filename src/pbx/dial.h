@@ -16,5 +16,8 @@ int dial_register_tech(const char *name, dial_request_h *h, void *arg);
 /* Registers the Dial app in the app registry. */
 int dial_app_register(void);
 void dial_close(void);
+/* The dialplan B(), b() and U() routines run in. */
+struct dialplan;
+void dial_set_dialplan(struct dialplan *dp);
 
 #endif

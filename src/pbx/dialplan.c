@@ -63,7 +63,11 @@ struct dialplan {
 	struct list runs;
 };
 
-enum phase { PH_TOP, PH_MAIN, PH_H, PH_DONE };
+enum phase { PH_TOP, PH_MAIN, PH_H, PH_DONE, PH_SUB };
+
+/* Lua instructions one resume may run: a handler or dialplan stuck in a
+ * loop is stopped (logged with file:line) instead of freezing the loop. */
+enum { HOOK_EVERY = 100000, BUDGET_HOOKS = 500 };
 
 struct run {
 	struct le le;
@@ -82,6 +86,10 @@ struct run {
 	bool app_pending, app_sync;
 	int app_res;
 	bool holding, autoservice;
+	unsigned hooks;           /* count hooks seen in this resume */
+	dialplan_sub_h *subh;     /* PH_SUB: a Gosub-style routine */
+	void *sub_arg;
+	int sub_err;
 };
 
 static void step_end(struct run *r, int status);
@@ -729,6 +737,16 @@ static void run_destructor(void *data)
 	mem_deref(r->dp);
 }
 
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	struct run *r = run_of(L);
+
+	(void)ar;
+	if (r && ++r->hooks > BUDGET_HOOKS)
+		luaL_error(L, "instruction budget exhausted (%d instructions without "
+			   "waiting in an application: endless loop?)", HOOK_EVERY * BUDGET_HOOKS);
+}
+
 /* Function at the top of L's stack becomes the body of a fresh coroutine. */
 static void thread_new(struct run *r)
 {
@@ -738,6 +756,7 @@ static void thread_new(struct run *r)
 	r->co = lua_newthread(L);
 	r->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_xmove(L, r->co, 1);
+	lua_sethook(r->co, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	r->narg = 0;
 }
 
@@ -748,6 +767,7 @@ static void drive(struct run *r)
 
 	mem_ref(r);
 	r->ls->cur = r;
+	r->hooks = 0;
 	st = lua_resume(r->co, r->ls->L, r->narg, &nres);
 	r->ls->cur = prev;
 	r->narg = 0;
@@ -783,22 +803,37 @@ static void app_done(int res, void *arg)
 		tmr_start(&r->tmr, 0, resume_tmr, r);
 }
 
+static void handlers_run(struct dialplan *dp, struct chan *ch);
+
 static void end_tmr(void *arg)
 {
 	struct run *r = arg;
 	struct chan *ch = mem_ref(r->ch);
+	struct dialplan *dp = mem_ref(r->dp);
 	dialplan_end_h *endh = r->endh;
-	void *earg = r->arg;
+	dialplan_sub_h *subh = r->subh;
+	void *earg = r->arg, *sarg = r->sub_arg;
+	bool is_sub = r->phase == PH_SUB || r->subh;
+	int err = r->sub_err;
 
 	mem_deref(r);
-	if (endh)
-		endh(ch, earg);
+	if (is_sub) {
+		if (subh)
+			subh(err, ch, sarg);
+	}
+	else {
+		if (endh)
+			endh(ch, earg);
+		handlers_run(dp, ch);     /* after `h`, on the hung-up channel */
+	}
+	mem_deref(dp);
 	mem_deref(ch);
 }
 
 static void finish(struct run *r)
 {
-	r->phase = PH_DONE;
+	if (r->phase != PH_SUB)
+		r->phase = PH_DONE;
 	tmr_start(&r->tmr, 0, end_tmr, r);
 }
 
@@ -951,6 +986,11 @@ static void step_end(struct run *r, int status)
 	if (status != LUA_OK && !is_int)
 		log_lua_error(r);
 	switch (r->phase) {
+	case PH_SUB:
+		/* app.Return() ends the function with -1: a normal return. */
+		r->sub_err = status == LUA_OK || is_int ? 0 : EINTR;
+		finish(r);
+		break;
 	case PH_TOP:
 		if (status == LUA_OK)
 			dispatch(r);
@@ -1029,4 +1069,195 @@ int dialplan_start(struct dialplan *dp, struct chan *ch, dialplan_end_h *endh, v
 	/* Start from the loop: the caller is usually inside a SIP handler. */
 	tmr_start(&r->tmr, 0, run_begin, r);
 	return 0;
+}
+
+/* ---- subroutines: Gosub-style handlers (asterisk-semantics.md §1.6, §4) ---- */
+
+/* "[[ctx,]exten,]pri[(a1,a2)]", "," or "^" separated, into its parts;
+ * missing ctx/exten come from the channel's current location. */
+static int location_parse(struct chan *ch, const char *loc, char *ctx, size_t csz,
+			  char *exten, size_t esz, char *args, size_t asz)
+{
+	char buf[512], *f[3], *paren, *save = NULL;
+	int n = 0;
+
+	if (!str_isset(loc) || strlen(loc) >= sizeof(buf))
+		return EINVAL;
+	str_ncpy(buf, loc, sizeof(buf));
+	for (char *p = buf; *p && *p != '('; p++)
+		if (*p == '^')
+			*p = ',';
+	args[0] = '\0';
+	paren = strchr(buf, '(');
+	if (paren) {
+		char *close = strrchr(paren, ')');
+		if (close)
+			*close = '\0';
+		*paren++ = '\0';
+		str_ncpy(args, paren, asz);
+		for (char *p = args; *p; p++)
+			if (*p == '^')
+				*p = ',';
+	}
+	for (char *t = strtok_r(buf, ",", &save); t && n < 3; t = strtok_r(NULL, ",", &save))
+		f[n++] = t;
+	if (n == 0)
+		return EINVAL;
+	str_ncpy(ctx, n == 3 ? f[0] : chan_context(ch), csz);
+	str_ncpy(exten, n >= 2 ? f[n - 2] : chan_exten(ch), esz);
+	return 0;
+}
+
+static void args_set(struct chan *ch, const char *args)
+{
+	char buf[512], name[16], *save = NULL;
+	int n = 0;
+
+	str_ncpy(buf, args ? args : "", sizeof(buf));
+	for (char *a = strtok_r(buf, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		(void)re_snprintf(name, sizeof(name), "ARG%d", ++n);
+		(void)chan_var_set(ch, name, a);
+	}
+	(void)re_snprintf(name, sizeof(name), "%d", n);
+	(void)chan_var_set(ch, "ARGC", name);
+}
+
+int dialplan_gosub(struct dialplan *dp, struct chan *ch, const char *location, bool now,
+		   dialplan_sub_h *doneh, void *arg)
+{
+	char ctx[128], exten[128], args[512];
+	const struct dctx *dc;
+	struct run *r, *main;
+	lua_State *L;
+	size_t ki;
+	int err;
+
+	if (!dp || !dp->ls || !ch)
+		return EINVAL;
+	err = location_parse(ch, location, ctx, sizeof(ctx), exten, sizeof(exten), args,
+			     sizeof(args));
+	if (err)
+		return err;
+	if (!ext_find(dp->ls, ctx, exten, 0, &dc, &ki)) {
+		log_warn("dialplan: handler %s,%s does not exist, skipped (channel=%s)",
+			 ctx, exten, chan_name(ch));
+		return ENOENT;
+	}
+	r = mem_zalloc(sizeof(*r), run_destructor);
+	if (!r)
+		return ENOMEM;
+	main = chan_dialplan_state(ch);
+	r->dp = mem_ref(dp);
+	r->ls = mem_ref(main ? main->ls : dp->ls);
+	r->ch = mem_ref(ch);
+	r->subh = doneh;
+	r->sub_arg = arg;
+	r->phase = PH_SUB;
+	r->co_ref = LUA_NOREF;
+	r->autoservice = true;
+	tmr_init(&r->tmr);
+	list_append(&dp->runs, &r->le, r);
+	L = r->ls->L;
+	/* Share the channel's globals when its dialplan runs, as pbx_lua's
+	 * per-channel state does; otherwise a fresh table over the file's. */
+	if (main && main->env_ref != LUA_NOREF) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, main->env_ref);
+	}
+	else {
+		lua_newtable(L);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->ls->env_mt_ref);
+		lua_setmetatable(L, -2);
+	}
+	r->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	if (main && main->ls != dp->ls && !ext_find(r->ls, ctx, exten, 0, &dc, &ki)) {
+		mem_deref(r);
+		return ENOENT;
+	}
+	args_set(ch, args);
+	ext_push(r, dc, ki);
+	thread_new(r);
+	lua_pushstring(r->co, ctx);
+	lua_pushstring(r->co, exten);
+	r->narg = 2;
+	r->step_seq = chan_location_seq(ch);
+	log_debug("dialplan: Gosub %s,%s(%s) (channel=%s)", ctx, exten, args, chan_name(ch));
+	if (now)
+		drive(r);
+	else
+		tmr_start(&r->tmr, 0, resume_tmr, r);
+	return 0;
+}
+
+/* ---- hangup handlers: LIFO, each once, after `h` (§4.6) ---- */
+
+struct hhrun {
+	struct dialplan *dp;
+	struct chan *ch;
+};
+
+static void hhrun_destructor(void *data)
+{
+	struct hhrun *h = data;
+
+	mem_deref(h->ch);
+	mem_deref(h->dp);
+}
+
+static void hh_next(struct hhrun *h);
+
+static void hh_done(int err, struct chan *ch, void *arg)
+{
+	(void)ch;
+	if (err)
+		log_warn("dialplan: hangup handler failed, running the next (channel=%s)",
+			 chan_name(ch));
+	hh_next(arg);
+}
+
+static void hh_next(struct hhrun *h)
+{
+	char *loc;
+
+	while ((loc = chan_hangup_handler_pop(h->ch))) {
+		int err = dialplan_gosub(h->dp, h->ch, loc, false, hh_done, h);
+		log_debug("dialplan: hangup handler %s (channel=%s)", loc, chan_name(h->ch));
+		mem_deref(loc);
+		if (!err)
+			return;
+	}
+	mem_deref(h);
+}
+
+static void handlers_run(struct dialplan *dp, struct chan *ch)
+{
+	struct hhrun *h;
+
+	if (!chan_hangup_handlers_claim(ch))
+		return;
+	h = mem_zalloc(sizeof(*h), hhrun_destructor);
+	if (!h)
+		return;
+	h->dp = mem_ref(dp);
+	h->ch = mem_ref(ch);
+	hh_next(h);
+}
+
+void dialplan_run_hangup_handlers(struct dialplan *dp, struct chan *ch)
+{
+	/* A channel whose dialplan still runs gets them after its `h`. */
+	if (dp && ch && !chan_dialplan_state(ch))
+		handlers_run(dp, ch);
+}
+
+/* Return([value]): sets GOSUB_RETVAL and ends the routine's function. */
+static int app_return(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
+{
+	(void)chan_var_set(ch, "GOSUB_RETVAL", data ? data : "");
+	doneh(APP_HANGUP, arg);
+	return 0;
+}
+
+int dialplan_apps_register(void)
+{
+	return app_register("Return", app_return);
 }

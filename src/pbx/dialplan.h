@@ -25,6 +25,22 @@ bool dialplan_exists(struct dialplan *dp, const char *context, const char *exten
 typedef void (dialplan_end_h)(struct chan *ch, void *arg);
 int dialplan_start(struct dialplan *dp, struct chan *ch, dialplan_end_h *endh, void *arg);
 
+/* Runs the routine at location "[[ctx,]exten,]pri[(a1,a2)]" (',' or '^')
+ * on ch like Asterisk's internal Gosub: ARG1..ARGn/ARGC set, its own
+ * coroutine (the channel's main dialplan may be waiting in an app),
+ * app.Return([v]) sets GOSUB_RETVAL and ends it. now: start before
+ * returning (a pre-dial handler that only sets variables finishes before
+ * the call goes out). doneh: 0, or EINTR after a Lua error (logged with
+ * file:line). ENOENT (logged) when the location does not exist. */
+typedef void (dialplan_sub_h)(int err, struct chan *ch, void *arg);
+int dialplan_gosub(struct dialplan *dp, struct chan *ch, const char *location, bool now,
+		   dialplan_sub_h *doneh, void *arg);
+/* Runs ch's hangup handlers (CHANNEL(hangup_handler_push)) unless its
+ * dialplan still runs (then they follow its `h`). */
+void dialplan_run_hangup_handlers(struct dialplan *dp, struct chan *ch);
+/* Registers Return. */
+int dialplan_apps_register(void);
+
 /* Number of channels currently running Lua. */
 unsigned dialplan_active(const struct dialplan *dp);
 

@@ -29,6 +29,10 @@ struct leg {
 	bool info_busy;
 	struct leg *origin;          /* outgoing: the caller's leg, if SIP */
 	struct tmr tmr_ring;         /* outgoing: Timer C (libre has none) */
+	struct tmr tmr_connect;      /* outgoing: INVITE sent from the loop */
+	char *uri, *route;           /* outgoing: where the INVITE goes */
+	sip_auth_h *authh;
+	void *aarg;
 	struct tmr tmr_release;
 	bool incoming, accepted, answered, closed, released;
 };
@@ -42,6 +46,9 @@ static void leg_free_resources(struct leg *l)
 {
 	tmr_cancel(&l->tmr_ring);
 	tmr_cancel(&l->tmr_release);
+	tmr_cancel(&l->tmr_connect);
+	l->uri = mem_deref(l->uri);
+	l->route = mem_deref(l->route);
 	l->sess = mem_deref(l->sess);
 	l->rtp = NULL;
 	l->ms = mem_deref(l->ms);
@@ -661,14 +668,45 @@ static int offer_from_caller(struct leg *l, const struct leg *origin)
 	return err;
 }
 
+/* The INVITE goes out from the loop, after Dial's b() routine has set the
+ * new channel up (its CALLERID is what From carries). */
+static void connect_h(void *arg)
+{
+	struct leg *l = arg;
+	const struct leg_env *env = l->env;
+	const char *routev[1] = { l->route };
+	struct mbuf *offer = NULL;
+	const char *num = chan_cid_num(l->ch);
+	char from[160];
+	int err;
+
+	err = sdp_encode(&offer, l->sdp, true);
+	(void)re_snprintf(from, sizeof(from), "sip:%s@%j", str_isset(num) ? num : "anonymous",
+			  rtpep_laddr(l->rtp));
+	if (!err)
+		err = sipsess_connect(&l->sess, env->sock, l->uri, chan_cid_name(l->ch), from,
+				      env->cuser, l->route ? routev : NULL, l->route ? 1 : 0,
+				      "application/sdp", offer, l->authh, l->aarg, false, offer_h,
+				      answer_h, b_progr_h, b_estab_h, info_h, NULL, b_close_h, l,
+				      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+	mem_deref(offer);
+	if (err) {
+		log_warn("sip: cannot send INVITE to %s (channel=%s): %m", l->uri,
+			 chan_name(l->ch), err);
+		l->closed = true;
+		chan_remote_hangup(l->ch, CAUSE_NETWORK_OUT_OF_ORDER);
+		leg_release(l);
+		return;
+	}
+	if (env->dial_timeout_s)
+		tmr_start(&l->tmr_ring, env->dial_timeout_s * 1000ULL, ring_timeout_h, l);
+}
+
 int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,
 		 const char *uri, const char *route, struct chan *caller,
 		 sip_auth_h *authh, void *aarg)
 {
 	struct leg *l;
-	struct mbuf *offer = NULL;
-	const char *routev[1] = { route };
-	char from[160];
 	int err;
 
 	l = mem_zalloc(sizeof(*l), leg_destructor);
@@ -676,48 +714,25 @@ int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resou
 		return ENOMEM;
 	l->env = env;
 	l->origin = mem_ref(leg_of(caller));
-	err = leg_sdp_init(l);
+	l->authh = authh;
+	l->aarg = aarg;
+	tmr_init(&l->tmr_connect);
+	err = str_dup(&l->uri, uri);
+	if (!err && route)
+		err = str_dup(&l->route, route);
+	if (!err)
+		err = leg_sdp_init(l);
 	if (!err)
 		err = offer_from_caller(l, l->origin);
 	if (!err)
-		err = sdp_encode(&offer, l->sdp, true);
-	if (err)
-		goto out;
-	err = chan_alloc(&l->ch, &sip_tech, l, resource, caller);
-	if (err)
-		goto out;
+		err = chan_alloc(&l->ch, &sip_tech, l, resource, caller);
+	if (err) {
+		mem_deref(l);
+		return err;
+	}
 	if (caller)
 		(void)chan_set_cid(l->ch, chan_cid_num(caller), chan_cid_name(caller));
-	(void)re_snprintf(from, sizeof(from), "sip:%s@%J",
-			  caller && str_isset(chan_cid_num(caller)) ? chan_cid_num(caller)
-			  : "anonymous", rtpep_laddr(l->rtp));
-	{
-		/* From's host is ours, not the RTP port: strip the port. */
-		char *colon = strrchr(from, ':');
-		if (colon && colon > from + 4)
-			*colon = '\0';
-	}
-	err = sipsess_connect(&l->sess, env->sock, uri,
-			      caller ? chan_cid_name(caller) : NULL, from, env->cuser,
-			      route ? routev : NULL, route ? 1 : 0, "application/sdp", offer,
-			      authh, aarg, false, offer_h, answer_h, b_progr_h, b_estab_h,
-			      info_h, NULL, b_close_h, l,
-			      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
-	if (err) {
-		chan_cdr_disable(l->ch);
-		chan_set_cause(l->ch, CAUSE_NETWORK_OUT_OF_ORDER);
-		chan_set_pvt(l->ch, NULL);
-		mem_deref(l->ch);
-		l->ch = NULL;
-		goto out;
-	}
-	if (env->dial_timeout_s)
-		tmr_start(&l->tmr_ring, env->dial_timeout_s * 1000ULL, ring_timeout_h, l);
-	mem_deref(offer);
+	tmr_start(&l->tmr_connect, 0, connect_h, l);
 	*chp = l->ch;
 	return 0;
- out:
-	mem_deref(offer);
-	mem_deref(l);
-	return err;
 }

@@ -429,7 +429,7 @@ static void test_chan_cause_parse_numbers_and_names(void **state)
 
 /* ---- state machine and watchers ---- */
 
-static struct { int ringing, progress, answer, hangup; } ev_rec;
+static struct { int ringing, progress, answer, hangup, redirect; } ev_rec;
 
 static void ev_h(struct chan *ch, enum chan_event ev, void *arg)
 {
@@ -440,7 +440,88 @@ static void ev_h(struct chan *ch, enum chan_event ev, void *arg)
 	case CHAN_EV_PROGRESS: ev_rec.progress++; break;
 	case CHAN_EV_ANSWER:   ev_rec.answer++; break;
 	case CHAN_EV_HANGUP:   ev_rec.hangup++; break;
+	case CHAN_EV_REDIRECT: ev_rec.redirect++; break;
 	}
+}
+
+/* ---- hangup handlers and redirects ---- */
+
+static void test_hangup_handlers_fill_location_and_pop_lifo(void **state)
+{
+	struct chan *ch = new_chan("1001", NULL);
+	char *a, *b, *c;
+	(void)state;
+
+	assert_int_equal(chan_set_location(ch, "main_routing", "1002"), 0);
+	assert_false(chan_hangup_handlers_claim(ch));        /* none yet */
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_push)", "hh,s,1(x^y)"), 0);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_push)", "t,1"), 0);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_push)", "1"), 0);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_pop)", "u,1"), 0);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_bogus)", "x"), EINVAL);
+	assert_true(chan_hangup_handlers_claim(ch));
+	assert_false(chan_hangup_handlers_claim(ch));        /* once */
+	a = chan_hangup_handler_pop(ch);
+	b = chan_hangup_handler_pop(ch);
+	c = chan_hangup_handler_pop(ch);
+	assert_string_equal(a, "main_routing,u,1");           /* pop replaced the top */
+	assert_string_equal(b, "main_routing,t,1");
+	assert_string_equal(c, "hh,s,1(x^y)");
+	assert_null(chan_hangup_handler_pop(ch));
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(c);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_push)", "z,1"), 0);
+	assert_int_equal(chan_expr_write(ch, "CHANNEL(hangup_handler_wipe)", ""), 0);
+	assert_null(chan_hangup_handler_pop(ch));
+	mem_deref(ch);
+}
+
+static unsigned redirect_hook_calls;
+
+static void redirect_hook(struct chan *ch, void *arg)
+{
+	(void)arg;
+	assert_string_equal(chan_exten(ch), "2000");
+	redirect_hook_calls++;
+}
+
+static void test_redirect_moves_channel_tells_watchers_and_hook(void **state)
+{
+	struct chan *ch = new_chan("1001", NULL);
+	struct chan_watch w = {0};
+	uint32_t seq;
+	(void)state;
+
+	memset(&ev_rec, 0, sizeof(ev_rec));
+	redirect_hook_calls = 0;
+	chan_set_redirect_hook(redirect_hook, NULL);
+	chan_watch_add(ch, &w, ev_h, NULL);
+	seq = chan_location_seq(ch);
+	assert_int_equal(chan_redirect(ch, "other", "2000"), 0);
+	assert_string_equal(chan_context(ch), "other");
+	assert_true(chan_location_seq(ch) != seq);            /* a running plan jumps */
+	assert_int_equal(ev_rec.redirect, 1);
+	assert_int_equal(redirect_hook_calls, 1);             /* no dialplan: start one */
+	assert_int_equal(chan_redirect(ch, "", "x"), EINVAL);
+	chan_hangup(ch, CAUSE_NORMAL_CLEARING);
+	assert_int_equal(chan_redirect(ch, "other", "2000"), ENOTCONN);
+	chan_watch_remove(&w);
+	chan_set_redirect_hook(NULL, NULL);
+	mem_deref(ch);
+}
+
+static void test_bridge_sets_bridgepeer(void **state)
+{
+	struct chan *a = new_chan("1001", NULL), *b = new_chan("1002", NULL);
+	(void)state;
+
+	assert_int_equal(chan_bridge(a, b), 0);
+	assert_string_equal(chan_var_get(a, "BRIDGEPEER"), chan_name(b));
+	assert_string_equal(chan_var_get(b, "BRIDGEPEER"), chan_name(a));
+	chan_unbridge(a);
+	mem_deref(a);
+	mem_deref(b);
 }
 
 static void test_chan_signal_moves_state_and_notifies(void **state)
@@ -710,6 +791,9 @@ int main(void)
 		T(test_chan_expr_db_and_db_delete_use_hooks),
 		T(test_chan_cause_parse_numbers_and_names),
 		T(test_chan_signal_moves_state_and_notifies),
+		T(test_hangup_handlers_fill_location_and_pop_lifo),
+		T(test_redirect_moves_channel_tells_watchers_and_hook),
+		T(test_bridge_sets_bridgepeer),
 		T(test_chan_answer_goes_through_tech),
 		T(test_chan_hangup_is_idempotent_and_tells_tech_once),
 		T(test_chan_hangup_zero_keeps_preset_cause),

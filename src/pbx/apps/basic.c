@@ -80,6 +80,8 @@ static void wait_chan_h(struct chan *ch, enum chan_event ev, void *arg)
 {
 	if (ev == CHAN_EV_HANGUP)
 		wait_end(arg, APP_HANGUP);
+	else if (ev == CHAN_EV_REDIRECT)
+		wait_end(arg, APP_OK);          /* the dialplan jumps */
 }
 
 static int app_wait(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
@@ -169,6 +171,30 @@ static int app_goto(struct chan *ch, const char *data, app_done_h *doneh, void *
 	return done_sync(doneh, arg, err ? APP_HANGUP : APP_OK);
 }
 
+/* ChannelRedirect(channel,[[context,]exten,]priority): sends another
+ * channel elsewhere in the dialplan; CHANNELREDIRECT_STATUS. */
+static int app_channelredirect(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
+{
+	char buf[512], *f[4] = {0}, *s, *save = NULL;
+	struct chan *target;
+	int n = 0, err = EINVAL;
+
+	str_ncpy(buf, data ? data : "", sizeof(buf));
+	for (s = strtok_r(buf, ",", &save); s && n < 4; s = strtok_r(NULL, ",", &save)) {
+		trim(s);
+		f[n++] = s;
+	}
+	target = n >= 2 ? chan_find(f[0]) : NULL;
+	if (target)
+		err = chan_redirect(target, n == 4 ? f[1] : chan_context(target),
+				    n >= 3 ? f[n - 2] : chan_exten(target));
+	if (err)
+		log_warn("app: ChannelRedirect(%s) failed (channel=%s): %s", data ? data : "",
+			 chan_name(ch), target ? "bad location" : "no such channel");
+	(void)chan_var_set(ch, "CHANNELREDIRECT_STATUS", err ? "NOCHANNEL" : "SUCCESS");
+	return done_sync(doneh, arg, APP_OK);
+}
+
 static int app_noop(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
 {
 	log_debug("app: NoOp(%s) (channel=%s)", data, chan_name(ch));
@@ -220,6 +246,7 @@ int apps_basic_register(void)
 	static const struct { const char *name; app_exec_h *h; } tab[] = {
 		{"Answer", app_answer}, {"Hangup", app_hangup}, {"Wait", app_wait},
 		{"Set", app_set}, {"Goto", app_goto}, {"NoOp", app_noop},
+		{"ChannelRedirect", app_channelredirect},
 		{"Ringing", app_ringing}, {"Progress", app_progress},
 		{"Busy", app_busy}, {"Congestion", app_congestion},
 	};

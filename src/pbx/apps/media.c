@@ -199,6 +199,13 @@ static void mop_chan_h(struct chan *ch, enum chan_event ev, void *arg)
 	struct mop *op = arg;
 	(void)ch;
 
+	if (ev == CHAN_EV_REDIRECT) {
+		if (op->kind == MOP_READ)
+			read_complete(op, "INTERRUPTED");
+		else
+			mop_finish(op, APP_OK);     /* the dialplan jumps */
+		return;
+	}
 	if (ev != CHAN_EV_HANGUP)
 		return;
 	if (op->kind == MOP_READ) {
