@@ -267,12 +267,19 @@ static void prebridge_verdict(struct dial *d, struct chan *callee)
 
 static void leg_answered(struct dial *d, struct dleg *l)
 {
-	char loc[300];
+	char loc[300], num[64];
+	const char *slash;
 	int err;
 
 	d->winner = l;
 	hangup_others(d, l, CAUSE_ANSWERED_ELSEWHERE);
 	tmr_cancel(&d->tmr_timeout);
+	slash = strrchr(l->resource, '/');
+	str_ncpy(num, slash ? slash + 1 : l->resource, sizeof(num));
+	(void)chan_var_set(d->caller, "DIALEDPEERNAME", chan_name(l->ch));
+	(void)chan_var_set(d->caller, "DIALEDPEERNUMBER", num);
+	set_status(d, "ANSWER", "ANSWERED");
+	chan_cdr_set_peer(d->caller, chan_name(l->ch));
 	if (d->sub_u[0] && dialmod.dp) {
 		/* U(ctx^arg1^arg2): the routine is ctx,s,1(arg1,arg2). */
 		char *caret = strchr(d->sub_u, '^');
@@ -290,16 +297,8 @@ static void leg_answered(struct dial *d, struct dleg *l)
 
 static void dial_connect(struct dial *d, struct dleg *l)
 {
-	char num[64];
-	const char *slash;
 	int err;
 
-	slash = strrchr(l->resource, '/');
-	str_ncpy(num, slash ? slash + 1 : l->resource, sizeof(num));
-	(void)chan_var_set(d->caller, "DIALEDPEERNAME", chan_name(l->ch));
-	(void)chan_var_set(d->caller, "DIALEDPEERNUMBER", num);
-	set_status(d, "ANSWER", "ANSWERED");
-	chan_cdr_set_peer(d->caller, chan_name(l->ch));
 	chan_set_cause(d->caller, CAUSE_NORMAL_CLEARING);
 	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
 	if (d->opt_mr)
