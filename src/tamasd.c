@@ -24,6 +24,7 @@
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
+#include "pbx/features.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
 #include "store/cdrq.h"
@@ -41,6 +42,7 @@ struct tamas {
 	struct recwriter *recw;
 	struct tts *tts;
 	struct media_conf media;
+	struct features_conf features;
 	struct ctl *ctl;
 	struct ctlcmd cmd;
 	int sigfd;
@@ -106,6 +108,18 @@ static void call_h(struct chan *ch, void *arg)
 static void redirect_h(struct chan *ch, void *arg)
 {
 	call_h(ch, arg);
+}
+
+static bool reachable_h(const char *tech, const char *resource, void *arg)
+{
+	struct tamas *t = arg;
+	struct reg_binding b;
+
+	if (strcasecmp(tech, "SIP") && strcasecmp(tech, "PJSIP"))
+		return false;
+	if (strchr(resource, '/') || strchr(resource, '@'))
+		return true;            /* through a trunk: assume reachable */
+	return !registrar_lookup(sipsrv_registrar(t->sip), resource, &b);
 }
 
 static void hangup_hook_h(struct chan *ch, void *arg)
@@ -328,6 +342,41 @@ static int media_init(struct tamas *t)
 	m->recw = t->recw;
 	m->tts = t->tts;
 	return apps_media_register(m);
+}
+
+static int appmap_key_h(const char *key, const char *value, const char *where, void *arg)
+{
+	struct tamas *t = arg;
+	char why[256];
+	int err = features_map_add(key, value, why, sizeof(why));
+
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: %s", where, why);
+	return err;
+}
+
+/* [features] (features.conf [general] + [featuremap]) and [applicationmap]. */
+static int features_setup(struct tamas *t)
+{
+	struct features_conf *f = &t->features;
+	int err;
+
+	err = cfg_get_u32(t->conf, "features", "featuredigittimeout", 1000, 100, 10000,
+			  &f->digit_timeout_ms, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "features", "transferdigittimeout", 3, 1, 60,
+				  &f->transfer_digit_timeout_s, t->err, sizeof(t->err));
+	if (err)
+		return err;
+	f->blindxfer = cfg_get_str(t->conf, "features", "blindxfer", "#");
+	f->disconnect = cfg_get_str(t->conf, "features", "disconnect", "*");
+	f->automixmon = cfg_get_str(t->conf, "features", "automixmon", "*3");
+	f->xfersound = cfg_get_str(t->conf, "features", "xfersound", "beep");
+	f->xferfailsound = cfg_get_str(t->conf, "features", "xferfailsound", "beeperr");
+	f->transferannouncesound = cfg_get_str(t->conf, "features", "transferannouncesound",
+					       "pbx-transfer");
+	features_init(f, t->dp);
+	return cfg_apply_keys(t->conf, "applicationmap", appmap_key_h, t);
 }
 
 static int trunk_section_h(const struct cfg *conf, const char *section, const char *name,
@@ -567,8 +616,12 @@ static int tamas_start(struct tamas *t)
 		return err;
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
+	err = features_setup(t);
+	if (err)
+		return err;
 	chan_set_redirect_hook(redirect_h, t);
 	chan_set_hangup_hook(hangup_hook_h, t);
+	chan_set_reachable_h(reachable_h, t);
 	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",
@@ -601,6 +654,7 @@ static void tamas_stop(struct tamas *t)
 	t->sip = mem_deref(t->sip);
 	t->dp = mem_deref(t->dp);
 	app_unregister_all();
+	features_close();
 	dial_close();
 	chan_close();
 	t->tts = mem_deref(t->tts);

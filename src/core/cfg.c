@@ -34,10 +34,20 @@ static char *trim(char *s)
 }
 
 /* ';' or '#' after whitespace starts a comment (values may contain '#'). */
+/* ';' starts a comment (after a blank or at the start); '#' only as the
+ * first non-blank of a line, so values may start with '#' (a DTMF code). */
 static void strip_comment(char *s)
 {
+	char *first = s;
+
+	while (isspace((unsigned char)*first))
+		++first;
+	if (*first == '#') {
+		*s = '\0';
+		return;
+	}
 	for (char *p = s; *p; p++) {
-		if ((*p == ';' || *p == '#') && (p == s || isspace((unsigned char)p[-1]))) {
+		if (*p == ';' && (p == s || isspace((unsigned char)p[-1]))) {
 			*p = '\0';
 			return;
 		}
@@ -310,6 +320,21 @@ int cfg_apply_sections(const struct cfg *c, const char *prefix, cfg_section_h *h
 		e = h(c, s, trim((char *)s + plen + 1) , arg);
 		if (e)
 			return e;
+	}
+	return 0;
+}
+
+int cfg_apply_keys(const struct cfg *c, const char *section, cfg_key_h *h, void *arg)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		const struct cfg_entry *e = &c->v[i];
+		int err;
+
+		if (strcasecmp(e->section, section) || find(c, section, e->key) != e)
+			continue;       /* a later line (or -s) set it again */
+		err = h(e->key, e->value, e->where, arg);
+		if (err)
+			return err;
 	}
 	return 0;
 }

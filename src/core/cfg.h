@@ -35,5 +35,8 @@ typedef int (cfg_section_h)(const struct cfg *cfg, const char *section,
 			     const char *name, void *arg);
 int cfg_apply_sections(const struct cfg *cfg, const char *prefix,
 			cfg_section_h *h, void *arg);
+/* Visits every key of section in file order ([applicationmap] lines). */
+typedef int (cfg_key_h)(const char *key, const char *value, const char *where, void *arg);
+int cfg_apply_keys(const struct cfg *cfg, const char *section, cfg_key_h *h, void *arg);
 
 #endif

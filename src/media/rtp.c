@@ -10,6 +10,9 @@
 #include "media/rtp.h"
 
 enum { RTP_BUF = 2048, RTP_BURST = 32 };
+/* A released port rests this long before reuse: the last user's packets
+ * still in flight must not reach (or be latched by) the next call. */
+enum { RTP_QUARANTINE_MS = 2000 };
 
 struct rtpport {
 	struct le le;            /* in pool->free when idle */
@@ -17,6 +20,7 @@ struct rtpport {
 	int fd_rtp, fd_rtcp;
 	struct sa laddr;
 	struct rtpep *ep;        /* current user (weak) */
+	uint64_t freed_at;       /* jiffies when it went back to the pool */
 };
 
 struct rtppool {
@@ -185,6 +189,7 @@ static void ep_destructor(void *arg)
 	ep_unlink(ep);
 	if (ep->port) {
 		ep->port->ep = NULL;
+		ep->port->freed_at = tmr_jiffies();
 		list_append(&ep->port->pool->free, &ep->port->le, ep->port);
 		--ep->port->pool->in_use;
 	}
@@ -197,10 +202,19 @@ int rtpep_alloc(struct rtpep **epp, struct rtppool *pool)
 
 	if (!epp || !pool)
 		return EINVAL;
-	if (!pool->free.head) {
+	/* The oldest free pair, unless it is still resting and a fresh one can
+	 * be bound; a full range reuses it anyway. */
+	if (!pool->free.head || (((struct rtpport *)pool->free.head->data)->freed_at &&
+				 tmr_jiffies() < ((struct rtpport *)pool->free.head->data)->freed_at
+				 + RTP_QUARANTINE_MS)) {
 		err = pool_bind_pair(pool);
-		if (err)
+		if (err && !pool->free.head)
 			return err;
+		if (!err) {             /* the new pair went to the tail */
+			struct le *le = pool->free.tail;
+			list_unlink(le);
+			list_prepend(&pool->free, le, le->data);
+		}
 	}
 	ep = mem_zalloc(sizeof(*ep), ep_destructor);
 	if (!ep)

@@ -67,6 +67,8 @@ static struct {
 	chan_hold_h *holdh;
 	chan_end_hook_h *hanguph, *redirecth;
 	void *hangup_arg, *redirect_arg;
+	chan_reachable_h *reachh;
+	void *reach_arg;
 } mod;
 
 struct hh {
@@ -743,6 +745,42 @@ static bool func_split(const char *expr, char *name, size_t nsz, char *args, siz
 	return true;
 }
 
+void chan_set_reachable_h(chan_reachable_h *h, void *arg)
+{
+	mod.reachh = h;
+	mod.reach_arg = arg;
+}
+
+static bool name_is_of(struct chan *ch, void *arg)
+{
+	const char *prefix = arg;
+	size_t n = strlen(prefix);
+
+	return !ch->hungup && !strncasecmp(ch->name, prefix, n) && ch->name[n] == '-';
+}
+
+/* Asterisk's device states for "TECH/resource": UNAVAILABLE when it is not
+ * registered, INUSE with a live channel, NOT_INUSE otherwise. */
+static const char *device_state(const char *dev)
+{
+	const char *slash = strchr(dev, '/');
+	char tech[16];
+
+	if (!slash || (size_t)(slash - dev) >= sizeof(tech))
+		return "INVALID";
+	str_ncpy(tech, dev, (size_t)(slash - dev) + 1);
+	if (mod.reachh && !mod.reachh(tech, slash + 1, mod.reach_arg))
+		return "UNAVAILABLE";
+	{
+		char sip[96], pjsip[96];
+		(void)re_snprintf(sip, sizeof(sip), "SIP/%s", slash + 1);
+		(void)re_snprintf(pjsip, sizeof(pjsip), "PJSIP/%s", slash + 1);
+		if (chan_apply(name_is_of, sip) || chan_apply(name_is_of, pjsip))
+			return "INUSE";
+	}
+	return "NOT_INUSE";
+}
+
 int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
 {
 	char name[64], args[1024];
@@ -764,6 +802,8 @@ int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
 		g = chan_global_get(args);
 		return out_str(buf, sz, g);
 	}
+	if (!strcmp(name, "DEVICE_STATE"))
+		return out_str(buf, sz, device_state(args));
 	if (!strcmp(name, "DB"))
 		return db_read(args, false, buf, sz);
 	if (!strcmp(name, "DB_DELETE"))
@@ -905,7 +945,9 @@ int chan_redirect(struct chan *ch, const char *ctx, const char *exten)
 	err = chan_set_location(ch, ctx, exten);
 	if (err)
 		return err;
-	log_info("chan: redirect to %s@%s (channel=%s)", exten, ctx, ch->name);
+	/* ctx/exten may have been the channel's own strings, now replaced */
+	log_info("chan: redirect to %s@%s (channel=%s)", chan_exten(ch), chan_context(ch),
+		 ch->name);
 	mem_ref(ch);
 	notify(ch, CHAN_EV_REDIRECT);      /* Dial, Wait, prompts let it go */
 	if (!ch->dp_state && !ch->hungup && mod.redirecth)

@@ -184,6 +184,11 @@ void chan_set_hangup_hook(chan_end_hook_h *h, void *arg);
 int chan_redirect(struct chan *ch, const char *ctx, const char *exten);
 void chan_set_redirect_hook(chan_end_hook_h *h, void *arg);
 
+/* DEVICE_STATE(SIP/1003): the daemon tells whether an endpoint is
+ * registered; chan adds whether a channel of it exists. */
+typedef bool (chan_reachable_h)(const char *tech, const char *resource, void *arg);
+void chan_set_reachable_h(chan_reachable_h *h, void *arg);
+
 /* Dialplan globals ([globals], GLOBAL()); value NULL unsets. */
 int chan_global_set(const char *name, const char *value);
 const char *chan_global_get(const char *name);

@@ -10,6 +10,7 @@
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
+#include "pbx/features.h"
 
 #define DIAL_MAX_TECHS 8
 
@@ -47,6 +48,7 @@ struct dial {
 	double secs;
 	char dests[1024], opts[256];
 	char sub_b[256], sub_u[256];   /* b() and U() routines, "" = none */
+	struct fbridge *fb;            /* DTMF features while bridged */
 	app_done_h *doneh;
 	void *arg;
 };
@@ -121,6 +123,7 @@ static void dial_destructor(void *arg)
 	tmr_cancel(&d->tmr_timeout);
 	tmr_cancel(&d->tmr_done);
 	chan_watch_remove(&d->w);
+	features_detach(d->fb);
 	list_flush(&d->legs);
 	mem_deref(d->caller);
 }
@@ -144,6 +147,7 @@ static void dial_finish(struct dial *d, int res)
 		return;
 	d->state = DIAL_DONE;
 	d->result = res;
+	d->fb = features_detach(d->fb);
 	if (d->opt_mr)
 		media_gen_stop(d->caller);
 	tmr_cancel(&d->tmr_timeout);
@@ -317,6 +321,8 @@ static void dial_connect(struct dial *d, struct dleg *l)
 	}
 	d->state = DIAL_BRIDGED;
 	log_info("dial: bridged (caller=%s callee=%s)", chan_name(d->caller), chan_name(l->ch));
+	if (features_attach(&d->fb, d->caller, l->ch, d->opts))
+		log_warn("dial: DTMF features unavailable (caller=%s)", chan_name(d->caller));
 }
 
 static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
