@@ -1,8 +1,50 @@
 -- extensions.lua: tamas dialplan, in Asterisk pbx_lua's shape.
 -- Contexts are tables; extensions are functions(context, extension).
 
+-- Smart transfer (seed 004), bound to '#' by [applicationmap] in
+-- tamas.conf: during a call the agent presses #, the target extension, #.
+-- An unavailable target: the agent hears so and keeps the call. Otherwise
+-- the caller hears music on hold while the target rings; busy: the caller
+-- may press 1 to wait and retry; no answer: the call returns to the agent.
+local function smart_transfer(context, extension)
+	app.read("XFER_TO", "transfer", 6, "", 1, 5)
+	local target = channel.XFER_TO:get() or ""
+	if channel.READSTATUS:get() ~= "OK" or target == "" then
+		return
+	end
+	if channel.DEVICE_STATE("SIP/" .. target):get() == "UNAVAILABLE" then
+		app.playback("vm-isunavail")
+		return
+	end
+	local peer = channel.BRIDGEPEER:get()
+	local me = string.match(channel.CHANNEL:get(), "^%a+/([^-]+)")
+	channel.DB("transferedBy/" .. peer):set(me)
+	app.channelredirect(peer, "smart_transfer_target", target, 1)
+end
+
+local function smart_transfer_target(context, target)
+	local by = channel.DB_DELETE("transferedBy/" .. channel.CHANNEL:get()):get() or ""
+	channel.__TRANSFEREDBY:set(by)
+	for attempt = 1, 3 do
+		app.dial("SIP/" .. target, 30, "mg")
+		if channel.DIALSTATUS:get() ~= "BUSY" then
+			break
+		end
+		app.read("CHOICE", "vm-isonphone&vm-press&digits/1&pls-hold-while-try", 1, "", 1, 5)
+		if channel.CHOICE:get() ~= "1" then
+			break
+		end
+		app.musiconhold("", 15)
+	end
+	if channel.DIALSTATUS:get() ~= "ANSWER" and by ~= "" then
+		app.dial("SIP/" .. by, 30, "m")
+	end
+	app.hangup()
+end
+
 -- Dial a local user; SIP/<ext> reaches its registered contact.
 local function local_call(context, exten)
+	channel.__DYNAMIC_FEATURES:set("smartTransfer")
 	app.dial("SIP/" .. exten, 30)
 	local status = channel.DIALSTATUS:get()
 	app.noop("dial to " .. exten .. " ended: " .. tostring(status))
@@ -27,6 +69,12 @@ extensions = {
 		["_9X."] = function(context, exten)
 			trunk_call(context, exten:sub(2))
 		end,
+	},
+	smart_transfer = {
+		["#"] = smart_transfer,
+	},
+	smart_transfer_target = {
+		["_X."] = smart_transfer_target,
 	},
 	from_trunk = {
 		-- DIDs arrive here; route the demo DID to extension 1001.

@@ -207,3 +207,50 @@ def test_seed004_no_answer_returns_the_call_to_the_transferer(tamas_factory, sip
     invites = res.received(r"INVITE ")
     assert len(invites) == 2, f"B got {len(invites)} INVITEs (want the call back)"
     assert "olala" in d.stderr()               # the seed's missing prompt: warned, skipped
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "etc"
+
+
+def shipped_tamas(tamas_factory):
+    d = tamas_factory(dialplan=(SHIPPED / "extensions.lua").read_text(),
+                      conf_update={"applicationmap":
+                                   {"smartTransfer": "#,self,Gosub(smart_transfer,#,1)"}})
+    return d
+
+
+def test_shipped_smart_transfer_reaches_the_target(tamas_factory, sipp):
+    d = shipped_tamas(tamas_factory)
+    d.start()
+    sipp.target = d.target
+    target = start_callee(sipp, d, "1003")
+    cl = Call(d, sipp, hold_ms=8000)
+    try:
+        cl.b_presses("#")
+        time.sleep(1.2)                        # "transfer" prompt
+        cl.b_presses("1003#")
+        cl.callee.wait()                       # the agent is released
+        res = target.wait(timeout=20)          # 1003 answered, then the caller's BYE
+        cl.caller.wait()
+    finally:
+        cl.close()
+    [invite] = res.received(r"INVITE ")
+    assert "sip:1001@" in next(l for l in invite.splitlines() if l.lower().startswith("from:"))
+
+
+def test_shipped_smart_transfer_no_answer_comes_back(tamas_factory, sipp):
+    d = shipped_tamas(tamas_factory)
+    d.overrides.append("sip.dial_timeout=3")
+    d.start()
+    sipp.target = d.target
+    start_callee(sipp, d, "1003", scenario="uas_ring_forever")
+    cl = Call(d, sipp, hold_ms=14000, b_calls=2)
+    try:
+        cl.b_presses("#")
+        time.sleep(1.2)
+        cl.b_presses("1003#")
+        res = cl.callee.wait(timeout=30)
+        cl.caller.wait(timeout=30)
+    finally:
+        cl.close()
+    assert len(res.received(r"INVITE ")) == 2, "the call did not come back to the agent"
