@@ -25,6 +25,7 @@
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
+#include "pbx/transfer.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
 #include "store/cdrq.h"
@@ -120,6 +121,22 @@ static bool reachable_h(const char *tech, const char *resource, void *arg)
 	if (strchr(resource, '/') || strchr(resource, '@'))
 		return true;            /* through a trunk: assume reachable */
 	return !registrar_lookup(sipsrv_registrar(t->sip), resource, &b);
+}
+
+static void cl_sub_done(int err, struct chan *ch, void *arg)
+{
+	(void)err;
+	(void)arg;
+	chan_connected_send(ch);
+}
+
+/* CONNECTED_LINE_SEND_SUB: the routine edits CONNECTEDLINE() first. */
+static void cl_sub_h(struct chan *ch, const char *location, void *arg)
+{
+	struct tamas *t = arg;
+
+	if (dialplan_gosub(t->dp, ch, location, false, cl_sub_done, NULL))
+		chan_connected_send(ch);
 }
 
 static void hangup_hook_h(struct chan *ch, void *arg)
@@ -616,12 +633,14 @@ static int tamas_start(struct tamas *t)
 		return err;
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
+	transfer_set_dialplan(t->dp);
 	err = features_setup(t);
 	if (err)
 		return err;
 	chan_set_redirect_hook(redirect_h, t);
 	chan_set_hangup_hook(hangup_hook_h, t);
 	chan_set_reachable_h(reachable_h, t);
+	chan_set_connected_sub_hook(cl_sub_h, t);
 	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",

@@ -42,6 +42,10 @@ struct chan {
 	bool held;
 	void *gen;                          /* background sound (mem object) */
 	struct list hhandlers;              /* struct hh, top first */
+	struct chan *replacement;           /* during CHAN_EV_REPLACED only */
+	char *cl_num, *cl_name;             /* connected line */
+	bool cl_set;
+	bool adopted, dial_callee;
 	bool hh_claimed;
 	char scratch[64];                   /* rendered built-in variables */
 	struct {
@@ -69,6 +73,8 @@ static struct {
 	void *hangup_arg, *redirect_arg;
 	chan_reachable_h *reachh;
 	void *reach_arg;
+	chan_cl_sub_h *clsubh;
+	void *clsub_arg;
 } mod;
 
 struct hh {
@@ -297,6 +303,8 @@ static void chan_destructor(void *data)
 	while (ch->watchers.head)
 		list_unlink(ch->watchers.head);
 	mem_deref(ch->gen);
+	mem_deref(ch->cl_num);
+	mem_deref(ch->cl_name);
 	list_flush(&ch->hhandlers);
 	list_flush(&ch->vars);
 	mem_deref(ch->name);
@@ -802,6 +810,13 @@ int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
 		g = chan_global_get(args);
 		return out_str(buf, sz, g);
 	}
+	if (!strcmp(name, "CONNECTEDLINE")) {
+		if (!strcmp(args, "num") || !strcmp(args, "number"))
+			return out_str(buf, sz, ch->cl_num);
+		if (!strcmp(args, "name"))
+			return out_str(buf, sz, ch->cl_name);
+		return ENOENT;
+	}
 	if (!strcmp(name, "DEVICE_STATE"))
 		return out_str(buf, sz, device_state(args));
 	if (!strcmp(name, "DB"))
@@ -956,6 +971,53 @@ int chan_redirect(struct chan *ch, const char *ctx, const char *exten)
 	return 0;
 }
 
+void chan_take(struct chan *ch)
+{
+	if (!ch || ch->hungup)
+		return;
+	mem_ref(ch);
+	notify(ch, CHAN_EV_TAKEN);
+	mem_deref(ch);
+}
+
+bool chan_replace(struct chan *old, struct chan *by)
+{
+	bool adopted;
+
+	if (!old || !by || old->hungup)
+		return false;
+	mem_ref(old);
+	old->replacement = by;
+	old->adopted = false;
+	notify(old, CHAN_EV_REPLACED);
+	adopted = old->adopted;
+	old->replacement = NULL;
+	mem_deref(old);
+	return adopted;
+}
+
+struct chan *chan_replacement(const struct chan *ch)
+{
+	return ch ? ch->replacement : NULL;
+}
+
+void chan_replace_adopted(struct chan *old)
+{
+	if (old)
+		old->adopted = true;
+}
+
+void chan_set_dial_callee(struct chan *ch, bool on)
+{
+	if (ch)
+		ch->dial_callee = on;
+}
+
+bool chan_is_dial_callee(const struct chan *ch)
+{
+	return ch && ch->dial_callee;
+}
+
 int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 {
 	char name[64], args[1024];
@@ -977,6 +1039,13 @@ int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 	}
 	if (!strcmp(name, "CDR"))
 		return cdr_write(ch, args, value);
+	if (!strcmp(name, "CONNECTEDLINE")) {
+		if (!strcmp(args, "num") || !strcmp(args, "number"))
+			return str_replace(&ch->cl_num, value);
+		if (!strcmp(args, "name"))
+			return str_replace(&ch->cl_name, value);
+		return EINVAL;
+	}
 	if (!strcmp(name, "GLOBAL"))
 		return chan_global_set(args, value);
 	if (!strcmp(name, "DB"))
@@ -1110,6 +1179,66 @@ int chan_indicate(struct chan *ch, uint16_t scode)
 	return err;
 }
 
+void chan_set_connected_sub_hook(chan_cl_sub_h *h, void *arg)
+{
+	mod.clsubh = h;
+	mod.clsub_arg = arg;
+}
+
+void chan_connected_send(struct chan *ch)
+{
+	if (!ch || ch->hungup || !ch->tech->connected_line)
+		return;
+	if (ch->tech->connected_line(ch, ch->cl_num, ch->cl_name))
+		log_debug("chan: connected line not sent (channel=%s)", ch->name);
+}
+
+/* Who a party is for the one it talks to: a Dial callee is the number
+ * that was dialled (its CALLERID is the caller's), others their CALLERID. */
+static void party_id(const struct chan *p, char *num, size_t nsz, const char **name)
+{
+	const char *slash = strchr(p->name, '/'), *dash = strrchr(p->name, '-');
+
+	if (p->dial_callee && slash && dash && dash > slash) {
+		const char *s = strrchr(p->name, '/');   /* SIP/trunk/NUMBER too */
+		(void)re_snprintf(num, nsz, "%b", s + 1, (size_t)(dash - s - 1));
+		*name = "";
+		return;
+	}
+	str_ncpy(num, p->cid_num ? p->cid_num : "", nsz);
+	*name = p->cid_name ? p->cid_name : "";
+}
+
+/* §4.3: the first peer is who the phone called or answered; a later one
+ * (after a transfer) is announced, through the interception routine. */
+static void connected_update(struct chan *ch, struct chan *peer)
+{
+	const char *name, *sub;
+	char num[64];
+	bool first = !ch->cl_set;
+
+	party_id(peer, num, sizeof(num), &name);
+	if (ch->cl_set && ch->cl_num && !strcmp(ch->cl_num, num))
+		return;
+	(void)str_replace(&ch->cl_num, num);
+	(void)str_replace(&ch->cl_name, name);
+	ch->cl_set = true;
+	if (first)
+		return;
+	sub = chan_var_get(ch, "CONNECTED_LINE_SEND_SUB");
+	if (str_isset(sub) && mod.clsubh) {
+		const char *args = chan_var_get(ch, "CONNECTED_LINE_SEND_SUB_ARGS");
+		char loc[300];
+		if (str_isset(args))
+			(void)re_snprintf(loc, sizeof(loc), "%s(%s)", sub, args);
+		else
+			str_ncpy(loc, sub, sizeof(loc));
+		mod.clsubh(ch, loc, mod.clsub_arg);
+		return;
+	}
+	chan_connected_send(ch);
+}
+
 int chan_bridge(struct chan *a, struct chan *b)
 {
 	int err = 0;
@@ -1130,9 +1259,13 @@ int chan_bridge(struct chan *a, struct chan *b)
 		err = a->tech->bridge(a, b);
 	if (!err && b->tech->bridge)
 		err = b->tech->bridge(b, a);
-	if (err)
+	if (err) {
 		chan_unbridge(a);
-	return err;
+		return err;
+	}
+	connected_update(a, b);
+	connected_update(b, a);
+	return 0;
 }
 
 void chan_unbridge(struct chan *a)
@@ -1203,7 +1336,9 @@ void chan_signal(struct chan *ch, enum chan_event ev)
 		do_hangup(ch, 0, false);
 		return;
 	case CHAN_EV_REDIRECT:
-		return;                 /* only chan_redirect raises it */
+	case CHAN_EV_TAKEN:
+	case CHAN_EV_REPLACED:
+		return;                 /* raised by the transfer functions only */
 	}
 	notify(ch, ev);
 }

@@ -40,6 +40,9 @@ struct chan_tech {
 	/* Whether RFC 4733 packets relayed by RTP reach this endpoint as DTMF
 	 * (it negotiated telephone-event and its dtmfmode is not info/inband). */
 	bool (*takes_rfc4733)(const struct chan *ch);
+	/* Tell the phone who it now talks to (connected line, RFC 4916 style
+	 * UPDATE with P-Asserted-Identity). */
+	int  (*connected_line)(struct chan *ch, const char *num, const char *name);
 };
 
 /* How a received digit arrived: RFC 4733 packets are relayed to a bridged
@@ -47,9 +50,12 @@ struct chan_tech {
 enum dtmf_src { DTMF_SRC_RFC4733, DTMF_SRC_INFO, DTMF_SRC_INBAND };
 
 /* CHAN_EV_REDIRECT: the channel was sent to another dialplan location
- * (ChannelRedirect, a transfer); whoever holds it in an app lets it go. */
+ * (ChannelRedirect, a transfer); whoever holds it in an app lets it go.
+ * CHAN_EV_TAKEN: an attended transfer takes it over; its owner lets it go
+ * without hanging it up. CHAN_EV_REPLACED: it is being replaced in its
+ * call by chan_replacement() (the owner keeps the call with that one). */
 enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP,
-		  CHAN_EV_REDIRECT };
+		  CHAN_EV_REDIRECT, CHAN_EV_TAKEN, CHAN_EV_REPLACED };
 typedef void (chan_event_h)(struct chan *ch, enum chan_event ev, void *arg);
 struct chan_watch { struct le le; chan_event_h *h; void *arg; };
 
@@ -182,6 +188,26 @@ void chan_set_hangup_hook(chan_end_hook_h *h, void *arg);
  * app is told (CHAN_EV_REDIRECT) and the dialplan jumps; without one, the
  * redirect hook starts one there. */
 int chan_redirect(struct chan *ch, const char *ctx, const char *exten);
+/* Tells ch's owner to let it go (CHAN_EV_TAKEN). */
+void chan_take(struct chan *ch);
+/* Tells old's owner that by takes its place (CHAN_EV_REPLACED); returns
+ * whether an owner adopted it (then by is bridged to old's peer). */
+bool chan_replace(struct chan *old, struct chan *by);
+struct chan *chan_replacement(const struct chan *ch);
+/* An owner (Dial) adopting a replacement says so. */
+void chan_replace_adopted(struct chan *old);
+/* Set by Dial on the callee it bridged: its caller's Dial owns the call
+ * (and can adopt a replacement for it). */
+void chan_set_dial_callee(struct chan *ch, bool on);
+bool chan_is_dial_callee(const struct chan *ch);
+
+/* Connected line (asterisk-semantics.md §4.3): when a bridge gives a
+ * channel a different party (a transfer), CONNECTEDLINE() is set to that
+ * party; CONNECTED_LINE_SEND_SUB on the channel runs first (the hook runs
+ * it and then calls chan_connected_send). */
+typedef void (chan_cl_sub_h)(struct chan *ch, const char *location, void *arg);
+void chan_set_connected_sub_hook(chan_cl_sub_h *h, void *arg);
+void chan_connected_send(struct chan *ch);
 void chan_set_redirect_hook(chan_end_hook_h *h, void *arg);
 
 /* DEVICE_STATE(SIP/1003): the daemon tells whether an endpoint is

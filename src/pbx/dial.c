@@ -307,6 +307,7 @@ static void dial_connect(struct dial *d, struct dleg *l)
 	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
 	if (d->opt_mr)
 		media_gen_stop(d->caller);
+	chan_set_dial_callee(l->ch, true);       /* before: connected line uses it */
 	err = chan_bridge(d->caller, l->ch);
 	if (!err && chan_state(d->caller) != CHAN_STATE_UP)
 		err = chan_answer(d->caller);
@@ -322,6 +323,35 @@ static void dial_connect(struct dial *d, struct dleg *l)
 	d->state = DIAL_BRIDGED;
 	log_info("dial: bridged (caller=%s callee=%s)", chan_name(d->caller), chan_name(l->ch));
 	if (features_attach(&d->fb, d->caller, l->ch, d->opts))
+		log_warn("dial: DTMF features unavailable (caller=%s)", chan_name(d->caller));
+}
+
+static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg);
+
+/* An attended transfer puts `by` where the callee was: the caller keeps
+ * its Dial (CDR, g, h) with the new party. */
+static void winner_replace(struct dial *d, struct dleg *l, struct chan *by)
+{
+	struct chan *old = l->ch;
+
+	d->fb = features_detach(d->fb);
+	chan_watch_remove(&l->w);
+	l->ch = mem_ref(by);
+	chan_watch_add(by, &l->w, leg_event_h, l);
+	chan_set_dial_callee(by, true);
+	if (chan_bridge(d->caller, by)) {
+		log_warn("dial: cannot bridge %s to %s after a transfer", chan_name(d->caller),
+			 chan_name(by));
+		mem_deref(old);
+		return;
+	}
+	chan_replace_adopted(old);
+	chan_set_dial_callee(old, false);
+	chan_cdr_set_peer(d->caller, chan_name(by));
+	log_info("dial: %s now talks to %s (was %s)", chan_name(d->caller), chan_name(by),
+		 chan_name(old));
+	mem_deref(old);
+	if (features_attach(&d->fb, d->caller, by, d->opts))
 		log_warn("dial: DTMF features unavailable (caller=%s)", chan_name(d->caller));
 }
 
@@ -355,9 +385,15 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		if (d->state == DIAL_RINGING)
 			leg_answered(d, l);
 		break;
+	case CHAN_EV_REPLACED:
+		if (d->state == DIAL_BRIDGED && l == d->winner && chan_replacement(ch))
+			winner_replace(d, l, chan_replacement(ch));
+		break;
+	case CHAN_EV_TAKEN:
 	case CHAN_EV_REDIRECT:
 		/* The callee was sent elsewhere (a transfer): it leaves the call
 		 * alive; for the caller it is as if the callee hung up. */
+		chan_set_dial_callee(ch, false);
 		l->ended = true;
 		chan_watch_remove(&l->w);
 		if (d->state == DIAL_BRIDGED) {
@@ -394,7 +430,7 @@ static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	struct dial *d = arg;
 	(void)ch;
 
-	if (ev == CHAN_EV_REDIRECT && d->state != DIAL_DONE) {
+	if ((ev == CHAN_EV_REDIRECT || ev == CHAN_EV_TAKEN) && d->state != DIAL_DONE) {
 		/* The caller goes elsewhere: its callees (no dialplan) end. */
 		if (d->state == DIAL_RINGING)
 			set_status(d, "CANCEL", "NO ANSWER");

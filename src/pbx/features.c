@@ -14,6 +14,7 @@
 #include "pbx/chan.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
+#include "pbx/transfer.h"
 
 enum { MAX_CODES = 16, CODE_LEN = 16 };
 
@@ -409,36 +410,19 @@ static void blind_read_done(int res, void *arg)
 	struct frun *r = arg;
 	struct chan *xferer = r->target, *xferee = r->other;
 	const char *digits = chan_var_get(xferer, "BLINDTRANSFER_DIGITS");
-	const char *ctx = chan_var_get(xferer, "TRANSFER_CONTEXT");
 
 	(void)res;
-	/* TRANSFER_CONTEXT, else the transferer's context; a Dial callee has
-	 * none of its own and dials in the context of the call it answered. */
-	if (!str_isset(ctx))
-		ctx = chan_context(xferer);
-	if (!str_isset(ctx))
-		ctx = chan_context(xferee);
-	if (!str_isset(ctx))
-		ctx = "default";
 	if (chan_is_hungup(xferer) || chan_is_hungup(xferee)) {
 		media_gen_stop(xferee);
 		frun_end(r);
 		return;
 	}
-	if (str_isset(digits) && dialplan_exists(fmod.dp, ctx, digits)) {
-		log_info("features: blind transfer of %s to %s@%s by %s", chan_name(xferee),
-			 digits, ctx, chan_name(xferer));
-		(void)chan_var_set(xferee, "BLINDTRANSFER", chan_name(xferer));
-		(void)chan_var_set(xferee, "ATTENDEDTRANSFER", NULL);
-		media_gen_stop(xferee);
+	if (!transfer_blind(xferer, digits)) {
 		r->fb->dead = true;
-		(void)chan_redirect(xferee, ctx, digits);
 		chan_hangup(xferer, CAUSE_NORMAL_CLEARING);
 		frun_end(r);
 		return;
 	}
-	log_info("features: blind transfer target '%s' not in %s (channel=%s)",
-		 digits ? digits : "", ctx, chan_name(xferer));
 	if (app_exec(xferer, "Playback", fmod.cf->xferfailsound, blind_fail_done, r))
 		blind_fail_done(0, r);
 }

@@ -9,7 +9,9 @@
 #include "media/rtp.h"
 #include "pbx/chan.h"
 #include "sip/causes.h"
+#include "pbx/transfer.h"
 #include "sip/leg.h"
+#include "sip/refer.h"
 
 struct leg {
 	const struct leg_env *env;
@@ -30,6 +32,9 @@ struct leg {
 	struct leg *origin;          /* outgoing: the caller's leg, if SIP */
 	struct tmr tmr_ring;         /* outgoing: Timer C (libre has none) */
 	struct tmr tmr_connect;      /* outgoing: INVITE sent from the loop */
+	struct tmr tmr_xfer;         /* after a transfer: BYE if the phone does not */
+	struct refer *refer;         /* REFER subscription (NOTIFY sipfrag) */
+	bool allow_update;           /* the phone listed UPDATE in Allow */
 	char *uri, *route;           /* outgoing: where the INVITE goes */
 	sip_auth_h *authh;
 	void *aarg;
@@ -47,6 +52,8 @@ static void leg_free_resources(struct leg *l)
 	tmr_cancel(&l->tmr_ring);
 	tmr_cancel(&l->tmr_release);
 	tmr_cancel(&l->tmr_connect);
+	tmr_cancel(&l->tmr_xfer);
+	l->refer = mem_deref(l->refer);
 	l->uri = mem_deref(l->uri);
 	l->route = mem_deref(l->route);
 	l->sess = mem_deref(l->sess);
@@ -238,6 +245,7 @@ static void a_estab_h(const struct sip_msg *msg, void *arg);
 static int offer_h(struct mbuf **descp, const struct sip_msg *msg, void *arg);
 static int answer_h(const struct sip_msg *msg, void *arg);
 static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg);
+static void refer_h(struct sip *sip, const struct sip_msg *msg, void *arg);
 
 static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct mbuf *desc)
 {
@@ -247,8 +255,8 @@ static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct 
 	l->st = mem_deref(l->st);
 	err = sipsess_accept(&l->sess, l->env->sock, l->invite, scode, reason,
 			     l->env->cuser, "application/sdp", desc, NULL, NULL, false,
-			     offer_h, answer_h, a_estab_h, info_h, NULL, a_close_h, l,
-			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+			     offer_h, answer_h, a_estab_h, info_h, refer_h, a_close_h, l,
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n");
 	if (!err)
 		l->accepted = true;
 	return err;
@@ -394,6 +402,25 @@ static int tech_send_dtmf(struct chan *ch, char digit, uint32_t duration_ms)
 	return mstream_send_dtmf(l->ms, digit, duration_ms);
 }
 
+/* Connected line by UPDATE (RFC 3311) with P-Asserted-Identity, as
+ * chan_pjsip sends it, to phones that allow UPDATE. */
+static int tech_connected_line(struct chan *ch, const char *num, const char *name)
+{
+	struct leg *l = leg_of(ch);
+
+	if (!l || !l->sess || l->closed || !l->answered)
+		return ENOTCONN;
+	if (!l->allow_update)
+		return ENOTSUP;
+	return sip_drequestf(NULL, l->env->sip, true, "UPDATE", sipsess_dialog(l->sess), 0,
+			     NULL, NULL, NULL, NULL,
+			     "Contact: <sip:%s@%J>\r\n"
+			     "P-Asserted-Identity: \"%s\" <sip:%s@%j>\r\n"
+			     "Content-Length: 0\r\n\r\n",
+			     l->env->cuser, &l->env->laddr, name ? name : "", num ? num : "",
+			     &l->env->laddr);
+}
+
 static bool tech_takes_rfc4733(const struct chan *ch)
 {
 	const struct leg *l = leg_of(ch);
@@ -411,6 +438,7 @@ static const struct chan_tech sip_tech = {
 	.media = tech_media,
 	.send_dtmf = tech_send_dtmf,
 	.takes_rfc4733 = tech_takes_rfc4733,
+	.connected_line = tech_connected_line,
 };
 
 void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode)
@@ -462,6 +490,86 @@ static char info_digit(const struct sip_msg *msg)
 	if (!strcmp(buf, "11"))
 		return '#';
 	return sig.l == 1 ? buf[0] : 0;
+}
+
+/* --- REFER (RFC 3515, 3891): blind and attended transfers from phones --- */
+
+static bool host_is_ours(const struct leg *l, const char *host)
+{
+	char ip[64];
+
+	if (!str_isset(host) || !str_casecmp(host, "localhost") ||
+	    (l->env->realm && !str_casecmp(host, l->env->realm)))
+		return true;
+	if (re_snprintf(ip, sizeof(ip), "%j", &l->env->laddr) > 0 && !str_casecmp(host, ip))
+		return true;
+	/* any loopback address reaches us when we listen on loopback */
+	return sa_is_loopback(&l->env->laddr) && !strncmp(host, "127.", 4);
+}
+
+static bool dialog_is(struct chan *ch, void *arg)
+{
+	const struct leg *l = leg_of(ch);
+	const char *callid = arg;
+
+	return l && l->sess && !l->closed &&
+	       !str_casecmp(sip_dialog_callid(sipsess_dialog(l->sess)), callid);
+}
+
+static void xfer_bye_h(void *arg)
+{
+	struct leg *l = arg;
+
+	if (!l->closed)
+		chan_hangup(l->ch, CAUSE_NORMAL_CLEARING);
+}
+
+static void refer_h(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	struct leg *l = arg;
+	struct refer_req rq;
+	struct chan *other = NULL;
+	int err;
+
+	if (refer_parse(msg, &rq)) {
+		(void)sip_reply(sip, msg, 400, "Bad Refer-To");
+		return;
+	}
+	if (!host_is_ours(l, rq.host)) {
+		log_warn("sip: REFER to foreign domain %s refused (channel=%s)", rq.host,
+			 chan_name(l->ch));
+		(void)sip_reply(sip, msg, 403, "Forbidden (foreign domain)");
+		return;
+	}
+	if (!chan_bridged_peer(l->ch)) {
+		(void)sip_reply(sip, msg, 603, "Decline (no call to transfer)");
+		return;
+	}
+	if (rq.replaces) {
+		other = chan_apply(dialog_is, rq.callid);
+		if (!other || other == l->ch) {
+			(void)sip_reply(sip, msg, 481, "Call/Transaction Does Not Exist");
+			return;
+		}
+	}
+	l->refer = mem_deref(l->refer);
+	err = refer_accept(&l->refer, l->env->evsock, msg, sipsess_dialog(l->sess),
+			   l->env->cuser);
+	if (err) {
+		(void)sip_reply(sip, msg, 500, "Server Internal Error");
+		return;
+	}
+	err = other ? transfer_attended(l->ch, other) : transfer_blind(l->ch, rq.user);
+	if (err) {
+		(void)refer_notify(l->refer, err == ENOENT ? 404 : 503,
+				   err == ENOENT ? "Not Found" : "Service Unavailable");
+		return;
+	}
+	(void)refer_notify(l->refer, 200, "OK");
+	/* RFC 5589 §6: the transferor hangs up; do it if the phone does not. */
+	tmr_start(&l->tmr_xfer, 1000, xfer_bye_h, l);
+	if (other && leg_of(other))
+		tmr_start(&leg_of(other)->tmr_xfer, 1000, xfer_bye_h, leg_of(other));
 }
 
 static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg)
@@ -571,6 +679,7 @@ int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 		goto out;
 	}
 	leg_update_raddr(l);
+	l->allow_update = sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "UPDATE");
 	err = sip_strans_alloc(&l->st, env->sip, msg, st_cancel_h, l);
 	if (err)
 		goto out;
@@ -610,8 +719,8 @@ static void b_progr_h(const struct sip_msg *msg, void *arg)
 static void b_estab_h(const struct sip_msg *msg, void *arg)
 {
 	struct leg *l = arg;
-	(void)msg;
 
+	l->allow_update = msg && sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "UPDATE");
 	tmr_cancel(&l->tmr_ring);
 	l->answered = true;
 	chan_signal(l->ch, CHAN_EV_ANSWER);
@@ -687,8 +796,8 @@ static void connect_h(void *arg)
 		err = sipsess_connect(&l->sess, env->sock, l->uri, chan_cid_name(l->ch), from,
 				      env->cuser, l->route ? routev : NULL, l->route ? 1 : 0,
 				      "application/sdp", offer, l->authh, l->aarg, false, offer_h,
-				      answer_h, b_progr_h, b_estab_h, info_h, NULL, b_close_h, l,
-				      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO\r\n");
+				      answer_h, b_progr_h, b_estab_h, info_h, refer_h, b_close_h, l,
+				      "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n");
 	mem_deref(offer);
 	if (err) {
 		log_warn("sip: cannot send INVITE to %s (channel=%s): %m", l->uri,

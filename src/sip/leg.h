@@ -10,6 +10,7 @@
 struct chan;
 struct rtppool;
 struct mclock;
+struct sipevent_sock;
 
 /* How DTMF is sent to and detected from this endpoint (Asterisk dtmf_mode). */
 enum dtmf_mode { DTMF_MODE_RFC4733 = 0, DTMF_MODE_INFO, DTMF_MODE_INBAND, DTMF_MODE_AUTO };
@@ -24,6 +25,9 @@ struct leg_env {
 	enum dtmf_mode dtmf_mode;
 	uint32_t dial_timeout_s;
 	const char *cuser;          /* user part of our Contact */
+	struct sipevent_sock *evsock;   /* REFER's implicit subscriptions */
+	struct sa laddr;            /* our SIP address: REFER targets must be ours */
+	const char *realm;
 };
 
 /* Takes an incoming INVITE: checks its SDP (replies 488 itself on failure,

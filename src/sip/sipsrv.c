@@ -25,6 +25,7 @@ struct sipsrv {
 	struct registrar *reg;
 	struct rtppool *pool;
 	struct mclock *clk;
+	struct sipevent_sock *evsock;
 	struct list trunks;
 	struct leg_env env;
 	struct sipsrv_conf cf;
@@ -50,6 +51,7 @@ static void destructor(void *arg)
 	if (s->sock)
 		sipsess_close_all(s->sock);
 	mem_deref(s->sock);
+	mem_deref(s->evsock);
 	mem_deref(s->lsnr_check);
 	mem_deref(s->lsnr_misc);
 	mem_deref(s->reg);
@@ -393,6 +395,8 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 		err = rtppool_alloc(&s->pool, &cf->rtp_laddr, cf->rtp_min, cf->rtp_max);
 	if (!err)
 		err = mclock_alloc(&s->clk);
+	if (!err)
+		err = sipevent_listen(&s->evsock, s->sip, 32, 32, NULL, NULL);
 	if (!err && cf->dtmf_mode && leg_dtmf_mode_parse(cf->dtmf_mode) < 0) {
 		log_error("sip: unknown dtmfmode '%s' (rfc4733, info, inband or auto)",
 			  cf->dtmf_mode);
@@ -406,6 +410,9 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 	s->env.sock = s->sock;
 	s->env.pool = s->pool;
 	s->env.clk = s->clk;
+	s->env.evsock = s->evsock;
+	s->env.laddr = cf->laddr;
+	s->env.realm = cf->realm;
 	s->env.dtmf_mode = cf->dtmf_mode ? leg_dtmf_mode_parse(cf->dtmf_mode)
 					 : DTMF_MODE_RFC4733;
 	s->env.dial_timeout_s = cf->dial_timeout_s;

@@ -254,3 +254,26 @@ def test_shipped_smart_transfer_no_answer_comes_back(tamas_factory, sipp):
     finally:
         cl.close()
     assert len(res.received(r"INVITE ")) == 2, "the call did not come back to the agent"
+
+
+@pytest.mark.tamas(dialplan=(
+    'extensions = {\n\tmain_routing = {\n'
+    '\t\t["_1XXX"] = function(c, e) '
+    'channel.CONNECTED_LINE_SEND_SUB:set("cl,s,1") app.dial("SIP/" .. e, 10, "t") end,\n'
+    '\t},\n\tcl = {\n\t\t["s"] = function() '
+    'app.set("CONNECTEDLINE(name)=Transferred to " .. channel.CONNECTEDLINE("num"):get()) '
+    'app.Return() end,\n\t},\n}\n'))
+def test_connected_line_update_after_transfer_goes_through_interception(tamas, sipp):
+    target = start_callee(sipp, tamas, "1003")
+    cl = Call(tamas, sipp, hold_ms=3000, a_scenario="uac_call_update")
+    try:
+        cl.b_presses("#")
+        time.sleep(0.5)
+        cl.b_presses("1003#")
+        cl.callee.wait()
+        res = cl.caller.wait(timeout=25)       # A got the UPDATE, then sent BYE
+        target.wait()
+    finally:
+        cl.close()
+    log = res.text("log")
+    assert '"Transferred to 1003" <sip:1003@' in log and "UPDATE PAI" in log, log[-800:]

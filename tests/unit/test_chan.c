@@ -441,6 +441,8 @@ static void ev_h(struct chan *ch, enum chan_event ev, void *arg)
 	case CHAN_EV_ANSWER:   ev_rec.answer++; break;
 	case CHAN_EV_HANGUP:   ev_rec.hangup++; break;
 	case CHAN_EV_REDIRECT: ev_rec.redirect++; break;
+	case CHAN_EV_TAKEN:
+	case CHAN_EV_REPLACED: break;
 	}
 }
 
