@@ -16,28 +16,45 @@ void transfer_set_dialplan(struct dialplan *dp)
 	xfer_dp = dp;
 }
 
-int transfer_blind(struct chan *transferer, const char *exten)
+/* TRANSFER_CONTEXT, else the transferer's context; a Dial callee has none
+ * of its own and transfers in the context of the call it answered. */
+static int blind_target(struct chan *transferer, const char *exten, char *ctx, size_t sz)
 {
 	struct chan *xferee = chan_bridged_peer(transferer);
 	const char *c = chan_var_get(transferer, "TRANSFER_CONTEXT");
-	char ctx[128];
 
 	if (!xferee)
 		return ENOTCONN;
 	if (!str_isset(exten))
 		return ENOENT;
-	/* A Dial callee has no context of its own: it transfers in the
-	 * context of the call it answered. */
 	if (!str_isset(c))
 		c = chan_context(transferer);
 	if (!str_isset(c))
 		c = chan_context(xferee);
-	str_ncpy(ctx, str_isset(c) ? c : "default", sizeof(ctx));
+	str_ncpy(ctx, str_isset(c) ? c : "default", sz);
 	if (!dialplan_exists(xfer_dp, ctx, exten)) {
 		log_info("transfer: no extension %s in %s (transferer=%s)", exten, ctx,
 			 chan_name(transferer));
 		return ENOENT;
 	}
+	return 0;
+}
+
+int transfer_blind_check(struct chan *transferer, const char *exten)
+{
+	char ctx[128];
+
+	return blind_target(transferer, exten, ctx, sizeof(ctx));
+}
+
+int transfer_blind(struct chan *transferer, const char *exten)
+{
+	struct chan *xferee = chan_bridged_peer(transferer);
+	char ctx[128];
+	int err = blind_target(transferer, exten, ctx, sizeof(ctx));
+
+	if (err)
+		return err;
 	log_info("transfer: blind transfer of %s to %s@%s by %s", chan_name(xferee), exten, ctx,
 		 chan_name(transferer));
 	(void)chan_var_set(xferee, "BLINDTRANSFER", chan_name(transferer));
@@ -55,6 +72,18 @@ static int join_into(struct chan *gone, struct chan *join, struct chan *transfer
 	(void)chan_var_set(join, "ATTENDEDTRANSFER", chan_name(transferer));
 	(void)chan_var_set(join, "BLINDTRANSFER", NULL);
 	return 0;
+}
+
+int transfer_attended_check(struct chan *a, struct chan *b)
+{
+	struct chan *pa = chan_bridged_peer(a), *pb = chan_bridged_peer(b);
+
+	if (!pa || !pb)
+		return ENOTCONN;
+	if ((chan_is_dial_callee(a) && chan_is_dial_callee(pb)) ||
+	    (chan_is_dial_callee(b) && chan_is_dial_callee(pa)))
+		return 0;
+	return ENOTSUP;
 }
 
 int transfer_attended(struct chan *a, struct chan *b)

@@ -20,5 +20,8 @@ int transfer_blind(struct chan *transferer, const char *exten);
  * a leg has no peer; ENOTSUP: neither call is a Dial whose callee is the
  * transferer's leg. The caller hangs a and b up. */
 int transfer_attended(struct chan *a, struct chan *b);
+/* The same verdicts without acting (a phone is told before its call goes). */
+int transfer_blind_check(struct chan *transferer, const char *exten);
+int transfer_attended_check(struct chan *a, struct chan *b);
 
 #endif

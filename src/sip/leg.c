@@ -35,6 +35,7 @@ struct leg {
 	struct tmr tmr_xfer;         /* after a transfer: BYE if the phone does not */
 	struct refer *refer;         /* REFER subscription (NOTIFY sipfrag) */
 	bool allow_update;           /* the phone listed UPDATE in Allow */
+	bool transferred;            /* REFER done: our BYE waits for the NOTIFY */
 	char *uri, *route;           /* outgoing: where the INVITE goes */
 	sip_auth_h *authh;
 	void *aarg;
@@ -311,6 +312,11 @@ static int tech_answer(struct chan *ch)
 	return err;
 }
 
+static void xfer_release_h(void *arg)
+{
+	leg_release(arg);
+}
+
 static void tech_hangup(struct chan *ch, int cause)
 {
 	struct leg *l = leg_of(ch);
@@ -327,6 +333,12 @@ static void tech_hangup(struct chan *ch, int cause)
 			(void)sipsess_reject(l->sess, scode, reason, "");
 	}
 	l->closed = true;
+	/* After a REFER the final NOTIFY may still wait behind the 100's
+	 * transaction: let it reach the phone before the BYE does. */
+	if (l->transferred && !l->released) {
+		tmr_start(&l->tmr_xfer, 500, xfer_release_h, l);
+		return;
+	}
 	leg_release(l);
 }
 
@@ -559,13 +571,24 @@ static void refer_h(struct sip *sip, const struct sip_msg *msg, void *arg)
 		(void)sip_reply(sip, msg, 500, "Server Internal Error");
 		return;
 	}
-	err = other ? transfer_attended(l->ch, other) : transfer_blind(l->ch, rq.user);
+	/* Tell the phone before its call is taken away (the transfer hangs
+	 * the transferer's leg up through its owner). */
+	err = other ? transfer_attended_check(l->ch, other) : transfer_blind_check(l->ch, rq.user);
 	if (err) {
 		(void)refer_notify(l->refer, err == ENOENT ? 404 : 503,
 				   err == ENOENT ? "Not Found" : "Service Unavailable");
 		return;
 	}
 	(void)refer_notify(l->refer, 200, "OK");
+	l->transferred = true;
+	if (other && leg_of(other))
+		leg_of(other)->transferred = true;
+	err = other ? transfer_attended(l->ch, other) : transfer_blind(l->ch, rq.user);
+	if (err) {
+		log_warn("sip: transfer failed after its check (channel=%s): %m", chan_name(l->ch),
+			 err);
+		return;
+	}
 	/* RFC 5589 §6: the transferor hangs up; do it if the phone does not. */
 	tmr_start(&l->tmr_xfer, 1000, xfer_bye_h, l);
 	if (other && leg_of(other))
