@@ -1209,6 +1209,26 @@ static void party_id(const struct chan *p, char *num, size_t nsz, const char **n
 	*name = p->cid_name ? p->cid_name : "";
 }
 
+/* Asterisk's linkedid: bridged channels share the oldest call's id
+ * ("<epoch>.<seq>"), so a transferred call stays one call in the CDRs. */
+static bool id_older(const char *a, const char *b)
+{
+	unsigned long long ea = 0, eb = 0;
+	unsigned sa = 0, sb = 0;
+
+	(void)sscanf(a, "%llu.%u", &ea, &sa);
+	(void)sscanf(b, "%llu.%u", &eb, &sb);
+	return ea < eb || (ea == eb && sa < sb);
+}
+
+static void linkedid_merge(struct chan *a, struct chan *b)
+{
+	if (id_older(a->linkedid, b->linkedid))
+		str_ncpy(b->linkedid, a->linkedid, sizeof(b->linkedid));
+	else if (id_older(b->linkedid, a->linkedid))
+		str_ncpy(a->linkedid, b->linkedid, sizeof(a->linkedid));
+}
+
 /* §4.3: the first peer is who the phone called or answered; a later one
  * (after a transfer) is announced, through the interception routine. */
 static void connected_update(struct chan *ch, struct chan *peer)
@@ -1263,6 +1283,7 @@ int chan_bridge(struct chan *a, struct chan *b)
 		chan_unbridge(a);
 		return err;
 	}
+	linkedid_merge(a, b);
 	connected_update(a, b);
 	connected_update(b, a);
 	return 0;

@@ -78,4 +78,9 @@ def test_attended_refer_with_replaces_joins_caller_and_target(tamas, sipp):
     assert "attended transfer joins" in tamas.stderr()
     rows = tamas.wait_cdrs(2)
     a_row = next(r for r in rows if str(r["src"]) == "1001")
+    b_row = next(r for r in rows if str(r["src"]) == "1002")
     assert a_row["dstchannel"].startswith("SIP/1003-"), a_row
+    assert b_row["dstchannel"].startswith("SIP/1003-"), b_row   # B's consultation
+    # one call in the CDRs: the consultation's linkedid was B's own before the
+    # join; C now carries A's (the oldest), as Asterisk's linkedid does
+    assert a_row["linkedid"] == a_row["uniqueid"], a_row
