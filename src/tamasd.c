@@ -383,11 +383,17 @@ static int features_setup(struct tamas *t)
 	if (!err)
 		err = cfg_get_u32(t->conf, "features", "transferdigittimeout", 3, 1, 60,
 				  &f->transfer_digit_timeout_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "features", "atxfernoanswertimeout", 15, 1, 600,
+				  &f->atxfernoanswertimeout_s, t->err, sizeof(t->err));
 	if (err)
 		return err;
 	f->blindxfer = cfg_get_str(t->conf, "features", "blindxfer", "#");
 	f->disconnect = cfg_get_str(t->conf, "features", "disconnect", "*");
 	f->automixmon = cfg_get_str(t->conf, "features", "automixmon", "*3");
+	f->atxfer = cfg_get_str(t->conf, "features", "atxfer", "*2");
+	f->atxfercomplete = cfg_get_str(t->conf, "features", "atxfercomplete", "*2");
+	f->atxferabort = cfg_get_str(t->conf, "features", "atxferabort", "*1");
 	f->xfersound = cfg_get_str(t->conf, "features", "xfersound", "beep");
 	f->xferfailsound = cfg_get_str(t->conf, "features", "xferfailsound", "beeperr");
 	f->transferannouncesound = cfg_get_str(t->conf, "features", "transferannouncesound",

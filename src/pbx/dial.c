@@ -107,6 +107,17 @@ static const struct tech_entry *tech_find(const char *name, size_t len)
 	return NULL;
 }
 
+int dial_request(struct chan **chp, const char *dest, struct chan *caller, int *cause)
+{
+	const char *slash = dest ? strchr(dest, '/') : NULL;
+	const struct tech_entry *te = slash ? tech_find(dest, (size_t)(slash - dest)) : NULL;
+
+	*cause = CAUSE_CHAN_NOT_IMPLEMENTED;
+	if (!te)
+		return ENOENT;
+	return te->h(chp, slash + 1, caller, cause, te->arg);
+}
+
 static void dleg_destructor(void *arg)
 {
 	struct dleg *l = arg;

@@ -13,6 +13,9 @@ typedef int (dial_request_h)(struct chan **chp, const char *resource,
 
 /* Registers technology name (case-insensitive, e.g. "SIP" and "PJSIP"). */
 int dial_register_tech(const char *name, dial_request_h *h, void *arg);
+/* Creates an outgoing channel for "TECH/resource" on behalf of caller
+ * (an attended transfer's consultation call); *chp borrowed as above. */
+int dial_request(struct chan **chp, const char *dest, struct chan *caller, int *cause);
 /* Registers the Dial app in the app registry. */
 int dial_app_register(void);
 void dial_close(void);

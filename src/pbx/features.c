@@ -12,6 +12,7 @@
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
+#include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
 #include "pbx/transfer.h"
@@ -30,7 +31,7 @@ static struct {
 	struct list map;
 } fmod;
 
-enum fkind { F_BLIND, F_DISCONNECT, F_AUTOMIXMON, F_DYNAMIC };
+enum fkind { F_BLIND, F_ATXFER, F_DISCONNECT, F_AUTOMIXMON, F_DYNAMIC };
 
 struct fcode {
 	enum fkind kind;
@@ -186,8 +187,10 @@ static void side_codes(struct fside *s, const char *opts, bool caller)
 	const char *dyn = chan_var_get(s->ch, "DYNAMIC_FEATURES");
 	char buf[256], *save = NULL;
 
-	if (strchr(opts, caller ? 'T' : 't'))
+	if (strchr(opts, caller ? 'T' : 't')) {
 		code_add(s, F_BLIND, fmod.cf->blindxfer, NULL);
+		code_add(s, F_ATXFER, fmod.cf->atxfer, NULL);
+	}
 	if (strchr(opts, caller ? 'H' : 'h'))
 		code_add(s, F_DISCONNECT, fmod.cf->disconnect, NULL);
 	if (strchr(opts, caller ? 'X' : 'x'))
@@ -439,6 +442,258 @@ static void blind_read(struct frun *r)
 		blind_read_done(0, r);
 }
 
+/* --- attended transfer (atxfer, §5.1): consult, then complete or abort --- */
+
+struct keeper {                 /* a joined pair no Dial owns */
+	struct chan *a, *b;
+	struct chan_watch wa, wb;
+};
+
+static void keeper_destructor(void *arg)
+{
+	struct keeper *k = arg;
+
+	chan_watch_remove(&k->wa);
+	chan_watch_remove(&k->wb);
+	mem_deref(k->a);
+	mem_deref(k->b);
+}
+
+static void keeper_h(struct chan *ch, enum chan_event ev, void *arg)
+{
+	struct keeper *k = arg;
+	struct chan *other = ch == k->a ? k->b : k->a;
+
+	if (ev != CHAN_EV_HANGUP)
+		return;
+	chan_unbridge(ch);
+	chan_hangup(other, chan_cause(ch));
+	mem_deref(k);
+}
+
+static void keep_pair(struct chan *a, struct chan *b)
+{
+	struct keeper *k = mem_zalloc(sizeof(*k), keeper_destructor);
+
+	if (!k || chan_bridge(a, b)) {
+		mem_deref(k);
+		chan_hangup(a, CAUSE_NORMAL_CLEARING);
+		chan_hangup(b, CAUSE_NORMAL_CLEARING);
+		return;
+	}
+	k->a = mem_ref(a);
+	k->b = mem_ref(b);
+	chan_watch_add(a, &k->wa, keeper_h, k);
+	chan_watch_add(b, &k->wb, keeper_h, k);
+}
+
+struct atx {
+	struct frun *r;             /* target = transferer, other = transferee */
+	struct chan *c;             /* the consultation call */
+	struct chan_watch wc, wx;
+	struct tmr tmr;
+	char buf[CODE_LEN];
+	size_t nbuf;
+	bool talking, over;
+};
+
+static void atx_destructor(void *arg)
+{
+	struct atx *a = arg;
+
+	tmr_cancel(&a->tmr);
+	chan_watch_remove(&a->wc);
+	chan_watch_remove(&a->wx);
+	mem_deref(a->c);
+	mem_deref(a->r);
+}
+
+/* Back to the transferee: the consultation ends, nothing moved. */
+static void atx_abort(struct atx *a)
+{
+	struct frun *r = mem_ref(a->r);
+
+	if (a->over)
+		goto out;
+	a->over = true;
+	log_info("features: attended transfer aborted (transferer=%s)", chan_name(r->target));
+	chan_set_dtmf_handler(r->target, NULL, NULL);
+	if (a->c && !chan_is_hungup(a->c))
+		chan_hangup(a->c, CAUSE_NORMAL_CLEARING);
+	media_gen_stop(r->other);
+	if (!chan_is_hungup(r->target) && !chan_is_hungup(r->other))
+		(void)chan_bridge(r->target, r->other);
+	mem_deref(a);
+	frun_end(r);
+	return;
+ out:
+	mem_deref(r);
+}
+
+/* Transferee and target talk; the transferer drops out (§5.4 variables). */
+static void atx_complete(struct atx *a)
+{
+	struct frun *r = a->r;
+	struct chan *x = r->target, *y = r->other, *c = a->c;
+
+	if (a->over)
+		return;
+	a->over = true;
+	chan_set_dtmf_handler(x, NULL, NULL);
+	media_gen_stop(y);
+	r->fb->dead = true;
+	(void)chan_var_set(y, "ATTENDEDTRANSFER", chan_name(x));
+	(void)chan_var_set(c, "ATTENDEDTRANSFER", chan_name(x));
+	log_info("features: attended transfer joins %s and %s (transferer=%s)", chan_name(y),
+		 chan_name(c), chan_name(x));
+	if (!(chan_is_dial_callee(x) && chan_replace(x, c))) {
+		if (chan_is_dial_callee(y))
+			chan_take(y);           /* its call (the transferer's Dial) lets go */
+		keep_pair(y, c);
+	}
+	if (!chan_is_hungup(x))
+		chan_hangup(x, CAUSE_NORMAL_CLEARING);
+	mem_ref(r);
+	mem_deref(a);
+	frun_end(r);
+}
+
+static void atx_flush(struct atx *a)
+{
+	for (size_t i = 0; i < a->nbuf; i++)
+		(void)chan_send_dtmf(a->c, a->buf[i], 100);
+	a->nbuf = 0;
+}
+
+static void atx_digit_tmr(void *arg)
+{
+	atx_flush(arg);
+}
+
+static void atx_dtmf_h(struct chan *ch, char digit, void *arg)
+{
+	struct atx *a = arg;
+	const char *done = fmod.cf->atxfercomplete, *abort = fmod.cf->atxferabort;
+
+	(void)ch;
+	if (a->nbuf == CODE_LEN - 1)
+		atx_flush(a);
+	a->buf[a->nbuf++] = digit;
+	a->buf[a->nbuf] = '\0';
+	tmr_cancel(&a->tmr);
+	if (str_isset(done) && !strcmp(a->buf, done)) {
+		atx_complete(a);
+		return;
+	}
+	if (str_isset(abort) && !strcmp(a->buf, abort)) {
+		atx_abort(a);
+		return;
+	}
+	if ((str_isset(done) && !strncmp(done, a->buf, a->nbuf)) ||
+	    (str_isset(abort) && !strncmp(abort, a->buf, a->nbuf))) {
+		tmr_start(&a->tmr, fmod.cf->digit_timeout_ms, atx_digit_tmr, a);
+		return;
+	}
+	atx_flush(a);
+}
+
+static void atx_noanswer_h(void *arg)
+{
+	atx_abort(arg);
+}
+
+static void atx_c_h(struct chan *ch, enum chan_event ev, void *arg)
+{
+	struct atx *a = arg;
+
+	if (ev == CHAN_EV_ANSWER && !a->talking && !a->over) {
+		tmr_cancel(&a->tmr);
+		a->talking = true;
+		if (chan_bridge(a->r->target, ch)) {
+			atx_abort(a);
+			return;
+		}
+		chan_set_dtmf_handler(a->r->target, atx_dtmf_h, a);
+	}
+	else if (ev == CHAN_EV_HANGUP) {
+		atx_abort(a);
+	}
+}
+
+static void atx_x_h(struct chan *ch, enum chan_event ev, void *arg)
+{
+	struct atx *a = arg;
+
+	(void)ch;
+	if (ev != CHAN_EV_HANGUP)
+		return;
+	/* The transferer hanging up while talking to the target completes it. */
+	if (a->talking)
+		atx_complete(a);
+	else
+		atx_abort(a);
+}
+
+static void atx_fail(struct frun *r)
+{
+	media_gen_stop(r->other);
+	if (app_exec(r->target, "Playback", fmod.cf->xferfailsound, noop_done, NULL))
+		log_debug("features: no fail sound (channel=%s)", chan_name(r->target));
+	frun_end(r);
+}
+
+static void atx_read_done(int res, void *arg)
+{
+	struct frun *r = arg;
+	const char *digits = chan_var_get(r->target, "ATXFER_DIGITS");
+	struct chan *c = NULL;
+	struct atx *a;
+	char dest[96];
+	int cause, err;
+
+	(void)res;
+	if (chan_is_hungup(r->target) || chan_is_hungup(r->other)) {
+		media_gen_stop(r->other);
+		frun_end(r);
+		return;
+	}
+	err = transfer_blind_check(r->target, digits);
+	if (!err) {
+		(void)re_snprintf(dest, sizeof(dest), "SIP/%s", digits);
+		err = dial_request(&c, dest, r->target, &cause);
+	}
+	if (err) {
+		log_info("features: attended transfer to '%s' impossible (%m)", digits ? digits : "",
+			 err);
+		atx_fail(r);
+		return;
+	}
+	a = mem_zalloc(sizeof(*a), atx_destructor);
+	if (!a) {
+		chan_hangup(c, CAUSE_NORMAL_CLEARING);
+		atx_fail(r);
+		return;
+	}
+	a->r = r;                                  /* takes the run's reference */
+	a->c = mem_ref(c);
+	tmr_init(&a->tmr);
+	chan_cdr_disable(c);
+	chan_watch_add(c, &a->wc, atx_c_h, a);
+	chan_watch_add(r->target, &a->wx, atx_x_h, a);
+	tmr_start(&a->tmr, fmod.cf->atxfernoanswertimeout_s * 1000ULL, atx_noanswer_h, a);
+	log_info("features: attended transfer: %s consults %s", chan_name(r->target), dest);
+}
+
+static void atx_read(struct frun *r)
+{
+	char data[256];
+
+	(void)re_snprintf(data, sizeof(data), "ATXFER_DIGITS,%s,,,1,%u",
+			  fmod.cf->transferannouncesound, fmod.cf->transfer_digit_timeout_s);
+	if (app_exec(r->target, "Read", data, atx_read_done, r))
+		atx_read_done(0, r);
+}
+
 static void dyn_done(struct frun *r)
 {
 	if (r->m && r->m->moh[0])
@@ -511,11 +766,14 @@ static void feature_run(struct fside *s, const struct fcode *fc)
 	r->m = fc->m;
 	side_uninstall(&fb->side[0]);
 	side_uninstall(&fb->side[1]);
-	if (fc->kind == F_BLIND) {
+	if (fc->kind == F_BLIND || fc->kind == F_ATXFER) {
 		r->target = mem_ref(s->ch);        /* the transferer dials */
 		r->other = mem_ref(o->ch);         /* the transferee waits on hold */
 		(void)media_moh_start(r->other, NULL);
-		blind_read(r);
+		if (fc->kind == F_BLIND)
+			blind_read(r);
+		else
+			atx_read(r);
 		return;
 	}
 	r->target = mem_ref(fc->m->peer ? o->ch : s->ch);

@@ -18,6 +18,9 @@ struct features_conf {
 	uint32_t digit_timeout_ms;          /* featuredigittimeout (1000) */
 	uint32_t transfer_digit_timeout_s;  /* transferdigittimeout (3) */
 	const char *blindxfer, *disconnect, *automixmon;   /* "#", "*", "" = off */
+	const char *atxfer;                                /* "*2" */
+	const char *atxfercomplete, *atxferabort;          /* "*2", "*1" */
+	uint32_t atxfernoanswertimeout_s;                  /* 15 */
 	const char *xfersound, *xferfailsound;             /* beep, beeperr */
 	const char *transferannouncesound;                 /* pbx-transfer */
 };

@@ -1,4 +1,5 @@
-"""DTMF features on a bridged call (features.conf): blind transfer (Dial t),
+"""DTMF features on a bridged call (features.conf): blind and attended
+transfer (Dial t: # and *2 with *2 complete / *1 abort),
 disconnect (h), one-touch MixMonitor (x), digits that are no feature reach
 the peer, and seed 004's custom transfer bound to '#' through
 [applicationmap] + DYNAMIC_FEATURES, with its three outcomes."""
@@ -277,3 +278,60 @@ def test_connected_line_update_after_transfer_goes_through_interception(tamas, s
         cl.close()
     log = res.text("log")
     assert '"Transferred to 1003" <sip:1003@' in log and "UPDATE PAI" in log, log[-800:]
+
+
+@pytest.mark.tamas(dialplan=plan("t"))
+def test_attended_transfer_by_dtmf_consults_then_joins(tamas, sipp):
+    c_rtp = Listener()
+    target = start_callee(sipp, tamas, "1003", keys={"rtp_port": c_rtp.port})
+    cl = Call(tamas, sipp, hold_ms=9000)
+    try:
+        cl.b_presses("*2")
+        time.sleep(0.5)                        # pbx-transfer
+        cl.b_presses("1003#")
+        c_dest = read_media_file(target.files["media"])
+        c_rtp.send(c_dest, b"LATCH")
+        time.sleep(1.0)                        # B and C talk; A hears MOH
+        for _ in range(20):
+            cl.b.send(cl.b_dest, b"B-TO-C")
+            time.sleep(0.02)
+        c_rtp.listen(0.3)
+        consult = c_rtp.count(b"B-TO-C")
+        cl.b_presses("*2")                     # complete
+        cl.callee.wait()                       # B is released
+        for _ in range(40):
+            cl.a.send(cl.a_dest, b"A-TO-C")
+            time.sleep(0.02)
+        c_rtp.listen(0.5)
+        cl.caller.wait(timeout=20)
+        target.wait(timeout=20)
+    finally:
+        cl.close()
+        c_rtp.close()
+    assert consult >= 10, f"C heard {consult}/20 of B during the consultation"
+    assert c_rtp.count(b"A-TO-C") >= 25, f"C got {c_rtp.count(b'A-TO-C')}/40 of A's audio"
+    [row] = tamas.wait_cdrs(1)
+    assert row["dstchannel"].startswith("SIP/1003-"), row
+
+
+@pytest.mark.tamas(dialplan=plan("t"))
+def test_attended_transfer_abort_returns_to_the_transferee(tamas, sipp):
+    target = start_callee(sipp, tamas, "1003")
+    cl = Call(tamas, sipp, hold_ms=8000)
+    try:
+        cl.b_presses("*2")
+        time.sleep(0.5)
+        cl.b_presses("1003#")
+        time.sleep(1.0)
+        cl.b_presses("*1")                     # abort: C released, back to A
+        target.wait(timeout=10)
+        time.sleep(0.3)
+        for _ in range(25):
+            cl.a.send(cl.a_dest, b"A-AGAIN")
+            time.sleep(0.02)
+        cl.b.listen(0.5)
+        cl.caller.wait(timeout=20)
+        cl.callee.wait(timeout=20)
+    finally:
+        cl.close()
+    assert cl.b.count(b"A-AGAIN") >= 15, "A and B are not talking again after the abort"
