@@ -117,28 +117,40 @@ static void test_rtp_relays_both_ways_and_latches(void **state)
 	mem_deref(pool);
 }
 
-/* A released pair rests before reuse (packets still in flight for the last
- * call must not reach, or be latched by, the next one): fresh pairs are
- * bound meanwhile, and only a full range hands out a resting pair. */
-static void test_rtp_pool_rests_released_ports(void **state)
+/* A reused pair ignores its previous remote for a while: the last call's
+ * packets still in flight must not reach, or be latched by, the next one. */
+static void test_rtp_reused_port_drops_the_previous_remote(void **state)
 {
 	struct rtppool *pool = pool_new();
-	struct rtpep *eps[10] = {0}, *again = NULL;
+	struct rtpep *a = NULL, *b = NULL, *a2 = NULL;
+	struct phone old, fresh, pb;
 	uint16_t port;
 	(void)state;
 
-	assert_int_equal(rtpep_alloc(&eps[0], pool), 0);
-	port = sa_port(rtpep_laddr(eps[0]));
-	eps[0] = mem_deref(eps[0]);
-	for (int i = 0; i < 9; i++) {      /* the other 9 pairs of the range */
-		assert_int_equal(rtpep_alloc(&eps[i], pool), 0);
-		assert_int_not_equal(sa_port(rtpep_laddr(eps[i])), port);
-	}
-	assert_int_equal(rtpep_alloc(&again, pool), 0);   /* range full: reuse */
-	assert_int_equal(sa_port(rtpep_laddr(again)), port);
-	mem_deref(again);
-	for (int i = 0; i < 9; i++)
-		mem_deref(eps[i]);
+	phone_open(&old);
+	phone_open(&fresh);
+	phone_open(&pb);
+	assert_int_equal(rtpep_alloc(&a, pool), 0);
+	assert_int_equal(rtpep_alloc(&b, pool), 0);
+	rtpep_set_raddr(a, &old.addr, NULL);
+	rtpep_set_raddr(b, &pb.addr, NULL);
+	rtpep_link(a, b);
+	port = sa_port(rtpep_laddr(a));
+	a = mem_deref(a);
+	assert_int_equal(rtpep_alloc(&a2, pool), 0);     /* the only free pair */
+	assert_int_equal(sa_port(rtpep_laddr(a2)), port);
+	rtpep_link(a2, b);
+
+	phone_send(&old, rtpep_laddr(a2), "stale");
+	phone_send(&fresh, rtpep_laddr(a2), "fresh");
+	run_loop();
+	assert_int_equal(pb.rx, 1);
+	assert_string_equal(pb.last, "fresh");
+	mem_deref(a2);
+	mem_deref(b);
+	mem_deref(old.us);
+	mem_deref(fresh.us);
+	mem_deref(pb.us);
 	mem_deref(pool);
 }
 
@@ -185,7 +197,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rtp_relays_both_ways_and_latches),
-		cmocka_unit_test(test_rtp_pool_rests_released_ports),
+		cmocka_unit_test(test_rtp_reused_port_drops_the_previous_remote),
 		cmocka_unit_test(test_rtp_unlinked_endpoint_drops),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
