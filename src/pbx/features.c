@@ -494,7 +494,7 @@ struct atx {
 	struct tmr tmr;
 	char buf[CODE_LEN];
 	size_t nbuf;
-	bool talking, over;
+	bool talking, over, swapped;    /* swapped: back with the transferee */
 };
 
 static void atx_destructor(void *arg)
@@ -541,6 +541,7 @@ static void atx_complete(struct atx *a)
 	a->over = true;
 	chan_set_dtmf_handler(x, NULL, NULL);
 	media_gen_stop(y);
+	media_gen_stop(c);
 	r->fb->dead = true;
 	(void)chan_var_set(y, "ATTENDEDTRANSFER", chan_name(x));
 	(void)chan_var_set(c, "ATTENDEDTRANSFER", chan_name(x));
@@ -560,8 +561,10 @@ static void atx_complete(struct atx *a)
 
 static void atx_flush(struct atx *a)
 {
+	struct chan *to = a->swapped ? a->r->other : a->c;
+
 	for (size_t i = 0; i < a->nbuf; i++)
-		(void)chan_send_dtmf(a->c, a->buf[i], 100);
+		(void)chan_send_dtmf(to, a->buf[i], 100);
 	a->nbuf = 0;
 }
 
@@ -570,10 +573,28 @@ static void atx_digit_tmr(void *arg)
 	atx_flush(arg);
 }
 
+/* atxferswap: the transferer goes back and forth; the one it leaves hears
+ * music on hold. */
+static void atx_swap(struct atx *a)
+{
+	struct chan *x = a->r->target, *y = a->r->other, *c = a->c;
+	struct chan *to = a->swapped ? c : y, *from = a->swapped ? y : c;
+
+	if (chan_bridge(x, to)) {
+		atx_abort(a);
+		return;
+	}
+	media_gen_stop(to);
+	(void)media_moh_start(from, NULL);
+	a->swapped = !a->swapped;
+	log_info("features: attended transfer: %s now talks to %s", chan_name(x), chan_name(to));
+}
+
 static void atx_dtmf_h(struct chan *ch, char digit, void *arg)
 {
 	struct atx *a = arg;
 	const char *done = fmod.cf->atxfercomplete, *abort = fmod.cf->atxferabort;
+	const char *swap = fmod.cf->atxferswap;
 
 	(void)ch;
 	if (a->nbuf == CODE_LEN - 1)
@@ -589,8 +610,14 @@ static void atx_dtmf_h(struct chan *ch, char digit, void *arg)
 		atx_abort(a);
 		return;
 	}
+	if (str_isset(swap) && !strcmp(a->buf, swap)) {
+		a->nbuf = 0;
+		atx_swap(a);
+		return;
+	}
 	if ((str_isset(done) && !strncmp(done, a->buf, a->nbuf)) ||
-	    (str_isset(abort) && !strncmp(abort, a->buf, a->nbuf))) {
+	    (str_isset(abort) && !strncmp(abort, a->buf, a->nbuf)) ||
+	    (str_isset(swap) && !strncmp(swap, a->buf, a->nbuf))) {
 		tmr_start(&a->tmr, fmod.cf->digit_timeout_ms, atx_digit_tmr, a);
 		return;
 	}

@@ -335,3 +335,45 @@ def test_attended_transfer_abort_returns_to_the_transferee(tamas, sipp):
     finally:
         cl.close()
     assert cl.b.count(b"A-AGAIN") >= 15, "A and B are not talking again after the abort"
+
+
+@pytest.mark.tamas(dialplan=plan("t"))
+def test_attended_transfer_swap_goes_back_and_forth(tamas, sipp):
+    c_rtp = Listener()
+    target = start_callee(sipp, tamas, "1003", keys={"rtp_port": c_rtp.port})
+    cl = Call(tamas, sipp, hold_ms=12000)
+
+    def b_says(marker, n=20):
+        for _ in range(n):
+            cl.b.send(cl.b_dest, marker)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        cl.a.drain()
+        c_rtp.drain()
+
+    try:
+        cl.b_presses("*2")
+        time.sleep(0.5)
+        cl.b_presses("1003#")
+        c_dest = read_media_file(target.files["media"])
+        c_rtp.send(c_dest, b"LATCH")
+        time.sleep(1.0)
+        b_says(b"TO-C-1")                      # consulting C
+        cl.b_presses("*4")                     # back to A; C on hold
+        time.sleep(0.3)
+        b_says(b"TO-A")
+        cl.b_presses("*4")                     # C again
+        time.sleep(0.3)
+        b_says(b"TO-C-2")
+        cl.b_presses("*2")                     # complete: A and C
+        cl.callee.wait(timeout=20)
+        cl.caller.wait(timeout=20)
+        target.wait(timeout=20)
+    finally:
+        cl.close()
+        c_rtp.close()
+    assert c_rtp.count(b"TO-C-1") >= 10 and c_rtp.count(b"TO-C-2") >= 10, \
+        (c_rtp.count(b"TO-C-1"), c_rtp.count(b"TO-C-2"))
+    assert c_rtp.count(b"TO-A") == 0, "C heard B while B talked to A"
+    assert cl.a.count(b"TO-A") >= 10, f"A heard {cl.a.count(b'TO-A')}/20 after the swap"
+    assert cl.a.count(b"TO-C-1") == 0 and cl.a.count(b"TO-C-2") == 0
