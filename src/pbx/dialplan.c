@@ -361,6 +361,13 @@ static int app_call(lua_State *L)
 				  "cannot wait (user coroutine or C callback)", name);
 	log_debug("dialplan: Executing [%s@%s:1] %s(\"%s\", \"%s\")",
 		  chan_exten(r->ch), chan_context(r->ch), name, chan_name(r->ch), data);
+	/* §4: a handler routine must not hang its channel up; it returns. */
+	if (r->phase == PH_SUB && !str_casecmp(name, "Hangup")) {
+		log_warn("dialplan: Hangup() in a handler routine is not allowed; the routine "
+			 "returns instead (channel=%s)", chan_name(r->ch));
+		lua_pushinteger(L, APP_HANGUP);
+		return lua_error(L);
+	}
 	chan_cdr_set_app(r->ch, app_name(name), data);
 	r->app_seq = chan_location_seq(r->ch);
 	r->app_res = APP_OK;

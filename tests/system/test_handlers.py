@@ -130,3 +130,14 @@ def test_broken_handlers_are_logged_and_skipped(tamas, sipp):
     callee = start_callee(sipp, tamas, "1002")
     call(sipp, tamas, "1001", "1002", hold_ms=200)
     callee.wait()
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["_1XXX"] = function(c, e) '
+    'app.dial("SIP/" .. e, 5, "B(handlers^rude^1)") end,',
+    '\t\t["rude"] = function() app.hangup() app.set("NEVER=1") end,'))
+def test_predial_routine_may_not_hang_the_caller_up(tamas, sipp):
+    callee = start_callee(sipp, tamas, "1002")
+    call(sipp, tamas, "1001", "1002", hold_ms=300)     # the call still goes through
+    callee.wait()
+    assert "Hangup() in a handler routine is not allowed" in tamas.stderr()
