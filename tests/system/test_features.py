@@ -69,6 +69,13 @@ def test_blind_transfer_by_dtmf_connects_caller_to_target(tamas, sipp):
         time.sleep(0.5)                        # pbx-transfer plays to B
         cl.b_presses("1003#")
         cl.callee.wait()                       # B (the transferer) got its BYE
+        c_dest = read_media_file(target.files["media"])
+        c_rtp.send(c_dest, b"LATCH")
+        time.sleep(0.5)
+        for _ in range(40):
+            cl.a.send(cl.a_dest, b"A-TO-C")
+            time.sleep(0.02)
+        c_rtp.listen(0.5)
         res = target.wait(timeout=20)          # C was called, answered, then A's BYE
         cl.caller.wait()
     finally:
@@ -76,9 +83,30 @@ def test_blind_transfer_by_dtmf_connects_caller_to_target(tamas, sipp):
         c_rtp.close()
     [invite] = res.received(r"INVITE ")
     assert "sip:1001@" in next(l for l in invite.splitlines() if l.lower().startswith("from:"))
+    assert c_rtp.count(b"A-TO-C") >= 25, f"C got {c_rtp.count(b'A-TO-C')}/40 of A's audio"
     [row] = tamas.wait_cdrs(1)
     assert row["dstchannel"].startswith("SIP/1003-"), row   # A's CDR ends with C
     assert "blind transfer" in tamas.stderr()
+
+
+@pytest.mark.tamas(dialplan=plan("t"), conf_update={"features": {"transferdigittimeout": "1"}})
+def test_blind_transfer_to_unknown_number_keeps_the_call(tamas, sipp):
+    cl = Call(tamas, sipp, hold_ms=12000)
+    try:
+        cl.b_presses("#")
+        time.sleep(0.5)
+        cl.b_presses("9999#")                  # no such extension: beeperr, retry
+        time.sleep(7.0)                        # the tries run out; back to A
+        for _ in range(25):
+            cl.a.send(cl.a_dest, b"STILL-A")
+            time.sleep(0.02)
+        cl.b.listen(0.5)
+        cl.caller.wait(timeout=20)
+        cl.callee.wait(timeout=20)
+    finally:
+        cl.close()
+    assert cl.b.count(b"STILL-A") >= 15, "A and B are no longer connected"
+    assert "no extension 9999" in tamas.stderr()
 
 
 @pytest.mark.tamas(dialplan=plan("t"))
