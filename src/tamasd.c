@@ -395,6 +395,7 @@ static int features_setup(struct tamas *t)
 	f->atxfercomplete = cfg_get_str(t->conf, "features", "atxfercomplete", "*2");
 	f->atxferabort = cfg_get_str(t->conf, "features", "atxferabort", "*1");
 	f->atxferswap = cfg_get_str(t->conf, "features", "atxferswap", "*4");
+	f->atxferthreeway = cfg_get_str(t->conf, "features", "atxferthreeway", "*3");
 	f->xfersound = cfg_get_str(t->conf, "features", "xfersound", "beep");
 	f->xferfailsound = cfg_get_str(t->conf, "features", "xferfailsound", "beeperr");
 	f->transferannouncesound = cfg_get_str(t->conf, "features", "transferannouncesound",

@@ -61,6 +61,8 @@ struct mstream {
 	bool consume, inband_on, have_ev;
 	uint32_t ev_ts;
 	dtmf_rx_state_t *inband;
+	mstream_pcm_h *pcmh;
+	void *pcm_arg;
 	/* recording: the rings exist only while a recorder is attached, so a
 	 * relayed call does not carry 13 KB it never uses */
 	struct list recs;
@@ -387,7 +389,7 @@ static bool ms_rx(const uint8_t *pkt, size_t n, void *arg)
 		ms_dtmf_event(ms, &v);
 		return !ms->consume;
 	}
-	if (!ms->inband_on && !ms->recs.head)
+	if (!ms->inband_on && !ms->recs.head && !ms->pcmh)
 		return true;
 	c = codec_of_pt(ms, v.pt);
 	if (c == MCODEC_NONE || v.len > sizeof(pcm) / sizeof(pcm[0]))
@@ -397,6 +399,8 @@ static bool ms_rx(const uint8_t *pkt, size_t n, void *arg)
 		(void)dtmf_rx(ms->inband, pcm, (int)v.len);
 	if (ms->recs.head)
 		ring_put(ms->rx, pcm, v.len);
+	if (ms->pcmh)
+		ms->pcmh(pcm, v.len, ms->pcm_arg);
 	return true;
 }
 
@@ -624,6 +628,14 @@ void mstream_remove_recorder(struct mstream *ms, struct recorder *rec)
 		ms_update_taps(ms);
 	}
 	clock_update(ms);
+}
+
+void mstream_set_pcm_handler(struct mstream *ms, mstream_pcm_h *h, void *arg)
+{
+	if (!ms)
+		return;
+	ms->pcmh = h;
+	ms->pcm_arg = arg;
 }
 
 unsigned mstream_recorders(const struct mstream *ms)

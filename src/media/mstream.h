@@ -65,6 +65,11 @@ void mstream_set_inband(struct mstream *ms, bool on);
  * ENOTSUP if the peer has no telephone-event). */
 int mstream_send_dtmf(struct mstream *ms, char digit, uint32_t duration_ms);
 
+/* Decoded audio received from the remote (a conference mixer listens);
+ * NULL to stop. Keeps the decode path on while set. */
+typedef void (mstream_pcm_h)(const int16_t *pcm, size_t n, void *arg);
+void mstream_set_pcm_handler(struct mstream *ms, mstream_pcm_h *h, void *arg);
+
 /* Records this stream's two directions into rec (holds a reference):
  * rx = what the remote sends, tx = what is sent to it (local source or
  * relayed peer audio). Samples are aligned on the clock. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <re.h>
 #include "core/log.h"
+#include "media/mixer.h"
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
@@ -495,6 +496,7 @@ struct atx {
 	char buf[CODE_LEN];
 	size_t nbuf;
 	bool talking, over, swapped;    /* swapped: back with the transferee */
+	struct mixer *mix;              /* three-way */
 };
 
 static void atx_destructor(void *arg)
@@ -504,6 +506,7 @@ static void atx_destructor(void *arg)
 	tmr_cancel(&a->tmr);
 	chan_watch_remove(&a->wc);
 	chan_watch_remove(&a->wx);
+	mem_deref(a->mix);
 	mem_deref(a->c);
 	mem_deref(a->r);
 }
@@ -516,6 +519,7 @@ static void atx_abort(struct atx *a)
 	if (a->over)
 		goto out;
 	a->over = true;
+	a->mix = mem_deref(a->mix);
 	log_info("features: attended transfer aborted (transferer=%s)", chan_name(r->target));
 	chan_set_dtmf_handler(r->target, NULL, NULL);
 	if (a->c && !chan_is_hungup(a->c))
@@ -539,6 +543,7 @@ static void atx_complete(struct atx *a)
 	if (a->over)
 		return;
 	a->over = true;
+	a->mix = mem_deref(a->mix);
 	chan_set_dtmf_handler(x, NULL, NULL);
 	media_gen_stop(y);
 	media_gen_stop(c);
@@ -590,11 +595,38 @@ static void atx_swap(struct atx *a)
 	log_info("features: attended transfer: %s now talks to %s", chan_name(x), chan_name(to));
 }
 
+/* atxferthreeway: all three talk (a mixer); the transferer hanging up
+ * leaves the other two connected, as a completed transfer. */
+static void atx_threeway(struct atx *a)
+{
+	struct chan *x = a->r->target, *y = a->r->other, *c = a->c;
+	int err;
+
+	chan_set_dtmf_handler(x, NULL, NULL);
+	media_gen_stop(y);
+	media_gen_stop(c);
+	chan_unbridge(x);
+	err = mixer_alloc(&a->mix);
+	if (!err)
+		err = mixer_add(a->mix, chan_media(x));
+	if (!err)
+		err = mixer_add(a->mix, chan_media(y));
+	if (!err)
+		err = mixer_add(a->mix, chan_media(c));
+	if (err) {
+		log_warn("features: three-way call failed: %m", err);
+		atx_abort(a);
+		return;
+	}
+	log_info("features: three-way call %s + %s + %s", chan_name(x), chan_name(y),
+		 chan_name(c));
+}
+
 static void atx_dtmf_h(struct chan *ch, char digit, void *arg)
 {
 	struct atx *a = arg;
 	const char *done = fmod.cf->atxfercomplete, *abort = fmod.cf->atxferabort;
-	const char *swap = fmod.cf->atxferswap;
+	const char *swap = fmod.cf->atxferswap, *three = fmod.cf->atxferthreeway;
 
 	(void)ch;
 	if (a->nbuf == CODE_LEN - 1)
@@ -615,9 +647,15 @@ static void atx_dtmf_h(struct chan *ch, char digit, void *arg)
 		atx_swap(a);
 		return;
 	}
+	if (str_isset(three) && !strcmp(a->buf, three)) {
+		a->nbuf = 0;
+		atx_threeway(a);
+		return;
+	}
 	if ((str_isset(done) && !strncmp(done, a->buf, a->nbuf)) ||
 	    (str_isset(abort) && !strncmp(abort, a->buf, a->nbuf)) ||
-	    (str_isset(swap) && !strncmp(swap, a->buf, a->nbuf))) {
+	    (str_isset(swap) && !strncmp(swap, a->buf, a->nbuf)) ||
+	    (str_isset(three) && !strncmp(three, a->buf, a->nbuf))) {
 		tmr_start(&a->tmr, fmod.cf->digit_timeout_ms, atx_digit_tmr, a);
 		return;
 	}

@@ -21,6 +21,7 @@ struct features_conf {
 	const char *atxfer;                                /* "*2" */
 	const char *atxfercomplete, *atxferabort;          /* "*2", "*1" */
 	const char *atxferswap;                            /* "*4" */
+	const char *atxferthreeway;                        /* "*3" */
 	uint32_t atxfernoanswertimeout_s;                  /* 15 */
 	const char *xfersound, *xferfailsound;             /* beep, beeperr */
 	const char *transferannouncesound;                 /* pbx-transfer */

@@ -405,3 +405,43 @@ def test_attended_transfer_swap_goes_back_and_forth(tamas, sipp):
     assert c_rtp.count(b"TO-A") == 0, "C heard B while B talked to A"
     assert cl.a.count(b"TO-A") >= 10, f"A heard {cl.a.count(b'TO-A')}/20 after the swap"
     assert cl.a.count(b"TO-C-1") == 0 and cl.a.count(b"TO-C-2") == 0
+
+
+@pytest.mark.tamas(dialplan=plan("t"))
+def test_attended_transfer_threeway_mixes_all_three(tamas, sipp):
+    import math
+    from test_media import goertzel, pcm_of
+    c_rtp = Listener()
+    target = start_callee(sipp, tamas, "1003", keys={"rtp_port": c_rtp.port})
+    cl = Call(tamas, sipp, hold_ms=9000)
+    try:
+        cl.b_presses("*2")
+        time.sleep(0.5)
+        cl.b_presses("1003#")
+        c_dest = read_media_file(target.files["media"])
+        c_rtp.send(c_dest, b"LATCH")
+        time.sleep(1.0)
+        cl.b_presses("*3")                     # three-way
+        time.sleep(0.5)
+        cl.b.drain()
+        c_rtp.drain()
+        cl.b.received.clear()
+        cl.b.headers.clear()
+        c_rtp.received.clear()
+        c_rtp.headers.clear()
+        tone = [int(8000 * math.sin(2 * math.pi * 400 * i / 8000)) for i in range(8000 * 2)]
+        cl.a.send_pcm(cl.a_dest, tone)         # A speaks a 400 Hz tone
+        cl.b.listen(0.3)
+        c_rtp.listen(0.3)
+        cl.caller.wait(timeout=20)
+        cl.callee.wait(timeout=20)
+        target.wait(timeout=20)
+    finally:
+        cl.close()
+        c_rtp.close()
+    for who, ep in (("B", cl.b), ("C", c_rtp)):
+        pcm = pcm_of(ep.audio())
+        assert len(pcm) >= 8000, f"{who} got {len(pcm)} samples in the three-way"
+        mid = pcm[len(pcm) // 4: 3 * len(pcm) // 4]
+        assert goertzel(mid, 400) > 300, f"{who} does not hear A: {goertzel(mid, 400):.0f}"
+    assert "three-way call" in tamas.stderr()
