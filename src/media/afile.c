@@ -385,6 +385,17 @@ static int find_under(char *out, size_t sz, const char *dir, const char *sub,
 	return find_in(out, sz, prefix, name);
 }
 
+static bool has_dotdot(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "..")); p += 2) {
+		bool start = p == s || p[-1] == '/';
+		bool end = p[2] == '\0' || p[2] == '/';
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
 int afile_find(char *out, size_t sz, const char *dir, const char *lang,
 	       const char *name)
 {
@@ -395,6 +406,10 @@ int afile_find(char *out, size_t sz, const char *dir, const char *lang,
 	if (name[0] == '/' || !strncmp(name, "./", 2))
 		return find_in(out, sz, "", name);
 	if (!dir || !*dir)
+		return EINVAL;
+	/* A relative prompt name stays inside the sounds directory (names
+	 * will come from the API too): no ".." segments, no "/" in lang. */
+	if (has_dotdot(name) || (lang && (strchr(lang, '/') || has_dotdot(lang))))
 		return EINVAL;
 
 	if (lang && *lang && strcmp(lang, "en")) {

@@ -25,7 +25,8 @@ uint32_t afile_duration_ms(const struct afile *af);
  * with "./") is used as is; otherwise it is looked up under dir/lang/, then
  * dir/en/, then dir/. A name without extension tries .wav, .WAV, .wav16,
  * .sln, .flac, .ogg in that order. Writes the path found to out.
- * ENOENT when nothing exists, ENAMETOOLONG if out is too small. */
+ * ENOENT when nothing exists, ENAMETOOLONG if out is too small, EINVAL for
+ * a relative name or language that would leave dir ("..", "a/../../x"). */
 int afile_find(char *out, size_t sz, const char *dir, const char *lang, const char *name);
 
 #endif

@@ -489,6 +489,11 @@ static void test_afile_find_follows_asterisk_order(void **state)
 	assert_int_equal(afile_find(out, sizeof(out), s->dir, "fa", "nothing"),
 			 ENOENT);
 	assert_int_equal(afile_find(out, 8, s->dir, "fa", "hello"), ENAMETOOLONG);
+	/* relative names and languages stay inside the sounds directory */
+	assert_int_equal(afile_find(out, sizeof(out), s->dir, "fa", "../etc/passwd"), EINVAL);
+	assert_int_equal(afile_find(out, sizeof(out), s->dir, "fa", "digits/../../x"), EINVAL);
+	assert_int_equal(afile_find(out, sizeof(out), s->dir, "../x", "hello"), EINVAL);
+	assert_int_equal(afile_find(out, sizeof(out), s->dir, "fa", "a..b"), ENOENT);
 }
 
 static void test_afile_opens_asterisk_prompt(void **state)
