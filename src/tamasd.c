@@ -191,21 +191,11 @@ static int conf_u16(struct tamas *t, const char *sec, const char *key, uint16_t 
 	return err;
 }
 
-static bool dtmf_mode_valid(const char *m)
-{
-	static const char *const modes[] = { "rfc4733", "rfc2833", "info", "inband", "auto" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
-		if (!strcmp(m, modes[i]))
-			return true;
-	return false;
-}
-
 static int check_dtmf_mode(struct tamas *t, const char *section)
 {
 	const char *m = cfg_get(t->conf, section, "dtmfmode");
 
-	if (!m || dtmf_mode_valid(m))
+	if (!m || sipsrv_dtmf_mode_valid(m))
 		return 0;
 	(void)re_snprintf(t->err, sizeof(t->err), "%s: %s.dtmfmode: expected rfc4733, info, "
 			  "inband or auto, got '%s'", cfg_where(t->conf, section, "dtmfmode"),

@@ -366,6 +366,19 @@ static void winner_replace(struct dial *d, struct dleg *l, struct chan *by)
 		log_warn("dial: DTMF features unavailable (caller=%s)", chan_name(d->caller));
 }
 
+/* A leg is gone from the call; true when that ended an answered call.
+ * Without g an answered Dial returns -1 (§2.6). */
+static bool callee_left(struct dial *d, struct dleg *l)
+{
+	l->ended = true;
+	chan_watch_remove(&l->w);
+	if (d->state != DIAL_BRIDGED)
+		return false;
+	chan_unbridge(d->caller);
+	dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
+	return true;
+}
+
 static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 {
 	struct dleg *l = arg;
@@ -405,22 +418,11 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		/* The callee was sent elsewhere (a transfer): it leaves the call
 		 * alive; for the caller it is as if the callee hung up. */
 		chan_set_dial_callee(ch, false);
-		l->ended = true;
-		chan_watch_remove(&l->w);
-		if (d->state == DIAL_BRIDGED) {
-			chan_unbridge(d->caller);
-			dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
-		}
+		(void)callee_left(d, l);
 		break;
 	case CHAN_EV_HANGUP:
-		l->ended = true;
-		chan_watch_remove(&l->w);
-		if (d->state == DIAL_BRIDGED) {
-			chan_unbridge(d->caller);
-			/* Without g an answered Dial returns -1 (§2.6). */
-			dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
+		if (callee_left(d, l))
 			break;
-		}
 		(void)count_cause(d, chan_cause(ch));
 		chan_set_cause(d->caller, chan_cause(ch));
 		if (!legs_all_ended(d))

@@ -1049,6 +1049,24 @@ static void run_begin(void *arg)
 	drive(r);
 }
 
+/* A run of ls's code on ch, listed in dp (main dialplan or routine). */
+static struct run *run_new(struct dialplan *dp, struct lstate *ls, struct chan *ch)
+{
+	struct run *r = mem_zalloc(sizeof(*r), run_destructor);
+
+	if (!r)
+		return NULL;
+	r->dp = mem_ref(dp);
+	r->ls = mem_ref(ls);
+	r->ch = mem_ref(ch);
+	r->co_ref = LUA_NOREF;
+	r->env_ref = LUA_NOREF;
+	r->autoservice = true;
+	tmr_init(&r->tmr);
+	list_append(&dp->runs, &r->le, r);
+	return r;
+}
+
 int dialplan_start(struct dialplan *dp, struct chan *ch, dialplan_end_h *endh, void *arg)
 {
 	struct run *r;
@@ -1057,22 +1075,14 @@ int dialplan_start(struct dialplan *dp, struct chan *ch, dialplan_end_h *endh, v
 		return EINVAL;
 	if (chan_dialplan_state(ch))
 		return EBUSY;
-	r = mem_zalloc(sizeof(*r), run_destructor);
+	r = run_new(dp, dp->ls, ch);
 	if (!r)
 		return ENOMEM;
-	r->dp = mem_ref(dp);
-	r->ls = mem_ref(dp->ls);
-	r->ch = mem_ref(ch);
 	r->endh = endh;
 	r->arg = arg;
-	r->co_ref = LUA_NOREF;
-	r->env_ref = LUA_NOREF;
-	r->autoservice = true;
 	r->holding = true;
 	chan_cdr_hold(ch, true);
 	chan_set_dialplan_state(ch, r);
-	tmr_init(&r->tmr);
-	list_append(&dp->runs, &r->le, r);
 	/* Start from the loop: the caller is usually inside a SIP handler. */
 	tmr_start(&r->tmr, 0, run_begin, r);
 	return 0;
@@ -1150,20 +1160,13 @@ int dialplan_gosub(struct dialplan *dp, struct chan *ch, const char *location, b
 			 ctx, exten, chan_name(ch));
 		return ENOENT;
 	}
-	r = mem_zalloc(sizeof(*r), run_destructor);
+	main = chan_dialplan_state(ch);
+	r = run_new(dp, main ? main->ls : dp->ls, ch);
 	if (!r)
 		return ENOMEM;
-	main = chan_dialplan_state(ch);
-	r->dp = mem_ref(dp);
-	r->ls = mem_ref(main ? main->ls : dp->ls);
-	r->ch = mem_ref(ch);
 	r->subh = doneh;
 	r->sub_arg = arg;
 	r->phase = PH_SUB;
-	r->co_ref = LUA_NOREF;
-	r->autoservice = true;
-	tmr_init(&r->tmr);
-	list_append(&dp->runs, &r->le, r);
 	L = r->ls->L;
 	/* Share the channel's globals when its dialplan runs, as pbx_lua's
 	 * per-channel state does; otherwise a fresh table over the file's. */

@@ -466,13 +466,14 @@ void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode)
 
 int leg_dtmf_mode_parse(const char *s)
 {
-	if (!str_casecmp(s, "rfc4733") || !str_casecmp(s, "rfc2833"))
+	/* Spelled as tamas.conf documents them (tamasd checks config with this). */
+	if (!str_cmp(s, "rfc4733") || !str_cmp(s, "rfc2833"))
 		return DTMF_MODE_RFC4733;
-	if (!str_casecmp(s, "info"))
+	if (!str_cmp(s, "info"))
 		return DTMF_MODE_INFO;
-	if (!str_casecmp(s, "inband"))
+	if (!str_cmp(s, "inband"))
 		return DTMF_MODE_INBAND;
-	if (!str_casecmp(s, "auto"))
+	if (!str_cmp(s, "auto"))
 		return DTMF_MODE_AUTO;
 	return -1;
 }

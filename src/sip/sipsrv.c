@@ -496,6 +496,11 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 	return err;
 }
 
+bool sipsrv_dtmf_mode_valid(const char *mode)
+{
+	return mode && leg_dtmf_mode_parse(mode) >= 0;
+}
+
 struct registrar *sipsrv_registrar(const struct sipsrv *s)
 {
 	return s ? s->reg : NULL;

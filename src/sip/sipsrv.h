@@ -52,6 +52,9 @@ int sipsrv_request(struct sipsrv *srv, struct chan **chp, const char *resource,
 		   struct chan *caller, int *cause);
 
 struct registrar *sipsrv_registrar(const struct sipsrv *srv);
+/* Whether mode is a dtmfmode the SIP side knows (rfc4733, rfc2833, info,
+ * inband, auto), for checking configuration. */
+bool sipsrv_dtmf_mode_valid(const char *mode);
 int sipsrv_print_status(struct re_printf *pf, const struct sipsrv *srv);
 /* Print trunks as JSON lines. */
 int sipsrv_print_trunks(struct re_printf *pf, const struct sipsrv *srv);
