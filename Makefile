@@ -4,7 +4,8 @@ TESTBUILD ?= build-test
 DEB_PKGS = build-essential cmake pkg-config libre-dev liblua5.4-dev libsqlite3-dev \
 	libcmocka-dev sip-tester baresip-core python3-pytest sox sqlite3 \
 	libspandsp-dev libsndfile1-dev libspeexdsp-dev espeak-ng \
-	asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
+	asterisk-core-sounds-en-wav asterisk-moh-opsound-wav \
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 
 .PHONY: all deps run test bench clean unit system
 

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include "pbx/chan.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 /* Statements are prepared once at open; the enum indexes them. */
 enum stmt_id {
@@ -72,6 +73,32 @@ static const char *const migrations[] = {
 	" PRIMARY KEY(family, key));",
 	/* 2: MixMonitor's file per call (FreePBX's cdr.recordingfile). */
 	"ALTER TABLE cdr ADD COLUMN recordingfile TEXT;",
+	/* 3: REST API users (Simotel's API accounts): Basic and/or X-APIKEY,
+	 * allowed networks and endpoint permissions, one row each. */
+	"CREATE TABLE api_users("
+	" name TEXT PRIMARY KEY,"
+	" pass_hash TEXT,"          /* salted hash, never the password itself */
+	" apikey TEXT,"
+	" auth TEXT NOT NULL DEFAULT 'basic',"   /* basic | token | both */
+	" allow_ips TEXT NOT NULL DEFAULT '',"   /* comma-separated CIDRs; '' = any */
+	" perms TEXT NOT NULL DEFAULT '*',"      /* comma-separated paths; '*' = all */
+	" created TEXT);",
+	/* 4: webhook outbox: an event is a row until its target acknowledged it,
+	 * so a restart or a dead receiver loses nothing; per-call order by id. */
+	"CREATE TABLE outbox("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event TEXT NOT NULL,"
+	" call_key TEXT NOT NULL DEFAULT '',"
+	" url TEXT NOT NULL,"
+	" method TEXT NOT NULL DEFAULT 'POST',"
+	" style TEXT NOT NULL DEFAULT 'rest',"
+	" body TEXT NOT NULL,"
+	" created TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL DEFAULT 0,"  /* epoch ms of the next try */
+	" last_error TEXT);"
+	"CREATE INDEX outbox_next ON outbox(next_at, id);"
+	"CREATE INDEX outbox_call ON outbox(call_key, id);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -367,6 +394,16 @@ int store_open(struct store **stp, const char *path, char *err, size_t errsz)
 	else
 		*stp = st;
 	return e;
+}
+
+sqlite3 *store_db(struct store *st)
+{
+	return st ? st->db : NULL;
+}
+
+int store_errno(int sqlite_rc)
+{
+	return errno_from_sqlite(sqlite_rc);
 }
 
 void store_close(struct store *st)
