@@ -143,7 +143,7 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 	open_ok(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "4");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
@@ -170,7 +170,7 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 	raw_query(f->db, "SELECT created FROM users", again, sizeof(again));
 	assert_string_equal(again, created);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "4");
 }
 
 static void test_open_refuses_newer_schema(void **state)
@@ -460,9 +460,9 @@ static void test_kv_put_get_overwrite_del(void **state)
 	assert_int_equal(store_kv_put(f->st, "other", "0912", "x"), 0);
 	assert_int_equal(store_kv_get(f->st, "blacklist", "0912", v, sizeof(v)), 0);
 	assert_string_equal(v, "1");
-	assert_int_equal(store_kv_put(f->st, "blacklist", "0912", "2"), 0);
+	assert_int_equal(store_kv_put(f->st, "blacklist", "0912", "4"), 0);
 	assert_int_equal(store_kv_get(f->st, "blacklist", "0912", v, sizeof(v)), 0);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "4");
 	assert_int_equal(store_kv_del(f->st, "blacklist", "0912"), 0);
 	assert_int_equal(store_kv_get(f->st, "blacklist", "0912", v, sizeof(v)), ENOENT);
 	assert_int_equal(store_kv_del(f->st, "blacklist", "0912"), ENOENT);
