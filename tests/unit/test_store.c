@@ -139,7 +139,7 @@ static void test_open_enables_wal_journal(void **state)
 static void test_open_sets_schema_version_and_tables(void **state)
 {
 	struct fix *f = *state;
-	char v[64];
+	char v[160];
 
 	open_ok(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
@@ -147,7 +147,8 @@ static void test_open_sets_schema_version_and_tables(void **state)
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
-	assert_string_equal(v, "cdr,cdr_calldate,cdr_linkedid,cdr_uniqueid,kv,users");
+	assert_string_equal(v, "api_users,cdr,cdr_calldate,cdr_linkedid,cdr_uniqueid,kv,outbox,"
+			    "outbox_call,outbox_next,users");
 }
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
