@@ -247,6 +247,7 @@ static void clid_print(const struct chan *ch, char *buf, size_t sz)
 static void cdr_fill(const struct chan *ch, struct cdr_rec *r, char *clid, size_t clsz)
 {
 	uint64_t end = ch->end_us ? ch->end_us : now_us();
+	const struct chan_var *orig;
 
 	memset(r, 0, sizeof(*r));
 	clid_print(ch, clid, clsz);
@@ -267,6 +268,8 @@ static void cdr_fill(const struct chan *ch, struct cdr_rec *r, char *clid, size_
 	r->userfield = ch->cdr.userfield ? ch->cdr.userfield : "";
 	r->accountcode = ch->cdr.accountcode ? ch->cdr.accountcode : "";
 	r->recordingfile = ch->cdr.recordingfile ? ch->cdr.recordingfile : "";
+	orig = vars_find(&ch->vars, "ORIGINATED_CALL_ID");
+	r->originated_call_id = orig ? orig->value : "";
 	r->duration = (int64_t)((end - ch->created_us) / 1000000u);
 	r->billsec = ch->answer_us && end > ch->answer_us ?
 		(int64_t)((end - ch->answer_us) / 1000000u) : 0;

@@ -66,6 +66,7 @@ struct cdr_rec {
 	const char *lastapp, *lastdata, *disposition, *uniqueid, *linkedid, *userfield;
 	const char *accountcode;
 	const char *recordingfile;                  /* MixMonitor's file */
+	const char *originated_call_id;             /* call/originate/act's id */
 	int64_t duration, billsec;
 };
 typedef void (chan_cdr_h)(const struct cdr_rec *rec, void *arg);

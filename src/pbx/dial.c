@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
+#include "pbx/calllimit.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
@@ -20,6 +21,7 @@ static struct {
 	struct tech_entry techs[DIAL_MAX_TECHS];
 	unsigned ntechs;
 	struct dialplan *dp;     /* for B(), b() and U() routines */
+	struct calllimit_conf limit_conf;   /* CALL_LIMIT's warning beeper */
 } dialmod;
 
 enum dial_state { DIAL_RINGING, DIAL_BRIDGED, DIAL_DONE };
@@ -49,6 +51,8 @@ struct dial {
 	char dests[1024], opts[256];
 	char sub_b[256], sub_u[256];   /* b() and U() routines, "" = none */
 	struct fbridge *fb;            /* DTMF features while bridged */
+	struct calllimit_spec limit;   /* L() or CALL_LIMIT; limit_ms 0 = none */
+	struct calllimit *cl;          /* running while bridged */
 	app_done_h *doneh;
 	void *arg;
 };
@@ -76,6 +80,14 @@ void dial_close(void)
 void dial_set_dialplan(struct dialplan *dp)
 {
 	dialmod.dp = dp;
+}
+
+void dial_set_limit_conf(const struct calllimit_conf *cf)
+{
+	if (cf)
+		dialmod.limit_conf = *cf;
+	else
+		calllimit_conf_default(&dialmod.limit_conf);
 }
 
 /* A Dial option's routine: "ctx^exten^pri(args)" with missing parts taken
@@ -135,6 +147,7 @@ static void dial_destructor(void *arg)
 	tmr_cancel(&d->tmr_done);
 	chan_watch_remove(&d->w);
 	features_detach(d->fb);
+	mem_deref(d->cl);
 	list_flush(&d->legs);
 	mem_deref(d->caller);
 }
@@ -159,6 +172,7 @@ static void dial_finish(struct dial *d, int res)
 	d->state = DIAL_DONE;
 	d->result = res;
 	d->fb = features_detach(d->fb);
+	d->cl = mem_deref(d->cl);
 	if (d->opt_mr)
 		media_gen_stop(d->caller);
 	tmr_cancel(&d->tmr_timeout);
@@ -310,14 +324,30 @@ static void leg_answered(struct dial *d, struct dleg *l)
 	dial_connect(d, l);
 }
 
+/* The talk time is up: the bridge ends like a callee hangup (§2.3). */
+static void limit_end_h(void *arg)
+{
+	struct dial *d = arg;
+	struct dleg *l = d->winner;
+
+	if (d->state != DIAL_BRIDGED || !l || l->ended)
+		return;
+	l->ended = true;
+	chan_watch_remove(&l->w);
+	chan_unbridge(d->caller);
+	chan_hangup(l->ch, CAUSE_NORMAL_CLEARING);
+	dial_finish(d, d->opt_g && !chan_is_hungup(d->caller) ? APP_OK : APP_HANGUP);
+}
+
 static void dial_connect(struct dial *d, struct dleg *l)
 {
 	int err;
 
 	chan_set_cause(d->caller, CAUSE_NORMAL_CLEARING);
 	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
-	if (d->opt_mr)
-		media_gen_stop(d->caller);
+	/* Whatever the caller heard while waiting (m, r, an originate's music)
+	 * gives way to the callee. */
+	media_gen_stop(d->caller);
 	chan_set_dial_callee(l->ch, true);       /* before: connected line uses it */
 	err = chan_bridge(d->caller, l->ch);
 	if (!err && chan_state(d->caller) != CHAN_STATE_UP)
@@ -333,6 +363,9 @@ static void dial_connect(struct dial *d, struct dleg *l)
 	}
 	d->state = DIAL_BRIDGED;
 	log_info("dial: bridged (caller=%s callee=%s)", chan_name(d->caller), chan_name(l->ch));
+	if (d->limit.limit_ms &&
+	    calllimit_start(&d->cl, &d->limit, d->caller, l->ch, limit_end_h, d))
+		log_warn("dial: call limit not applied (caller=%s)", chan_name(d->caller));
 	if (features_attach(&d->fb, d->caller, l->ch, d->opts))
 		log_warn("dial: DTMF features unavailable (caller=%s)", chan_name(d->caller));
 }
@@ -358,6 +391,7 @@ static void winner_replace(struct dial *d, struct dleg *l, struct chan *by)
 	}
 	chan_replace_adopted(old);
 	chan_set_dial_callee(old, false);
+	calllimit_set_callee(d->cl, by);
 	chan_cdr_set_peer(d->caller, chan_name(by));
 	log_info("dial: %s now talks to %s (was %s)", chan_name(d->caller), chan_name(by),
 		 chan_name(old));
@@ -564,6 +598,33 @@ static void predial_done(int err, struct chan *ch, void *arg)
 	mem_deref(d);
 }
 
+/* L(x:y:z) with the caller's LIMIT_* variables, else the caller's
+ * CALL_LIMIT (seconds: originate's call_limit, a Trunk API reply) with the
+ * configured beeper. EINVAL for an unusable L(). */
+static int limit_setup(struct dial *d)
+{
+	char arg[64];
+	const char *v;
+
+	if (app_opt(d->opts, 'L', arg, sizeof(arg))) {
+		if (calllimit_parse(&d->limit, arg))
+			return EINVAL;
+		v = chan_var_get(d->caller, "LIMIT_WARNING_FILE");
+		/* "timeleft" (spoken minutes and seconds) is not implemented: a beep. */
+		if (str_isset(v) && str_casecmp(v, "timeleft"))
+			str_ncpy(d->limit.warn_file, v, sizeof(d->limit.warn_file));
+		v = chan_var_get(d->caller, "LIMIT_PLAYAUDIO_CALLER");
+		d->limit.play_caller = !v || !str_casecmp(v, "yes") || !strcmp(v, "1");
+		v = chan_var_get(d->caller, "LIMIT_PLAYAUDIO_CALLEE");
+		d->limit.play_callee = v && (!str_casecmp(v, "yes") || !strcmp(v, "1"));
+		return 0;
+	}
+	v = chan_var_get(d->caller, "CALL_LIMIT");
+	if (str_isset(v) && atol(v) > 0)
+		calllimit_from_secs(&d->limit, (uint32_t)atol(v), &dialmod.limit_conf);
+	return 0;
+}
+
 static const char *vars_to_clear[] = {
 	"DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "DIALEDTIME",
 	"RINGTIME", "PROGRESSTIME",
@@ -602,6 +663,13 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 	str_ncpy(d->dests, dests, sizeof(d->dests));
 	str_ncpy(d->opts, opts ? opts : "", sizeof(d->opts));
 	d->opt_g = opts && strchr(opts, 'g');
+	if (limit_setup(d)) {
+		(void)chan_var_set(ch, "DIALSTATUS", "INVALIDARGS");
+		log_warn("dial: bad L() option '%s' (channel=%s)", d->opts, chan_name(ch));
+		mem_deref(d);
+		doneh(APP_OK, arg);
+		return 0;
+	}
 	if (app_opt(d->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
 		routine_complete(ch, rarg, d->sub_b, sizeof(d->sub_b));
 	if (app_opt(d->opts, 'U', rarg, sizeof(rarg)))
@@ -620,5 +688,6 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 
 int dial_app_register(void)
 {
+	calllimit_conf_default(&dialmod.limit_conf);
 	return app_register("Dial", dial_exec);
 }

@@ -22,5 +22,8 @@ void dial_close(void);
 /* The dialplan B(), b() and U() routines run in. */
 struct dialplan;
 void dial_set_dialplan(struct dialplan *dp);
+/* The warning beeper for limits set by CALL_LIMIT (NULL: defaults). */
+struct calllimit_conf;
+void dial_set_limit_conf(const struct calllimit_conf *cf);
 
 #endif

@@ -77,7 +77,7 @@ int cdrq_push(struct cdrq *q, const struct cdr_rec *r)
 	const char *const *f[] = {
 		&r->clid, &r->src, &r->dst, &r->dcontext, &r->channel, &r->dstchannel,
 		&r->lastapp, &r->lastdata, &r->disposition, &r->uniqueid, &r->linkedid,
-		&r->userfield, &r->accountcode, &r->recordingfile,
+		&r->userfield, &r->accountcode, &r->recordingfile, &r->originated_call_id,
 	};
 	size_t sz = 0;
 	struct qrec *e;
@@ -106,6 +106,7 @@ int cdrq_push(struct cdrq *q, const struct cdr_rec *r)
 	e->rec.userfield = copy_str(&pos, r->userfield);
 	e->rec.accountcode = copy_str(&pos, r->accountcode);
 	e->rec.recordingfile = copy_str(&pos, r->recordingfile);
+	e->rec.originated_call_id = copy_str(&pos, r->originated_call_id);
 	list_append(&q->q, &e->le, e);
 	if (++q->n >= q->max_batch)
 		return cdrq_flush(q);

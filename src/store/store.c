@@ -39,9 +39,9 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_CDR_INSERT] = "INSERT INTO cdr(calldate, start, answer, end, clid, src,"
 		" dst, dcontext, channel, dstchannel, lastapp, lastdata, duration,"
 		" billsec, disposition, accountcode, uniqueid, linkedid, userfield,"
-		" recordingfile)"
+		" recordingfile, originated_call_id)"
 		" VALUES(?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+		" ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[Q_CDR_TAIL] = ("SELECT * FROM (SELECT * FROM cdr ORDER BY id DESC LIMIT ?1)"
 		" ORDER BY id ASC"),
 	[Q_KV_PUT] = "INSERT OR REPLACE INTO kv(family, key, value) VALUES(?1, ?2, ?3)",
@@ -99,6 +99,8 @@ static const char *const migrations[] = {
 	" last_error TEXT);"
 	"CREATE INDEX outbox_next ON outbox(next_at, id);"
 	"CREATE INDEX outbox_call ON outbox(call_key, id);",
+	/* 5: the call/originate/act id of an originated call's legs. */
+	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -594,7 +596,7 @@ static const char *nz(const char *s)
 static int cdr_bind(sqlite3_stmt *s, const struct cdr_rec *r)
 {
 	char start[32], answer[32], end[32];
-	const char *v[19] = {
+	const char *v[20] = {
 		time_fmt(start, sizeof(start), r->start_us),
 		time_fmt(answer, sizeof(answer), r->answer_us),
 		time_fmt(end, sizeof(end), r->end_us),
@@ -603,11 +605,12 @@ static int cdr_bind(sqlite3_stmt *s, const struct cdr_rec *r)
 		NULL, NULL,                  /* duration, billsec: integers */
 		nz(r->disposition), nz(r->accountcode), nz(r->uniqueid),
 		nz(r->linkedid), nz(r->userfield), nz(r->recordingfile),
+		r->originated_call_id && *r->originated_call_id ? r->originated_call_id : NULL,
 	};
 	int err, rc;
 
 	/* SQLITE_TRANSIENT: the time strings live on this stack frame. */
-	for (int i = 0; i < 19; i++) {
+	for (int i = 0; i < 20; i++) {
 		if (i == 11 || i == 12)
 			continue;
 		rc = v[i] ? sqlite3_bind_text(s, i + 1, v[i], -1, SQLITE_TRANSIENT)

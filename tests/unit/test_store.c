@@ -143,7 +143,7 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 	open_ok(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "4");
+	assert_string_equal(v, "5");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
@@ -171,7 +171,7 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 	raw_query(f->db, "SELECT created FROM users", again, sizeof(again));
 	assert_string_equal(again, created);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "4");
+	assert_string_equal(v, "5");
 }
 
 static void test_open_refuses_newer_schema(void **state)
@@ -380,7 +380,7 @@ static void test_cdr_tail_returns_row_as_json_with_asterisk_columns(void **state
 		"\"lastdata\":\"SIP/1002,30\",\"duration\":65,\"billsec\":60,"
 		"\"disposition\":\"ANSWERED\",\"amaflags\":3,\"accountcode\":\"\","
 		"\"uniqueid\":\"1795589060.1\",\"linkedid\":\"1795589060.1\","
-		"\"userfield\":\"\",\"sequence\":null,\"recordingfile\":\"\"}");
+		"\"userfield\":\"\",\"sequence\":null,\"recordingfile\":\"\",\"originated_call_id\":null}");
 }
 
 static void test_cdr_unanswered_has_null_answer(void **state)

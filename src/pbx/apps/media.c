@@ -303,6 +303,27 @@ static int app_playback(struct chan *ch, const char *data, app_done_h *doneh, vo
 	return mop_play(op);
 }
 
+static void announce_done(int res, void *arg)
+{
+	(void)res;
+	(void)arg;
+}
+
+int media_announce(struct chan *ch, const char *files)
+{
+	struct mop *op;
+
+	if (!ch || !str_isset(files))
+		return EINVAL;
+	if (chan_is_hungup(ch) || mop_alloc(&op, ch, MOP_PLAY, announce_done, NULL))
+		return ENOTCONN;
+	if (load_prompts(op, files, chan_lang(ch))) {
+		mop_finish(op, APP_OK);
+		return ENOENT;
+	}
+	return mop_play(op);
+}
+
 static void say_tts_done(int err, const char *path, void *arg)
 {
 	struct mop *op = arg;

@@ -33,5 +33,8 @@ int apps_media_register(const struct media_conf *mc);
 int media_moh_start(struct chan *ch, const char *mclass);
 int media_tone_start(struct chan *ch, const char *tone);
 void media_gen_stop(struct chan *ch);
+/* Plays prompt(s) ("a&b") to the channel once, in the middle of whatever it
+ * does (a warning into a bridged call); the app-less Playback. */
+int media_announce(struct chan *ch, const char *files);
 
 #endif
