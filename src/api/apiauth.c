@@ -495,8 +495,11 @@ enum apiauth_result apiauth_check(struct apiauth *a, const struct sa *peer,
 	enum apiauth_result res;
 	enum apiauth_mode mode;
 	char name[NAME_MAX_LEN + 1] = "", pw[PASSWORD_MAX + 1] = "";
-	bool has_basic = authorization && *authorization;
 	bool has_key = apikey && *apikey;
+	/* Another scheme (Bearer, Digest) is ignored next to a key, and is
+	 * wrong credentials without one. */
+	bool has_basic = authorization && *authorization &&
+		(!has_key || !strncasecmp(authorization, "Basic ", 6));
 	bool ok;
 	int err;
 

@@ -256,6 +256,8 @@ static void test_check_token_mode(void **state)
 	assert_string_equal(user, "bot");
 	assert_int_equal(chk(f, &f->local, NULL, KEY_B, "x", user), APIAUTH_OK);
 	assert_string_equal(user, "other");
+	assert_int_equal(chk(f, &f->local, "Bearer something", KEY_A, "x", user), APIAUTH_OK);
+	assert_string_equal(user, "bot");
 	assert_int_equal(chk(f, &f->local, NULL, KEY_A "x", "x", NULL), APIAUTH_INVALID);
 	assert_int_equal(chk(f, &f->local, NULL, "AAAA", "x", NULL), APIAUTH_INVALID);
 	/* Basic naming a token account still needs that account's key. */
