@@ -5,7 +5,7 @@ DEB_PKGS = build-essential cmake pkg-config libre-dev liblua5.4-dev libsqlite3-d
 	libcmocka-dev sip-tester baresip-core python3-pytest sox sqlite3 \
 	libspandsp-dev libsndfile1-dev libspeexdsp-dev espeak-ng \
 	asterisk-core-sounds-en-wav asterisk-moh-opsound-wav \
-	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcrypt-dev openssl
 
 .PHONY: all deps run test bench clean unit system
 

@@ -10,8 +10,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <re.h>
+#include "api/apiauth.h"
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
+#include "api/http.h"
+#include "api/routes_pbx.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/tmrheap.h"
@@ -46,6 +49,9 @@ struct tamas {
 	struct features_conf features;
 	struct ctl *ctl;
 	struct ctlcmd cmd;
+	struct apiauth *apiauth;
+	struct http *http;
+	struct routes_pbx routes_pbx;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -473,6 +479,82 @@ static int seed_users(struct tamas *t)
 	return cfg_apply_sections(t->conf, "user", user_section_h, t);
 }
 
+/* [http]: the REST API (Simotel API v4). Accounts come from the store
+ * (tamasctl apiuser add); none ship, so a fresh install answers 401. */
+static int http_setup(struct tamas *t)
+{
+	const char *bind = cfg_get_str(t->conf, "http", "bind", "127.0.0.1");
+	const char *allow = cfg_get_str(t->conf, "http", "allow_ips", "");
+	struct apiauth_conf acf = { .allow_ips = allow };
+	struct http_conf hcf = { 0 };
+	uint32_t max_body, window, block;
+	struct sa laddr;
+	uint16_t port;
+	bool enabled;
+	char why[160];
+	int err;
+
+	err = cfg_get_bool(t->conf, "http", "enabled", true, &enabled, t->err, sizeof(t->err));
+	if (err || !enabled)
+		return err;
+	err = conf_u16(t, "http", "port", 8080, 1, &port);
+	if (!err && sa_set_str(&laddr, bind, port)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: http.bind: not an IP address: '%s'",
+				  cfg_where(t->conf, "http", "bind"), bind);
+		err = EINVAL;
+	}
+	if (!err && apiauth_cidrs_valid(allow, why, sizeof(why))) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: http.allow_ips: %s",
+				  cfg_where(t->conf, "http", "allow_ips"), why);
+		err = EINVAL;
+	}
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "max_body", 1048576, 1024, 64u << 20, &max_body,
+				  t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "timeout", 30, 1, 3600, &hcf.timeout_s,
+				  t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "max_connections", 256, 1, 65536,
+				  &hcf.max_conns, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "auth_fail_limit", 10, 0, 1000000,
+				  &acf.fail_limit, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "auth_fail_window", 60, 1, 86400, &window,
+				  t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "auth_block", 300, 1, 86400, &block,
+				  t->err, sizeof(t->err));
+	if (err)
+		return err;
+	hcf.tls_cert = cfg_get(t->conf, "http", "tls_cert");
+	hcf.tls_key = cfg_get(t->conf, "http", "tls_key");
+	if (!hcf.tls_cert != !hcf.tls_key) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: http.tls_cert and http.tls_key "
+				  "go together", cfg_where(t->conf, "http", hcf.tls_cert ?
+							   "tls_cert" : "tls_key"));
+		return EINVAL;
+	}
+	hcf.laddr = &laddr;
+	hcf.max_body = max_body;
+	acf.fail_window_ms = window * 1000;
+	acf.block_ms = block * 1000;
+	err = apiauth_alloc(&t->apiauth, t->store, &acf);
+	if (!err)
+		err = http_alloc(&t->http, &hcf, t->apiauth, why, sizeof(why));
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: %s", cfg_where(t->conf, "http",
+				  hcf.tls_cert ? "tls_cert" : "port"), why);
+		return err;
+	}
+	t->routes_pbx.store = t->store;
+	err = routes_pbx_register(t->http, &t->routes_pbx);
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
+	return err;
+}
+
 /* Must run before the first fd_listen(): libre 1.1.0 fixes its fd table
  * size at first use and never grows it. */
 static uint64_t raise_nofile(void)
@@ -658,6 +740,9 @@ static int tamas_start(struct tamas *t)
 				  cfg_get_str(t->conf, "control", "socket", "var/tamasd.ctl"), err);
 		return err;
 	}
+	err = http_setup(t);
+	if (err)
+		return err;
 	log_capacity(t->sip, t->nofile);
 	log_info("tamasd: ready (sip=%J transports=%s%s)", &scf.laddr, scf.udp ? "udp " : "",
 		 scf.tcp ? "tcp" : "");
@@ -667,6 +752,8 @@ static int tamas_start(struct tamas *t)
 static void tamas_stop(struct tamas *t)
 {
 	tmr_cancel(&t->tmr_stop);
+	t->http = mem_deref(t->http);
+	t->apiauth = mem_deref(t->apiauth);
 	t->ctl = mem_deref(t->ctl);
 	t->sip = mem_deref(t->sip);
 	t->dp = mem_deref(t->dp);

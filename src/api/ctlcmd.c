@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <string.h>
 #include <stdlib.h>
+#include "api/apiauth.h"
 #include "api/ctlcmd.h"
 #include "pbx/chan.h"
 #include "pbx/dialplan.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
+#include "store/apiuser.h"
 #include "store/store.h"
 
 /* JSON string with escaping (names and caller ids are user-controlled). */
@@ -70,6 +72,117 @@ static int cmd_user(struct ctlcmd *c, int argc, char *argv[], struct re_printf *
 	return EINVAL;
 }
 
+/* Prints a comma list as a JSON array of strings. */
+static int json_list(struct re_printf *pf, const char *list)
+{
+	const char *p = list;
+	char item[256];
+	bool first = true;
+	int err = re_hprintf(pf, "[");
+
+	while (!err && p && *p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && n < sizeof(item)) {
+			memcpy(item, p, n);
+			item[n] = '\0';
+			err = re_hprintf(pf, "%s%H", first ? "" : ",", json_str, item);
+			first = false;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return err ? err : re_hprintf(pf, "]");
+}
+
+/* Secrets never leave tamasd whole: the key's first characters identify it. */
+static int apiuser_print_h(const struct apiuser *u, void *arg)
+{
+	struct re_printf *pf = arg;
+	char key[16] = "";
+
+	if (u->apikey[0]) {
+		str_ncpy(key, u->apikey, 5);
+		strcat(key, "...");
+	}
+	return re_hprintf(pf, "{\"name\":%H,\"auth\":%H,\"password\":%s,\"apikey\":%H,"
+			  "\"allow_ips\":%H,\"perms\":%H,\"created\":%H}\n", json_str, u->name,
+			  json_str, u->auth, u->pass_hash[0] ? "true" : "false", json_str, key,
+			  json_list, u->allow_ips, json_list, u->perms, json_str, u->created);
+}
+
+/* Appends v to a comma list (a value may itself be a comma list). */
+static int list_add(char **list, const char *v)
+{
+	char *old = *list;
+	int err = re_sdprintf(list, "%s%s%s", old ? old : "", old ? "," : "", v);
+
+	mem_deref(old);
+	return err;
+}
+
+static int cmd_apiuser(struct ctlcmd *c, int argc, char *argv[], struct re_printf *pf,
+		       struct re_printf *errpf)
+{
+	struct apiauth_account acc = { 0 };
+	char *ips = NULL, *perms = NULL, why[256];
+	int i, err;
+
+	if (argc == 2 && !strcmp(argv[1], "list"))
+		return apiuser_list(c->store, apiuser_print_h, pf);
+	if (argc == 3 && !strcmp(argv[1], "del")) {
+		err = apiuser_del(c->store, argv[2]);
+		if (err == ENOENT)
+			(void)re_hprintf(errpf, "no such API user %s", argv[2]);
+		else if (err)
+			(void)re_hprintf(errpf, "cannot delete API user %s: %m", argv[2], err);
+		return err;
+	}
+	if (argc < 3 || strcmp(argv[1], "add"))
+		goto usage;
+	acc.name = argv[2];
+	for (i = 3, err = 0; i < argc && !err; i += 2) {
+		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v)
+			goto usage;
+		if (!strcmp(opt, "--password"))
+			acc.password = v;
+		else if (!strcmp(opt, "--key"))
+			acc.apikey = v;
+		else if (!strcmp(opt, "--auth"))
+			acc.mode = v;
+		else if (!strcmp(opt, "--allow-ip"))
+			err = list_add(&ips, v);
+		else if (!strcmp(opt, "--perm"))
+			err = list_add(&perms, v);
+		else
+			goto usage;
+	}
+	if (!err) {
+		if (!acc.mode)
+			acc.mode = acc.apikey && !acc.password ? "token"
+				: acc.apikey ? "both" : "basic";
+		acc.allow_ips = ips;
+		acc.perms = perms;
+		err = apiauth_account_add(c->store, &acc, why, sizeof(why));
+		if (err)
+			(void)re_hprintf(errpf, "cannot add API user %s: %s", acc.name,
+					 why[0] ? why : "out of memory");
+	}
+	mem_deref(ips);
+	mem_deref(perms);
+	return err;
+ usage:
+	mem_deref(ips);
+	mem_deref(perms);
+	(void)re_hprintf(errpf, "usage: apiuser add NAME [--password P] [--key K] "
+			 "[--auth basic|token|both] [--allow-ip CIDR]... [--perm NAME]... | "
+			 "apiuser del NAME | apiuser list");
+	return EINVAL;
+}
+
 static void reg_print_h(const struct reg_binding *b, void *arg)
 {
 	struct re_printf *pf = arg;
@@ -112,6 +225,8 @@ int ctlcmd_h(int argc, char *argv[], struct re_printf *pf, struct re_printf *err
 		return EINVAL;
 	if (!strcmp(argv[0], "user"))
 		return cmd_user(c, argc, argv, pf, errpf);
+	if (!strcmp(argv[0], "apiuser"))
+		return cmd_apiuser(c, argc, argv, pf, errpf);
 	if (!strcmp(argv[0], "registrations")) {
 		registrar_apply(sipsrv_registrar(c->sip), reg_print_h, pf);
 		return 0;
@@ -147,7 +262,7 @@ int ctlcmd_h(int argc, char *argv[], struct re_printf *pf, struct re_printf *err
 		return sipsrv_print_status(pf, c->sip);
 	if (!strcmp(argv[0], "trunks"))
 		return sipsrv_print_trunks(pf, c->sip);
-	(void)re_hprintf(errpf, "unknown command '%s' (try: user, registrations, channels, "
+	(void)re_hprintf(errpf, "unknown command '%s' (try: user, apiuser, registrations, channels, "
 			 "hangup, dialplan reload, cdr tail, status, trunks)", argv[0]);
 	return EINVAL;
 }

@@ -1,4 +1,4 @@
-/* ctlcmd: the commands tamasctl sends (user, registrations, channels,
+/* ctlcmd: the commands tamasctl sends (user, apiuser, registrations, channels,
  * hangup, dialplan reload, cdr tail, status, trunks). Output is JSON lines. */
 #ifndef TAMAS_CTLCMD_H
 #define TAMAS_CTLCMD_H

@@ -33,7 +33,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 		" ON CONFLICT(ext) DO UPDATE SET password = excluded.password,"
 		" context = excluded.context",
 	[Q_USER_DEL] = "DELETE FROM users WHERE ext = ?1",
-	[Q_USER_GET] = "SELECT ext, password, context FROM users WHERE ext = ?1",
+	/* A disabled user (REST API active=no) is no user to the registrar. */
+	[Q_USER_GET] = "SELECT ext, password, context FROM users WHERE ext = ?1 AND active",
 	[Q_USER_ALL] = "SELECT ext, password, context FROM users ORDER BY ext",
 	[Q_USER_COUNT] = "SELECT count(*) FROM users",
 	[Q_CDR_INSERT] = "INSERT INTO cdr(calldate, start, answer, end, clid, src,"
@@ -99,7 +100,19 @@ static const char *const migrations[] = {
 	" last_error TEXT);"
 	"CREATE INDEX outbox_next ON outbox(next_at, id);"
 	"CREATE INDEX outbox_call ON outbox(call_key, id);",
-	/* 5: the call/originate/act id of an originated call's legs. */
+	/* 5: users as the REST API sees them (Simotel's PBX users): a stable
+	 * API id (24 hex digits, like Simotel's ObjectIds), a display name,
+	 * enabled or not, and the remaining Simotel fields as one JSON object.
+	 * The trigger gives rows added without an id (tamasctl, seeding) one. */
+	"ALTER TABLE users ADD COLUMN id TEXT;"
+	"ALTER TABLE users ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE users ADD COLUMN attrs TEXT NOT NULL DEFAULT '{}';"
+	"UPDATE users SET id = lower(hex(randomblob(12)));"
+	"CREATE UNIQUE INDEX users_id ON users(id);"
+	"CREATE TRIGGER users_id_new AFTER INSERT ON users WHEN NEW.id IS NULL BEGIN"
+	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
+	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

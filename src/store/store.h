@@ -28,7 +28,8 @@ struct user_rec {
 int store_user_add(struct store *st, const char *ext, const char *password,
 		   const char *context, bool replace);
 int store_user_del(struct store *st, const char *ext);          /* ENOENT */
-int store_user_get(struct store *st, const char *ext, struct user_rec *out); /* ENOENT */
+/* ENOENT, also for a user disabled through the REST API (pbxuser active). */
+int store_user_get(struct store *st, const char *ext, struct user_rec *out);
 typedef int (store_user_h)(const struct user_rec *u, void *arg);
 int store_user_apply(struct store *st, store_user_h *h, void *arg);
 int store_user_count(struct store *st, unsigned *n);

@@ -5,6 +5,7 @@ Everything here is bounded in time: every wait has a deadline and every
 process we start is tracked and killed by its PID at teardown.
 """
 
+import base64
 import json
 import os
 import random
@@ -12,10 +13,13 @@ import re
 import signal
 import socket
 import sqlite3
+import ssl
 import struct
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -180,7 +184,7 @@ class Tamasd:
     """One tamasd under test: its files, ports and process."""
 
     def __init__(self, workdir, *, users=None, dialplan=None, overrides=None,
-                 conf_update=None, trunks=None, sip_port=None):
+                 conf_update=None, trunks=None, sip_port=None, http_port=None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.build = build_dir()
@@ -189,6 +193,7 @@ class Tamasd:
         self.sip_port = sip_port or free_port(udp=True, tcp=True)
         self.rtp_min, self.rtp_max = free_port_range(64)
         self.prov_port = free_port(udp=True, tcp=True)   # trunk "prov"
+        self.http_port = http_port or free_port(udp=False, tcp=True)   # REST API
         self.users = dict(DEFAULT_USERS if users is None else users)
         self.realm = "tamas"
         self.db_path = self.workdir / "db" / "tamas.db"
@@ -225,6 +230,7 @@ class Tamasd:
             "dialplan": {"file": self.dialplan_path},
             "media": {"recordings_dir": self.workdir / "recordings",
                       "tts_cache": self.workdir / "tts"},
+            "http": {"bind": HOST, "port": self.http_port},
         }
 
     def conf_text(self):
@@ -354,6 +360,18 @@ class Tamasd:
         r = self.ctl(*args)
         return parse_json_lines(r.stdout)
 
+    # -- REST API
+    @property
+    def api_url(self):
+        scheme = "https" if self.conf.get("http", {}).get("tls_cert") else "http"
+        return f"{scheme}://{HOST}:{self.http_port}"
+
+    def api(self, path, body=None, **kw):
+        """POST path (e.g. "pbx/users/add") under /api/v4/ to this daemon's
+        REST API; see http_call for the keywords."""
+        prefix = kw.pop("prefix", "/api/v4/")
+        return http_call(self.api_url + prefix + path, body, **kw)
+
     def registrations(self):
         return self.ctl_json("registrations")
 
@@ -401,6 +419,46 @@ class Tamasd:
             return wait_until(enough, timeout, interval=0.1, what=f"{count} CDR row(s)")
         except AssertionError:
             raise AssertionError(f"expected {count} CDR row(s), have {self.cdr_rows()}")
+
+
+class HttpResult:
+    """status, headers (lower-case names), raw body bytes, and json (the
+    parsed body, or None when it is not JSON)."""
+
+    def __init__(self, status, reason, headers, raw):
+        self.status, self.reason, self.headers, self.raw = status, reason, headers, raw
+        try:
+            self.json = json.loads(raw) if raw else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<HTTP {self.status} {self.reason} {self.raw[:300]!r}>"
+
+
+def http_call(url, body=None, *, method="POST", user=None, password=None, key=None,
+              content_type="application/json", headers=None, timeout=5):
+    """One HTTP request with urllib. body: dict/list (sent as JSON), bytes,
+    or None (no body). user/password: HTTP Basic; key: X-APIKEY. HTTPS is
+    not verified (tests use self-signed certificates)."""
+    hdrs = dict(headers or {})
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    if data is not None and content_type:
+        hdrs.setdefault("Content-Type", content_type)
+    if user is not None:
+        cred = base64.b64encode(f"{user}:{password}".encode()).decode()
+        hdrs["Authorization"] = f"Basic {cred}"
+    if key is not None:
+        hdrs["X-APIKEY"] = key
+    req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+    ctx = ssl._create_unverified_context() if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+            return HttpResult(r.status, r.reason, {k.lower(): v for k, v in r.headers.items()},
+                              r.read())
+    except urllib.error.HTTPError as e:
+        return HttpResult(e.code, e.reason, {k.lower(): v for k, v in e.headers.items()},
+                          e.read())
 
 
 def parse_json_lines(text):

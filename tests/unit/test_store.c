@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include "pbx/chan.h"
+#include "store/pbxuser.h"
 #include "store/store.h"
 
 struct fix {
@@ -143,12 +144,12 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 	open_ok(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "5");
+	assert_string_equal(v, "6");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
 	assert_string_equal(v, "api_users,cdr,cdr_calldate,cdr_linkedid,cdr_uniqueid,kv,outbox,"
-			    "outbox_call,outbox_next,users");
+			    "outbox_call,outbox_next,users,users_id");
 }
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
@@ -171,7 +172,7 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 	raw_query(f->db, "SELECT created FROM users", again, sizeof(again));
 	assert_string_equal(again, created);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "5");
+	assert_string_equal(v, "6");
 }
 
 static void test_open_refuses_newer_schema(void **state)
@@ -360,6 +361,76 @@ static struct cdr_rec cdr_sample(void)
 	return r;
 }
 
+static void pbx_free(struct pbxuser *u);
+
+/* Keeps the last row handed over (a copy of its id, name and number). */
+static int pbx_copy_h(const struct pbxuser *u, void *arg)
+{
+	struct pbxuser *out = arg;
+
+	pbx_free(out);
+	*out = *u;
+	out->id = strdup(u->id);
+	out->name = strdup(u->name);
+	out->number = strdup(u->number);
+	return 0;
+}
+
+static void pbx_free(struct pbxuser *u)
+{
+	free((char *)u->id);
+	free((char *)u->name);
+	free((char *)u->number);
+	u->id = u->name = u->number = NULL;
+}
+
+/* Migration 5: a user added without an id (tamasctl, seeding) gets one; the
+ * API's view and the registrar's share the row; a disabled user is unknown
+ * to the registrar; numbers stay unique through updates. */
+static void test_pbxuser_shares_rows_with_the_registrar(void **state)
+{
+	struct fix *f = *state;
+	struct pbxuser in = { .number = "2001", .secret = "pw", .name = "Ali", .active = true,
+			      .attrs = "{\"email\":\"a@b\"}" };
+	struct pbxuser got = { 0 };
+	struct pbxuser_query q = { .number = "00", .alike = true };
+	struct user_rec u;
+	uint64_t total;
+	char id[32], id2[32];
+
+	open_ok(f);
+	assert_int_equal(store_user_add(f->st, "1001", "pw1", NULL, false), 0);
+	assert_int_equal(pbxuser_search(f->st, &q, &total, pbx_copy_h, &got), 0);
+	assert_int_equal(total, 1);
+	assert_int_equal(strlen(got.id), 24);
+	assert_string_equal(got.number, "1001");
+	pbx_free(&got);
+
+	assert_int_equal(pbxuser_add(f->st, &in, id, sizeof(id)), 0);
+	assert_int_equal(store_user_get(f->st, "2001", &u), 0);
+	assert_string_equal(u.context, "main_routing");
+	assert_int_equal(pbxuser_add(f->st, &in, id2, sizeof(id2)), EEXIST);
+	in.id = id;
+	in.active = false;
+	assert_int_equal(pbxuser_update(f->st, &in), 0);
+	assert_int_equal(store_user_get(f->st, "2001", &u), ENOENT);
+	in.number = "1001";
+	assert_int_equal(pbxuser_update(f->st, &in), EEXIST);
+	assert_int_equal(pbxuser_get(f->st, id, pbx_copy_h, &got), 0);
+	assert_string_equal(got.number, "2001");
+	assert_string_equal(got.name, "Ali");
+	assert_false(got.active);
+	pbx_free(&got);
+	assert_int_equal(pbxuser_search(f->st, &q, &total, pbx_copy_h, &got), 0);
+	assert_int_equal(total, 2);
+	pbx_free(&got);
+	q.sort = "nonsense";
+	assert_int_equal(pbxuser_search(f->st, &q, &total, pbx_copy_h, &got), EINVAL);
+	assert_int_equal(pbxuser_del(f->st, id), 0);
+	assert_int_equal(pbxuser_del(f->st, id), ENOENT);
+	assert_int_equal(pbxuser_get(f->st, id, pbx_copy_h, &got), ENOENT);
+}
+
 static void test_cdr_tail_returns_row_as_json_with_asterisk_columns(void **state)
 {
 	struct fix *f = *state;
@@ -501,6 +572,7 @@ int main(void)
 		T(test_user_rejects_fields_too_long_to_read_back),
 		T(test_user_apply_lists_all_in_ext_order_and_count_matches),
 		T(test_user_apply_stops_at_handler_error),
+		T(test_pbxuser_shares_rows_with_the_registrar),
 		T(test_cdr_tail_returns_row_as_json_with_asterisk_columns),
 		T(test_cdr_unanswered_has_null_answer),
 		T(test_cdr_tail_gives_last_n_oldest_first),

@@ -1,0 +1,560 @@
+/* routes_pbx: Simotel's setting/ping/act and pbx/users/... over store/pbxuser.
+ * A request is validated whole before anything is written, and each write
+ * is one statement, so a refused request leaves nothing behind. */
+#include "core/rejansson.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api/http.h"
+#include "api/routes_pbx.h"
+#include "core/log.h"
+#include "store/pbxuser.h"
+
+#define MSG_DONE "Requested operation is done successfully"
+#define MSG_FAILED "Requested operation failed"
+/* Simotel's own text (spec §2.1); clients may compare it. */
+#define MSG_PING "If the 'Ping' event is enabled in the settings menu, you'll receive it " \
+	"when it's sent"
+
+/* --- fields ------------------------------------------------------------------- */
+
+enum ftype { F_TEXT, F_YESNO, F_DIGITS, F_CHOICE };
+
+/* Simotel user fields that tamas stores and shows but does not act on (its
+ * SIP side takes DTMF mode, NAT and such from tamas.conf). */
+struct field {
+	const char *name;
+	enum ftype type;
+	size_t max;                 /* bytes */
+	const char *choices;        /* F_CHOICE: comma list */
+	const char *dflt;
+};
+
+static const struct field extra_fields[] = {
+	{ "user_type",         F_CHOICE, 8,    "SIP",                              "SIP" },
+	{ "cid_number",        F_TEXT,   64,   NULL,                               "" },
+	{ "call_record",       F_YESNO,  3,    NULL,                               "no" },
+	{ "push_notification", F_YESNO,  3,    NULL,                               "no" },
+	{ "deny",              F_TEXT,   255,  NULL,                               "0.0.0.0/0.0.0.0" },
+	{ "permit",            F_TEXT,   255,  NULL,                               "0.0.0.0/0.0.0.0" },
+	{ "dtmfmode",          F_CHOICE, 8,    "rfc2833,rfc4733,info,inband,auto", "rfc2833" },
+	{ "canreinvite",       F_YESNO,  3,    NULL,                               "no" },
+	{ "directmedia",       F_YESNO,  3,    NULL,                               "no" },
+	{ "host",              F_TEXT,   255,  NULL,                               "dynamic" },
+	{ "type",              F_CHOICE, 8,    "friend,user,peer",                 "friend" },
+	{ "nat",               F_TEXT,   64,   NULL,                               "force_rport,comedia" },
+	{ "port",              F_DIGITS, 5,    NULL,                               "5060" },
+	{ "qualify",           F_YESNO,  3,    NULL,                               "yes" },
+	{ "callgroup",         F_TEXT,   64,   NULL,                               "" },
+	{ "pickupgroup",       F_TEXT,   64,   NULL,                               "" },
+	{ "callcounter",       F_YESNO,  3,    NULL,                               "yes" },
+	{ "faxdetect",         F_YESNO,  3,    NULL,                               "no" },
+	{ "call_limit",        F_DIGITS, 6,    NULL,                               "" },
+	{ "trunk",             F_YESNO,  3,    NULL,                               "no" },
+	{ "transfer",          F_YESNO,  3,    NULL,                               "yes" },
+	{ "email",             F_TEXT,   255,  NULL,                               "" },
+	{ "more_options",      F_TEXT,   2048, NULL,                               "" },
+	{ "description",       F_TEXT,   1024, NULL,                               "" },
+};
+
+static const char *const forward_keys[] = { "Busy", "No Answer", "UnAvailable", "All" };
+
+/* A user as a request builds it. */
+struct uform {
+	char id[32];
+	char number[64];
+	char secret[128];
+	char context[64];
+	char name[128];
+	bool active;
+	json_t *attrs;              /* the extra fields and forward_policy; owned */
+};
+
+static void emit(struct routes_pbx *rp, const char *event, json_t *data)
+{
+	if (rp->event_h)
+		rp->event_h(event, data ? data : json_null(), rp->arg);
+}
+
+static void store_failed(struct http_reply *rep, const char *what, int err)
+{
+	log_error("api: %s failed in the store: %m", what, err);
+	http_reply_error(rep, 500, MSG_FAILED);
+}
+
+/* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused (rep
+ * filled). Unlike http_arg_str, "" is a value here: it clears a field. */
+static int field_text(const struct http_req *req, struct http_reply *rep, const char *name,
+		      char *buf, size_t sz)
+{
+	json_t *v = req->body ? json_object_get(req->body, name) : NULL;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_string(v) && !json_string_length(v)) {
+		buf[0] = '\0';
+		return 1;
+	}
+	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
+}
+
+static bool charset_ok(const char *s, size_t max, const char *set)
+{
+	size_t n = strlen(s);
+
+	return n && n <= max && strspn(s, set) == n;
+}
+
+#define ALNUM "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (n && p && *p) {
+		if (!strncmp(p, v, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return false;
+}
+
+static bool extra_ok(const struct field *fd, const char *v)
+{
+	switch (fd->type) {
+	case F_YESNO:  return !strcmp(v, "yes") || !strcmp(v, "no");
+	case F_DIGITS: return !*v || charset_ok(v, fd->max, "0123456789");
+	case F_CHOICE: return choice_ok(fd->choices, v);
+	default:       return true;
+	}
+}
+
+static int forward_read(const struct http_req *req, struct http_reply *rep, json_t *attrs)
+{
+	json_t *v = req->body ? json_object_get(req->body, "forward_policy") : NULL;
+	json_t *fp, *val;
+	const char *key;
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v)) {
+		http_reply_fail(rep, "Field 'forward_policy': expected an object with Busy, "
+				"No Answer, UnAvailable, All");
+		return EINVAL;
+	}
+	fp = json_deep_copy(json_object_get(attrs, "forward_policy"));
+	if (!json_is_object(fp)) {
+		json_decref(fp);
+		fp = json_object();
+	}
+	json_object_foreach(v, key, val) {
+		char num[32];
+
+		for (i = 0; i < ARRAY_SIZE(forward_keys); i++)
+			if (!strcmp(key, forward_keys[i]))
+				break;
+		if (i == ARRAY_SIZE(forward_keys)) {
+			http_reply_fail(rep, "Field 'forward_policy': unknown condition '%s' (Busy, "
+					"No Answer, UnAvailable, All)", key);
+			json_decref(fp);
+			return EINVAL;
+		}
+		if (json_is_integer(val)) {
+			(void)re_snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(val));
+			val = json_string(num);
+		}
+		else if (json_is_null(val))
+			val = json_string("");
+		else if (json_is_string(val) && json_string_length(val) <= 64)
+			val = json_incref(val);
+		else {
+			http_reply_fail(rep, "Field 'forward_policy.%s': expected a number as text",
+					key);
+			json_decref(fp);
+			return EINVAL;
+		}
+		(void)json_object_set_new(fp, key, val);
+	}
+	(void)json_object_set_new(attrs, "forward_policy", fp);
+	return 0;
+}
+
+/* Every extra field present in attrs (a stored row may predate a field). */
+static void attrs_complete(json_t *attrs)
+{
+	json_t *fp;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(extra_fields); i++)
+		if (!json_is_string(json_object_get(attrs, extra_fields[i].name)))
+			(void)json_object_set_new(attrs, extra_fields[i].name,
+						  json_string(extra_fields[i].dflt));
+	fp = json_object_get(attrs, "forward_policy");
+	if (!json_is_object(fp)) {
+		fp = json_object();
+		(void)json_object_set_new(attrs, "forward_policy", fp);
+	}
+	for (i = 0; i < ARRAY_SIZE(forward_keys); i++)
+		if (!json_is_string(json_object_get(fp, forward_keys[i])))
+			(void)json_object_set_new(fp, forward_keys[i], json_string(""));
+}
+
+/* Reads the request over f (defaults for add, the stored row for update).
+ * adding: name, number and secret are required. 0, or EINVAL with rep filled. */
+static int uform_read(const struct http_req *req, struct http_reply *rep, struct uform *f,
+		      bool adding)
+{
+	static const char *const core[] = { "name", "number", "secret" };
+	char *const dst[] = { f->name, f->number, f->secret };
+	const size_t dsz[] = { sizeof(f->name), sizeof(f->number), sizeof(f->secret) };
+	char buf[2049], yn[8];
+	size_t i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(core); i++) {
+		r = field_text(req, rep, core[i], dst[i], dsz[i]);
+		if (r < 0)
+			return EINVAL;
+		if ((r == 0 && adding) || (r == 1 && !dst[i][0])) {
+			http_reply_fail(rep, "Field '%s':value is missing", core[i]);
+			return EINVAL;
+		}
+	}
+	if (!charset_ok(f->number, sizeof(f->number) - 1, ALNUM "_-.+")) {
+		http_reply_fail(rep, "Field 'number': use digits, letters and _ - . + only "
+				"(at most %zu)", sizeof(f->number) - 1);
+		return EINVAL;
+	}
+	r = field_text(req, rep, "context", f->context, sizeof(f->context));
+	if (r < 0)
+		return EINVAL;
+	if (r == 1 && !f->context[0])
+		str_ncpy(f->context, "main_routing", sizeof(f->context));
+	if (!charset_ok(f->context, sizeof(f->context) - 1, ALNUM "_-.")) {
+		http_reply_fail(rep, "Field 'context': use letters, digits and _ - . only");
+		return EINVAL;
+	}
+	r = field_text(req, rep, "active", yn, sizeof(yn));
+	if (r < 0)
+		return EINVAL;
+	if (r == 1) {
+		if (strcmp(yn, "yes") && strcmp(yn, "no")) {
+			http_reply_fail(rep, "Field 'active': expected yes or no");
+			return EINVAL;
+		}
+		f->active = !strcmp(yn, "yes");
+	}
+	for (i = 0; i < ARRAY_SIZE(extra_fields); i++) {
+		const struct field *fd = &extra_fields[i];
+
+		r = field_text(req, rep, fd->name, buf, fd->max + 1);
+		if (r < 0)
+			return EINVAL;
+		if (r == 0)
+			continue;
+		if (!extra_ok(fd, buf)) {
+			if (fd->type == F_YESNO)
+				http_reply_fail(rep, "Field '%s': expected yes or no", fd->name);
+			else if (fd->type == F_DIGITS)
+				http_reply_fail(rep, "Field '%s': expected a number", fd->name);
+			else
+				http_reply_fail(rep, "Field '%s': expected one of %s", fd->name,
+						fd->choices);
+			return EINVAL;
+		}
+		(void)json_object_set_new(f->attrs, fd->name, json_string(buf));
+	}
+	return forward_read(req, rep, f->attrs);
+}
+
+/* The user as search shows it (spec §2.3): the secret masked. */
+static json_t *user_json(const struct pbxuser *u)
+{
+	json_t *o = json_object(), *attrs = json_loads(u->attrs, 0, NULL);
+
+	if (!o) {
+		json_decref(attrs);
+		return NULL;
+	}
+	if (!json_is_object(attrs)) {
+		json_decref(attrs);
+		attrs = json_object();
+	}
+	if (attrs)
+		attrs_complete(attrs);
+	(void)json_object_set_new(o, "_id", json_string(u->id));
+	(void)json_object_update(o, attrs);
+	(void)json_object_set_new(o, "active", json_string(u->active ? "yes" : "no"));
+	(void)json_object_set_new(o, "name", json_string(u->name));
+	(void)json_object_set_new(o, "number", json_string(u->number));
+	(void)json_object_set_new(o, "secret", json_string("******"));
+	(void)json_object_set_new(o, "context", json_string(u->context));
+	(void)json_object_set_new(o, "date", json_string(u->created));
+	(void)json_object_set_new(o, "queues", json_array());
+	json_decref(attrs);
+	return o;
+}
+
+static int user_json_h(const struct pbxuser *u, void *arg)
+{
+	json_t **out = arg;
+
+	*out = user_json(u);
+	return *out ? 0 : ENOMEM;
+}
+
+static json_t *user_fetch(struct store *st, const char *id)
+{
+	json_t *o = NULL;
+
+	return pbxuser_get(st, id, user_json_h, &o) ? NULL : o;
+}
+
+/* _id, or id_ as the docs' tables spell it (spec §1.7). */
+static int id_read(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz)
+{
+	int err = http_arg_str(req, rep, "_id", false, buf, sz);
+
+	if (err == ENOENT)
+		err = http_arg_str(req, rep, "id_", false, buf, sz);
+	if (err == ENOENT)
+		http_reply_fail(rep, "Field '_id':value is missing");
+	return err;
+}
+
+/* --- routes ------------------------------------------------------------------- */
+
+static void ping_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	(void)req;
+	emit(arg, "Ping", NULL);
+	http_reply_ok(rep, MSG_PING, NULL);
+}
+
+static void users_add_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_pbx *rp = arg;
+	struct uform f = { .active = true, .context = "main_routing" };
+	struct pbxuser u;
+	json_t *ev;
+	char *attrs = NULL;
+	int err;
+
+	f.attrs = json_object();
+	if (!f.attrs) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	attrs_complete(f.attrs);
+	if (uform_read(req, rep, &f, true))
+		goto out;
+	attrs = json_dumps(f.attrs, JSON_COMPACT);
+	if (!attrs) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		goto out;
+	}
+	u = (struct pbxuser){ .number = f.number, .secret = f.secret, .context = f.context,
+			      .name = f.name, .active = f.active, .attrs = attrs };
+	err = pbxuser_add(rp->store, &u, f.id, sizeof(f.id));
+	if (err == EEXIST) {
+		http_reply_fail(rep, "This number already exists");
+		goto out;
+	}
+	if (err) {
+		store_failed(rep, "pbx/users/add", err);
+		goto out;
+	}
+	log_info("api: user added (number=%s id=%s by=%s)", f.number, f.id, req->user);
+	http_reply_ok(rep, MSG_DONE, json_pack("{s:s}", "_id", f.id));
+	ev = user_fetch(rp->store, f.id);
+	emit(rp, "ExtenAdded", ev);
+	json_decref(ev);
+ out:
+	free(attrs);
+	json_decref(f.attrs);
+}
+
+/* Loads the stored row into an update form. */
+static int uform_load_h(const struct pbxuser *u, void *arg)
+{
+	struct uform *f = arg;
+
+	str_ncpy(f->number, u->number, sizeof(f->number));
+	str_ncpy(f->secret, u->secret, sizeof(f->secret));
+	str_ncpy(f->context, u->context, sizeof(f->context));
+	str_ncpy(f->name, u->name, sizeof(f->name));
+	f->active = u->active;
+	f->attrs = json_loads(u->attrs, 0, NULL);
+	if (!json_is_object(f->attrs)) {
+		json_decref(f->attrs);
+		f->attrs = json_object();
+	}
+	if (!f->attrs)
+		return ENOMEM;
+	attrs_complete(f->attrs);
+	return 0;
+}
+
+static void users_update_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_pbx *rp = arg;
+	struct uform f = { .active = true };
+	struct pbxuser u;
+	char *attrs = NULL;
+	int err;
+
+	if (id_read(req, rep, f.id, sizeof(f.id)))
+		return;
+	err = pbxuser_get(rp->store, f.id, uform_load_h, &f);
+	if (err == ENOENT) {
+		http_reply_fail(rep, "No user with this _id");
+		goto out;
+	}
+	if (err) {
+		store_failed(rep, "pbx/users/update", err);
+		goto out;
+	}
+	if (uform_read(req, rep, &f, false))
+		goto out;
+	attrs = json_dumps(f.attrs, JSON_COMPACT);
+	if (!attrs) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		goto out;
+	}
+	u = (struct pbxuser){ .id = f.id, .number = f.number, .secret = f.secret,
+			      .context = f.context, .name = f.name, .active = f.active,
+			      .attrs = attrs };
+	err = pbxuser_update(rp->store, &u);
+	if (err == EEXIST)
+		http_reply_fail(rep, "This number already exists");
+	else if (err == ENOENT)
+		http_reply_fail(rep, "No user with this _id");
+	else if (err)
+		store_failed(rep, "pbx/users/update", err);
+	else {
+		log_info("api: user updated (number=%s id=%s by=%s)", f.number, f.id, req->user);
+		http_reply_ok(rep, MSG_DONE, json_string(""));
+	}
+ out:
+	free(attrs);
+	json_decref(f.attrs);
+}
+
+static void users_remove_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_pbx *rp = arg;
+	char id[32];
+	json_t *ev;
+	int err;
+
+	if (id_read(req, rep, id, sizeof(id)))
+		return;
+	ev = user_fetch(rp->store, id);
+	err = pbxuser_del(rp->store, id);
+	if (err == ENOENT)
+		http_reply_fail(rep, "No user with this _id");
+	else if (err)
+		store_failed(rep, "pbx/users/remove", err);
+	else {
+		log_info("api: user removed (id=%s by=%s)", id, req->user);
+		http_reply_ok(rep, MSG_DONE, json_string(""));
+		emit(rp, "ExtenRemoved", ev);
+	}
+	json_decref(ev);
+}
+
+static int search_row_h(const struct pbxuser *u, void *arg)
+{
+	json_t *o = user_json(u);
+
+	return o ? json_array_append_new(arg, o) ? ENOMEM : 0 : ENOMEM;
+}
+
+static void users_search_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_pbx *rp = arg;
+	struct pbxuser_query q = { .sort = "number" };
+	struct http_req creq = *req;
+	struct http_page pg;
+	char status[16], name[128], number[64], mapped[64];
+	json_t *cond, *rows;
+	uint64_t total = 0;
+	bool alike;
+	int err;
+
+	if (http_arg_bool(req, rep, "alike", true, &alike))
+		return;
+	err = http_arg_str(req, rep, "status", false, status, sizeof(status));
+	if (err == EINVAL)
+		return;
+	if (!err && strcmp(status, "all") && strcmp(status, "mapped")) {
+		http_reply_fail(rep, "Field 'status': expected all or mapped");
+		return;
+	}
+	/* The docs' table puts the filters at the top level, their sample in
+	 * "conditions" (spec §2.3): conditions wins when present. */
+	cond = req->body ? json_object_get(req->body, "conditions") : NULL;
+	if (cond && !json_is_null(cond)) {
+		if (!json_is_object(cond)) {
+			http_reply_fail(rep, "Field 'conditions': expected an object");
+			return;
+		}
+		creq.body = cond;
+	}
+	if (http_arg_str(&creq, rep, "name", false, name, sizeof(name)) == EINVAL ||
+	    http_arg_str(&creq, rep, "number", false, number, sizeof(number)) == EINVAL ||
+	    http_arg_str(&creq, rep, "mapped", false, mapped, sizeof(mapped)) == EINVAL)
+		return;
+	if (http_arg_page(req, rep, &pg))
+		return;
+	if (pg.sort[0] && strcmp(pg.sort, "number") && strcmp(pg.sort, "name")
+	    && strcmp(pg.sort, "date") && strcmp(pg.sort, "_id")) {
+		http_reply_fail(rep, "Field 'pagination.sorting': cannot sort by '%s' (number, "
+				"name, date, _id)", pg.sort);
+		return;
+	}
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	/* tamas has no operator accounts, so no extension is mapped to one. */
+	if (strcmp(status, "mapped") && !mapped[0]) {
+		q.name = name;
+		q.number = number;
+		q.alike = alike;
+		if (pg.sort[0])
+			q.sort = pg.sort;
+		q.desc = pg.dir < 0;
+		if (pg.given) {
+			q.start = pg.start;
+			q.count = pg.count;
+		}
+		err = pbxuser_search(rp->store, &q, &total, search_row_h, rows);
+		if (err) {
+			json_decref(rows);
+			store_failed(rep, "pbx/users/search", err);
+			return;
+		}
+	}
+	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, rows) : rows);
+}
+
+int routes_pbx_register(struct http *h, struct routes_pbx *rp)
+{
+	int err;
+
+	if (!h || !rp || !rp->store)
+		return EINVAL;
+	/* The docs show both methods for ping (spec §1.1). */
+	err = http_route_add(h, "POST", "setting/ping/act", NULL, ping_h, rp);
+	err = err ? err : http_route_add(h, "PUT", "setting/ping/act", NULL, ping_h, rp);
+	err = err ? err : http_route_add(h, "POST", "pbx/users/add", NULL, users_add_h, rp);
+	err = err ? err : http_route_add(h, "POST", "pbx/users/search", NULL, users_search_h, rp);
+	err = err ? err : http_route_add(h, "POST", "pbx/users/update", NULL, users_update_h, rp);
+	err = err ? err : http_route_add(h, "POST", "pbx/users/remove", NULL, users_remove_h, rp);
+	return err;
+}
