@@ -11,10 +11,12 @@
 #include <unistd.h>
 #include <re.h>
 #include "api/apiauth.h"
+#include "api/callhook.h"
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
 #include "api/routes_pbx.h"
+#include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
 #include "core/tmrheap.h"
@@ -40,6 +42,9 @@ struct tamas {
 	struct cfg *conf;
 	struct store *store;
 	struct cdrq *cdrq;
+	struct webhook_conf webhook_cf;
+	struct webhook *webhook;
+	struct callhook *callhook;
 	struct sipsrv *sip;
 	struct dialplan *dp;
 	struct mohset *moh;
@@ -99,9 +104,8 @@ static void dialplan_ended(struct chan *ch, void *arg)
 	chan_hangup(ch, 0);
 }
 
-static void call_h(struct chan *ch, void *arg)
+static void dialplan_begin(struct tamas *t, struct chan *ch)
 {
-	struct tamas *t = arg;
 	int err = dialplan_start(t->dp, ch, dialplan_ended, t);
 
 	if (err) {
@@ -110,11 +114,19 @@ static void call_h(struct chan *ch, void *arg)
 	}
 }
 
+static void call_h(struct chan *ch, void *arg)
+{
+	struct tamas *t = arg;
+
+	callhook_chan_new(t->callhook, ch, false);
+	dialplan_begin(t, ch);
+}
+
 /* A channel sent somewhere by ChannelRedirect or a transfer while no
  * dialplan ran on it (a Dial callee) starts one there. */
 static void redirect_h(struct chan *ch, void *arg)
 {
-	call_h(ch, arg);
+	dialplan_begin(arg, ch);
 }
 
 static bool reachable_h(const char *tech, const char *resource, void *arg)
@@ -156,7 +168,17 @@ static int sip_request_h(struct chan **chp, const char *resource, struct chan *c
 			 int *cause, void *arg)
 {
 	struct tamas *t = arg;
-	return sipsrv_request(t->sip, chp, resource, caller, cause);
+	int err = sipsrv_request(t->sip, chp, resource, caller, cause);
+
+	if (!err)
+		callhook_chan_new(t->callhook, *chp, true);
+	return err;
+}
+
+static bool is_trunk_h(const char *name, void *arg)
+{
+	struct tamas *t = arg;
+	return sipsrv_has_trunk(t->sip, name);
 }
 
 static int db_get_h(const char *family, const char *key, char *buf, size_t sz, void *arg)
@@ -654,6 +676,22 @@ static int signals_init(struct tamas *t)
 	return fd_listen(t->sigfd, FD_READ, signal_fd_h, t);
 }
 
+/* [webhook]: events into the outbox, the Cdr event in the CDR's own
+ * transaction (cdrq's written hook). */
+static int webhook_setup(struct tamas *t)
+{
+	int err = webhook_alloc(&t->webhook, t->store, &t->webhook_cf);
+
+	if (!err)
+		err = callhook_alloc(&t->callhook, t->webhook, is_trunk_h, t);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "webhook: cannot start: %m", err);
+		return err;
+	}
+	cdrq_set_written_h(t->cdrq, callhook_cdr_written, t->callhook);
+	return 0;
+}
+
 static int tamas_start(struct tamas *t)
 {
 	struct sipsrv_conf scf;
@@ -669,6 +707,8 @@ static int tamas_start(struct tamas *t)
 		return err;
 	}
 	err = sip_conf(t, &scf);
+	if (!err)
+		err = webhook_conf_load(&t->webhook_cf, t->conf, t->err, sizeof(t->err));
 	if (err)
 		return err;
 	err = store_open(&t->store, cfg_get_str(t->conf, "store", "path", "var/tamas.db"),
@@ -688,6 +728,9 @@ static int tamas_start(struct tamas *t)
 			return err;
 	}
 	err = cdrq_alloc(&t->cdrq, t->store, 5, 256);
+	if (err)
+		return err;
+	err = webhook_setup(t);
 	if (err)
 		return err;
 	err = seed_users(t);
@@ -765,6 +808,10 @@ static void tamas_stop(struct tamas *t)
 	t->recw = mem_deref(t->recw);   /* finishes every recording file */
 	t->moh = mem_deref(t->moh);
 	t->cdrq = mem_deref(t->cdrq);   /* writes what is still queued */
+	/* After cdrq: its last group queues Cdr events. Undelivered events
+	 * stay in the outbox for the next start. */
+	t->callhook = mem_deref(t->callhook);
+	t->webhook = mem_deref(t->webhook);
 	if (t->sigfd >= 0) {
 		fd_close(t->sigfd);
 		close(t->sigfd);

@@ -441,6 +441,11 @@ int sipsrv_trunk_add(struct sipsrv *s, const struct trunk_conf *tc)
 	return 0;
 }
 
+bool sipsrv_has_trunk(const struct sipsrv *s, const char *name)
+{
+	return s && name && trunk_by_name(s, name, strlen(name)) != NULL;
+}
+
 int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 		   struct chan *caller, int *cause)
 {

@@ -11,6 +11,8 @@ struct cdrq {
 	struct store *st;
 	struct list q;
 	struct tmr tmr;
+	cdrq_written_h *writtenh;
+	void *written_arg;
 	uint32_t delay;
 	unsigned max_batch, n;
 	bool failing;
@@ -126,8 +128,13 @@ int cdrq_flush(struct cdrq *q)
 	if (!q->n)
 		return 0;
 	err = store_begin(q->st);
-	for (le = q->q.head; le && !err; le = le->next)
-		err = store_cdr_write(q->st, &((struct qrec *)le->data)->rec);
+	for (le = q->q.head; le && !err; le = le->next) {
+		const struct cdr_rec *rec = &((struct qrec *)le->data)->rec;
+
+		err = store_cdr_write(q->st, rec);
+		if (!err && q->writtenh)
+			err = q->writtenh(rec, q->written_arg);
+	}
 	if (!err)
 		err = store_commit(q->st);
 	if (err) {
@@ -149,4 +156,12 @@ int cdrq_flush(struct cdrq *q)
 unsigned cdrq_pending(const struct cdrq *q)
 {
 	return q ? q->n : 0;
+}
+
+void cdrq_set_written_h(struct cdrq *q, cdrq_written_h *h, void *arg)
+{
+	if (!q)
+		return;
+	q->writtenh = h;
+	q->written_arg = arg;
 }

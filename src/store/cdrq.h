@@ -20,4 +20,13 @@ int cdrq_push(struct cdrq *q, const struct cdr_rec *rec);
 int cdrq_flush(struct cdrq *q);
 unsigned cdrq_pending(const struct cdrq *q);
 
+/* Called for each record inside the group's transaction, after its row is
+ * written and before COMMIT, so that what h writes to the store (the Cdr
+ * webhook's outbox row) becomes durable together with the CDR row or not at
+ * all: never a webhook for a CDR that is not there, never a CDR whose
+ * webhook was lost. A non-zero return rolls the group back and retries it
+ * like a failed write, so h returns non-zero for store errors only. */
+typedef int (cdrq_written_h)(const struct cdr_rec *rec, void *arg);
+void cdrq_set_written_h(struct cdrq *q, cdrq_written_h *h, void *arg);
+
 #endif
