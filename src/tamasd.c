@@ -15,6 +15,7 @@
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
+#include "api/routes_call.h"
 #include "api/routes_pbx.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
@@ -25,11 +26,13 @@
 #include "media/tone.h"
 #include "media/tts.h"
 #include "pbx/app.h"
+#include "pbx/calllimit.h"
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
+#include "pbx/originate.h"
 #include "pbx/transfer.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
@@ -57,6 +60,7 @@ struct tamas {
 	struct apiauth *apiauth;
 	struct http *http;
 	struct routes_pbx routes_pbx;
+	struct routes_call routes_call;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -571,7 +575,14 @@ static int http_setup(struct tamas *t)
 		return err;
 	}
 	t->routes_pbx.store = t->store;
+	t->routes_pbx.event_h = callhook_pbx_event;
+	t->routes_pbx.arg = t->callhook;
+	t->routes_call.store = t->store;
+	t->routes_call.trunk_h = is_trunk_h;
+	t->routes_call.arg = t;
 	err = routes_pbx_register(t->http, &t->routes_pbx);
+	if (!err)
+		err = routes_call_register(t->http, &t->routes_call);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;
@@ -676,6 +687,44 @@ static int signals_init(struct tamas *t)
 	return fd_listen(t->sigfd, FD_READ, signal_fd_h, t);
 }
 
+/* [api]: Simotel's call_limit warning beeper (simotel.ini's keys) and what
+ * an originated call's first party hears while the second is dialled. */
+static int api_setup(struct tamas *t)
+{
+	struct calllimit_conf lc;
+	struct originate_conf oc = { .dp = t->dp };
+	const char *ann, *hold;
+	int err;
+
+	calllimit_conf_default(&lc);
+	err = cfg_get_bool(t->conf, "api", "call_limit_warning_beeper_enabled", lc.beeper,
+			   &lc.beeper, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "api", "call_limit_warning_beeper_time_to_end_sec",
+				  lc.time_to_end_s, 1, 3600, &lc.time_to_end_s, t->err,
+				  sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(t->conf, "api", "call_limit_warning_beeper_repeat_time_sec",
+				  lc.repeat_s, 0, 3600, &lc.repeat_s, t->err, sizeof(t->err));
+	if (err)
+		return err;
+	ann = cfg_get_str(t->conf, "api", "call_limit_warning_beeper_announce", "beep");
+	if (!*ann || strlen(ann) >= sizeof(lc.announce)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: api.call_limit_warning_beeper_"
+				  "announce: expected a prompt name of 1 to %zu characters",
+				  cfg_where(t->conf, "api", "call_limit_warning_beeper_announce"),
+				  sizeof(lc.announce) - 1);
+		return EINVAL;
+	}
+	str_ncpy(lc.announce, ann, sizeof(lc.announce));
+	dial_set_limit_conf(&lc);
+	/* Present but empty means silence, so not cfg_get_str's default. */
+	hold = cfg_get(t->conf, "api", "originate_hold");
+	str_ncpy(oc.hold, hold ? hold : "moh", sizeof(oc.hold));
+	originate_set_conf(&oc);
+	return 0;
+}
+
 /* [webhook]: events into the outbox, the Cdr event in the CDR's own
  * transaction (cdrq's written hook). */
 static int webhook_setup(struct tamas *t)
@@ -757,7 +806,9 @@ static int tamas_start(struct tamas *t)
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
 	transfer_set_dialplan(t->dp);
-	err = features_setup(t);
+	err = api_setup(t);
+	if (!err)
+		err = features_setup(t);
 	if (err)
 		return err;
 	chan_set_redirect_hook(redirect_h, t);

@@ -2,10 +2,11 @@
  * extension's NewState is the sum of its legs: InUse while one is up (or is
  * the extension's own outgoing call), Ringing while one rings, else Idle;
  * an event goes out only when that sum changes. */
+#include "core/rejansson.h"
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <re.h>
+#include <time.h>
 #include "api/callhook.h"
 #include "api/webhook.h"
 #include "core/log.h"
@@ -126,13 +127,9 @@ const char *callhook_cdr_type(const struct callhook *h, const struct cdr_rec *re
 
 /* --- Cdr ----------------------------------------------------------------- */
 
-/* The originate id (simotel-api-v4.md §2.2) belongs in the Cdr event of an
- * originated call. struct cdr_rec has no field for it yet: when originate
- * lands it adds one (e.g. `const char *origid`) and returns it here. */
 static const char *cdr_origid(const struct cdr_rec *rec)
 {
-	(void)rec;
-	return NULL;
+	return str_isset(rec->originated_call_id) ? rec->originated_call_id : NULL;
 }
 
 static const char *basename_of(const char *path)
@@ -150,6 +147,10 @@ int callhook_cdr_written(const struct cdr_rec *rec, void *arg)
 	int64_t wait;
 
 	if (!h || !rec || !webhook_wants(h->wh, "Cdr"))
+		return 0;
+	/* simotel-webhooks.md §2.1: no Cdr for an originate call whose first
+	 * party never answered (its row's answer time is the first party's). */
+	if (cdr_origid(rec) && !rec->answer_us)
 		return 0;
 	type = callhook_cdr_type(h, rec, entry, sizeof(entry), outp, sizeof(outp));
 	(void)webhook_time_str(h->wh, rec->start_us, start, sizeof(start));
@@ -401,4 +402,35 @@ int callhook_alloc(struct callhook **chp, struct webhook *wh, callhook_trunk_h *
 	}
 	*chp = h;
 	return 0;
+}
+
+/* --- PBX events ---------------------------------------------------------- */
+
+void callhook_pbx_event(const char *event, struct json_t *data, void *arg)
+{
+	struct callhook *h = arg;
+	char date[40] = "";
+	const char *exten;
+
+	if (!h || !event || !webhook_wants(h->wh, event))
+		return;
+	if (!strcmp(event, "Ping")) {
+		const struct webhook_field f[] = { { "date", date, 0 } };
+
+		(void)webhook_time_str(h->wh, (uint64_t)time(NULL) * 1000000u, date,
+				       sizeof(date));
+		(void)webhook_emit_fields(h->wh, event, NULL, f, ARRAY_SIZE(f));
+		return;
+	}
+	exten = json_string_value(json_object_get(data, "number"));
+	{
+		/* A user just added or removed has no registration: Simotel
+		 * reports "Unavailable" (simotel-webhooks.md §2.7). */
+		const struct webhook_field f[] = {
+			{ "exten", exten ? exten : "", 0 },
+			{ "state", "Unavailable", 0 },
+		};
+
+		(void)webhook_emit_fields(h->wh, event, NULL, f, ARRAY_SIZE(f));
+	}
 }

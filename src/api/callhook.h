@@ -36,4 +36,9 @@ void callhook_chan_new(struct callhook *ch, struct chan *chan, bool outbound);
 const char *callhook_cdr_type(const struct callhook *ch, const struct cdr_rec *rec,
 			      char *entry, size_t entrysz, char *outgoing, size_t outsz);
 
+/* A routes_pbx_event_h (arg: the callhook): Ping, ExtenAdded and
+ * ExtenRemoved as webhook events. */
+struct json_t;
+void callhook_pbx_event(const char *event, struct json_t *data, void *arg);
+
 #endif
