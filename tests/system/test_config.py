@@ -20,11 +20,16 @@ def start_expecting_failure(d, timeout=5):
     return d.stderr()
 
 
-@pytest.mark.parametrize("section,key,value", [("sip", "port", "banana"),
-                                                ("rtp", "port_max", "70000")])
+@pytest.mark.parametrize("section,key,value", [
+    ("sip", "port", "banana"),
+    ("rtp", "port_max", "70000"),
+    ("api", "call_limit_warning_beeper_enabled", "perhaps"),
+    ("api", "call_limit_warning_beeper_time_to_end_sec", "0"),
+    ("api", "call_limit_warning_beeper_repeat_time_sec", "soon"),
+])
 def test_bad_value_reports_file_and_line(tamas_factory, section, key, value):
     d = tamas_factory()
-    d.conf[section][key] = value
+    d.conf.setdefault(section, {})[key] = value
     text = d.conf_text()
     lines = text.splitlines()
     line = next(i + 1 for i, l in enumerate(lines)

@@ -294,3 +294,39 @@ def test_refused_requests_place_no_call(tamas):
     time.sleep(0.3)
     assert tamas.channel_names() == []
     assert tamas.cdr_rows() == []
+
+
+L_DIALPLAN = """\
+extensions = {
+	main_routing = {
+		["_1XXX"] = function(context, exten)
+			app.dial("SIP/" .. exten, 10, "L(3000:1000)")
+		end,
+		["2000"] = function(context, exten)
+			app.dial("SIP/1002", 10, "L(x:1)")
+			app.set("CDR(userfield)=" .. channel.DIALSTATUS:get())
+			app.hangup()
+		end,
+	},
+}
+"""
+
+
+def test_dial_L_option_limits_a_phone_call(tamas_factory, sipp):
+    # Dial's own L(x:y) (asterisk-semantics.md §2.3), the mechanism under
+    # call_limit: the bridge ends at x ms, the caller's dialplan goes on
+    from harness import call
+    tamas = tamas_factory(dialplan=L_DIALPLAN).start()
+    sipp.target = tamas.target
+    callee = start_callee(sipp, tamas, "1002")
+    t0 = time.monotonic()
+    call(sipp, tamas, "1001", "1002", scenario="uac_call_wait_bye")
+    took = time.monotonic() - t0
+    callee.wait()
+    assert 2.5 <= took <= 6, f"call lasted {took:.1f} s with L(3000)"
+    [row] = tamas.wait_cdrs(1)
+    assert row["disposition"] == "ANSWERED" and 2 <= int(row["billsec"]) <= 4, row
+    # a bad L() argument does not place the call
+    call(sipp, tamas, "1001", "2000", scenario="uac_expect_code", sets={"expect": "any"})
+    row = tamas.wait_cdrs(2)[1]
+    assert row["dst"] == "2000" and row["userfield"] == "INVALIDARGS", row
