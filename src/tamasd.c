@@ -455,6 +455,8 @@ static int trunk_section_h(const struct cfg *conf, const char *section, const ch
 	tc.context = cfg_get_str(conf, section, "context", "from_trunk");
 	tc.username = cfg_get(conf, section, "username");
 	tc.password = cfg_get(conf, section, "password");
+	tc.state_h = callhook_trunk_state;
+	tc.state_arg = t->callhook;
 	if (tc.reg && (!tc.username || !tc.password)) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: register = yes needs "
 				  "username and password", cfg_where(conf, section, "register"),
@@ -806,6 +808,7 @@ static int tamas_start(struct tamas *t)
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
 	transfer_set_dialplan(t->dp);
+	transfer_set_done_h(callhook_transfer, t->callhook);
 	err = api_setup(t);
 	if (!err)
 		err = features_setup(t);

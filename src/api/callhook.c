@@ -434,3 +434,79 @@ void callhook_pbx_event(const char *event, struct json_t *data, void *arg)
 		(void)webhook_emit_fields(h->wh, event, NULL, f, ARRAY_SIZE(f));
 	}
 }
+
+/* --- Transfer, TrunkNewState --------------------------------------------- */
+
+/* Who a channel is, as Simotel names parties: a Dial leg by the endpoint it
+ * called ("210", "prov/0912..."), a calling channel by its caller number. */
+static void party_of(struct chan *ch, char *buf, size_t sz)
+{
+	const char *num = chan_cid_num(ch);
+
+	if ((chan_is_dial_callee(ch) || !str_isset(num)) &&
+	    chan_resource(chan_name(ch), buf, sz))
+		return;
+	str_ncpy(buf, str_isset(num) ? num : "", sz);
+}
+
+void callhook_transfer(struct chan *transferer, struct chan *moved, const char *to_exten,
+		       struct chan *to_chan, void *arg)
+{
+	struct callhook *h = arg;
+	char xferer[128] = "", from[128] = "", to[128] = "";
+
+	if (!h || !transferer || !moved || !webhook_wants(h->wh, "Transfer"))
+		return;
+	if (!chan_resource(chan_name(transferer), xferer, sizeof(xferer)))
+		str_ncpy(xferer, chan_name(transferer), sizeof(xferer));
+	party_of(moved, from, sizeof(from));
+	if (to_exten)
+		str_ncpy(to, to_exten, sizeof(to));
+	else if (to_chan)
+		party_of(to_chan, to, sizeof(to));
+	{
+		const struct webhook_field f[] = {
+			{ "unique_id", chan_linkedid(moved), 0 },
+			{ "transferer", xferer, 0 },
+			{ "transferred_from", from, 0 },
+			{ "transferred_to", to, 0 },
+		};
+
+		(void)webhook_emit_fields(h->wh, "Transfer", chan_linkedid(moved), f,
+					  ARRAY_SIZE(f));
+	}
+}
+
+static int epoch_str(char *buf, size_t sz, uint64_t us)
+{
+	return re_snprintf(buf, sz, "%llu.%06llu", (unsigned long long)(us / 1000000u),
+			   (unsigned long long)(us % 1000000u)) < 0 ? ENOMEM : 0;
+}
+
+void callhook_trunk_state(const char *name, const char *state, void *arg)
+{
+	struct callhook *h = arg;
+	char now[32];
+	struct timespec ts;
+
+	if (!h || !webhook_wants(h->wh, "TrunkNewState"))
+		return;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)epoch_str(now, sizeof(now),
+			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	{
+		/* Simotel sends the times as JSON numbers (epoch seconds with a
+		 * fraction); webhook fields are text or integers, so the
+		 * state change time is sent as text with the same digits. */
+		const struct webhook_field f[] = {
+			{ "state", state, 0 },
+			{ "trunk_name", name, 0 },
+			{ "trunk_type", "SIP", 0 },
+			{ "last_time", now, 0 },
+			{ "last_time_sec", NULL, 0 },
+			{ "date", now, 0 },
+		};
+
+		(void)webhook_emit_fields(h->wh, "TrunkNewState", name, f, ARRAY_SIZE(f));
+	}
+}

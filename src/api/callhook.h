@@ -36,6 +36,12 @@ void callhook_chan_new(struct callhook *ch, struct chan *chan, bool outbound);
 const char *callhook_cdr_type(const struct callhook *ch, const struct cdr_rec *rec,
 			      char *entry, size_t entrysz, char *outgoing, size_t outsz);
 
+/* A transfer_done_h (arg: the callhook): the Transfer event. */
+void callhook_transfer(struct chan *transferer, struct chan *moved, const char *to_exten,
+		       struct chan *to_chan, void *arg);
+/* A trunk_state_h (arg: the callhook): the TrunkNewState event. */
+void callhook_trunk_state(const char *name, const char *state, void *arg);
+
 /* A routes_pbx_event_h (arg: the callhook): Ping, ExtenAdded and
  * ExtenRemoved as webhook events. */
 struct json_t;

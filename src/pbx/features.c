@@ -552,6 +552,7 @@ static void atx_complete(struct atx *a)
 	(void)chan_var_set(c, "ATTENDEDTRANSFER", chan_name(x));
 	log_info("features: attended transfer joins %s and %s (transferer=%s)", chan_name(y),
 		 chan_name(c), chan_name(x));
+	transfer_report(x, y, NULL, c);
 	if (!(chan_is_dial_callee(x) && chan_replace(x, c))) {
 		if (chan_is_dial_callee(y))
 			chan_take(y);           /* its call (the transferer's Dial) lets go */

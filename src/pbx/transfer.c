@@ -10,10 +10,25 @@
 #include "pbx/transfer.h"
 
 static struct dialplan *xfer_dp;
+static transfer_done_h *xfer_done_h;
+static void *xfer_done_arg;
 
 void transfer_set_dialplan(struct dialplan *dp)
 {
 	xfer_dp = dp;
+}
+
+void transfer_set_done_h(transfer_done_h *h, void *arg)
+{
+	xfer_done_h = h;
+	xfer_done_arg = arg;
+}
+
+void transfer_report(struct chan *transferer, struct chan *moved, const char *to_exten,
+		     struct chan *to_chan)
+{
+	if (xfer_done_h)
+		xfer_done_h(transferer, moved, to_exten, to_chan, xfer_done_arg);
 }
 
 /* TRANSFER_CONTEXT, else the transferer's context; a Dial callee has none
@@ -60,7 +75,10 @@ int transfer_blind(struct chan *transferer, const char *exten)
 	(void)chan_var_set(xferee, "BLINDTRANSFER", chan_name(transferer));
 	(void)chan_var_set(xferee, "ATTENDEDTRANSFER", NULL);
 	media_gen_stop(xferee);
-	return chan_redirect(xferee, ctx, exten);
+	err = chan_redirect(xferee, ctx, exten);
+	if (!err)
+		transfer_report(transferer, xferee, exten, NULL);
+	return err;
 }
 
 /* The owner of `keep`'s call adopts `join` in place of `gone`. */
@@ -97,10 +115,16 @@ int transfer_attended(struct chan *a, struct chan *b)
 	media_gen_stop(pb);
 	/* The party that called keeps its Dial (and CDR); the other is
 	 * taken out of its call and put in place of the transferer's leg. */
-	if (chan_is_dial_callee(a) && chan_is_dial_callee(pb))
+	if (chan_is_dial_callee(a) && chan_is_dial_callee(pb)) {
 		err = join_into(a, pb, a);
-	else if (chan_is_dial_callee(b) && chan_is_dial_callee(pa))
+		if (!err)
+			transfer_report(a, pa, NULL, pb);
+	}
+	else if (chan_is_dial_callee(b) && chan_is_dial_callee(pa)) {
 		err = join_into(b, pa, b);
+		if (!err)
+			transfer_report(b, pb, NULL, pa);
+	}
 	else
 		err = ENOTSUP;
 	if (err)

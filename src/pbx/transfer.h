@@ -24,4 +24,14 @@ int transfer_attended(struct chan *a, struct chan *b);
 int transfer_blind_check(struct chan *transferer, const char *exten);
 int transfer_attended_check(struct chan *a, struct chan *b);
 
+/* A transfer completed: transferer moved `moved` to extension to_exten
+ * (blind) or to the party on channel to_chan (attended); one of the two is
+ * NULL. For events (webhooks); it must not change the calls. */
+typedef void (transfer_done_h)(struct chan *transferer, struct chan *moved,
+			       const char *to_exten, struct chan *to_chan, void *arg);
+void transfer_set_done_h(transfer_done_h *h, void *arg);
+/* Reports a completed transfer made elsewhere (DTMF attended transfer). */
+void transfer_report(struct chan *transferer, struct chan *moved, const char *to_exten,
+		     struct chan *to_chan);
+
 #endif

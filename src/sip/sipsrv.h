@@ -28,11 +28,17 @@ struct sipsrv_conf {
 	const char *(*dtmf_mode_h)(bool trunk, const char *name, void *arg);
 };
 
+/* A registering trunk's state changed: "Ok" (registered) or "Unavailable"
+ * (refused or no answer), Simotel's TrunkNewState words. */
+typedef void (trunk_state_h)(const char *name, const char *state, void *arg);
+
 struct trunk_conf {
 	const char *name, *host, *context, *username, *password;
 	uint16_t port;
 	bool reg;
 	uint32_t expires;
+	trunk_state_h *state_h;     /* may be NULL */
+	void *state_arg;
 };
 
 /* Password and dialplan context of a local user; ENOENT if unknown. */

@@ -12,6 +12,9 @@ struct trunk {
 	uint32_t expires;
 	struct sipreg *sipreg;
 	uint16_t last_scode;
+	trunk_state_h *state_h;
+	void *state_arg;
+	const char *state;           /* last reported: a static string, or NULL */
 };
 
 static void destructor(void *arg)
@@ -40,18 +43,33 @@ int trunk_auth_h(char **username, char **password, const char *realm, void *arg)
 	return err;
 }
 
+static void state_set(struct trunk *t, const char *state)
+{
+	if (t->state == state)
+		return;
+	t->state = state;
+	if (t->state_h)
+		t->state_h(t->name, state, t->state_arg);
+}
+
 static void reg_resp_h(int err, const struct sip_msg *msg, void *arg)
 {
 	struct trunk *t = arg;
 
 	if (err) {
 		log_warn("trunk: registration failed (trunk=%s err=%m)", t->name, err);
+		state_set(t, "Unavailable");
 		return;
 	}
 	if (msg->scode != t->last_scode)
 		log_info("trunk: registration %u %r (trunk=%s)", msg->scode, &msg->reason,
 			 t->name);
 	t->last_scode = msg->scode;
+	/* libre retries 401/407 itself; only a final answer is a state. */
+	if (msg->scode >= 200 && msg->scode < 300)
+		state_set(t, "Ok");
+	else if (msg->scode >= 300 && msg->scode != 401 && msg->scode != 407)
+		state_set(t, "Unavailable");
 }
 
 static int trunk_register(struct trunk *t, struct sip *sip)
@@ -90,6 +108,8 @@ int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc)
 	if (err)
 		goto out;
 	t->reg = tc->reg;
+	t->state_h = tc->state_h;
+	t->state_arg = tc->state_arg;
 	t->expires = tc->expires ? tc->expires : 300;
 	if (t->reg) {
 		if (!t->username || !t->password) {

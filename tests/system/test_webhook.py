@@ -338,3 +338,57 @@ def test_bad_webhook_value_stops_the_daemon_with_file_and_line(tamas_factory, ke
     err = d.stderr()
     assert re.search(rf"tamas\.conf:{line}: webhook\.{key}: .*{re.escape(why)}", err), err[-2000:]
     assert not d.db_path.exists(), "nothing is created for a bad configuration"
+
+
+# ------------------------------------------------------- Transfer, trunks
+
+def test_blind_refer_sends_transfer_event(tamas_factory, receiver, sipp):
+    d = daemon(tamas_factory, receiver, sipp, events="Transfer")
+    target = start_callee(sipp, d, "1003")
+    b = start_callee(sipp, d, "1002", scenario="uas_answer_refer",
+                     keys={"target": "1003"}, sets={"pause_ms": 500})
+    call(sipp, d, "1001", "1002", hold_ms=2500)
+    b.wait()
+    target.wait()
+    [ev] = wait_accepted(receiver, lambda b: b["event_name"] == "Transfer", "Transfer")
+    assert ev["transferer"] == "1002", ev
+    assert ev["transferred_from"] == "1001", ev
+    assert ev["transferred_to"] == "1003", ev
+    [row] = d.wait_cdrs(1)
+    assert ev["unique_id"] == row["linkedid"], (ev, row)
+
+
+def test_registering_trunk_sends_trunk_new_state(tamas_factory, receiver, sipp):
+    from harness import HOST
+    reg_port = free_port()
+    provider = sipp.start("uas_registrar", port=reg_port, remote="",
+                          keys={"auth_user": "acct", "auth_pass": "s3cret",
+                                "realm": "provider", "expires": 60})
+    provider.wait_bound()
+    d = tamas_factory(conf_update={"webhook": {"url": receiver.url,
+                                               "events": "TrunkNewState"}})
+    d.trunks["up"] = {"host": HOST, "port": reg_port, "context": "from_trunk",
+                      "username": "acct", "password": "s3cret", "register": "yes",
+                      "expires": 60}
+    d.start()
+    provider.wait(timeout=15)
+    [ev] = wait_accepted(receiver, lambda b: b["event_name"] == "TrunkNewState",
+                         "TrunkNewState")
+    assert ev["trunk_name"] == "up" and ev["state"] == "Ok", ev
+    assert ev["trunk_type"] == "SIP" and re.fullmatch(r"\d{10}\.\d{6}", ev["date"]), ev
+
+
+def test_api_user_changes_and_ping_send_events(tamas_factory, receiver, sipp):
+    d = daemon(tamas_factory, receiver, sipp, events="ExtenAdded,ExtenRemoved,Ping")
+    d.ctl("apiuser", "add", "crm", "--auth", "basic", "--password", "crm-secret")
+    auth = {"user": "crm", "password": "crm-secret"}
+    r = d.api("pbx/users/add", {"name": "N", "number": "2070", "secret": "s3cret-2070"}, **auth)
+    assert r.json["success"] == 1, r
+    assert d.api("pbx/users/remove", {"_id": r.json["data"]["_id"]}, **auth).json["success"] == 1
+    assert d.api("setting/ping/act", {}, **auth).json["success"] == 1
+    evs = wait_until(lambda: len(receiver.accepted()) >= 3 and receiver.accepted(), 10,
+                     what="three events")
+    assert [e["event_name"] for e in evs] == ["ExtenAdded", "ExtenRemoved", "Ping"], evs
+    assert evs[0]["exten"] == "2070" and evs[0]["state"] == "Unavailable", evs
+    assert evs[1]["exten"] == "2070", evs
+    assert re.fullmatch(TIME_RE, evs[2]["date"]), evs
