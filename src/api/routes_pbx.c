@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_pbx.h"
 #include "core/log.h"
@@ -18,43 +19,31 @@
 
 /* --- fields ------------------------------------------------------------------- */
 
-enum ftype { F_TEXT, F_YESNO, F_DIGITS, F_CHOICE };
-
-/* Simotel user fields that tamas stores and shows but does not act on (its
- * SIP side takes DTMF mode, NAT and such from tamas.conf). */
-struct field {
-	const char *name;
-	enum ftype type;
-	size_t max;                 /* bytes */
-	const char *choices;        /* F_CHOICE: comma list */
-	const char *dflt;
-};
-
-static const struct field extra_fields[] = {
-	{ "user_type",         F_CHOICE, 8,    "SIP",                              "SIP" },
-	{ "cid_number",        F_TEXT,   64,   NULL,                               "" },
-	{ "call_record",       F_YESNO,  3,    NULL,                               "no" },
-	{ "push_notification", F_YESNO,  3,    NULL,                               "no" },
-	{ "deny",              F_TEXT,   255,  NULL,                               "0.0.0.0/0.0.0.0" },
-	{ "permit",            F_TEXT,   255,  NULL,                               "0.0.0.0/0.0.0.0" },
-	{ "dtmfmode",          F_CHOICE, 8,    "rfc2833,rfc4733,info,inband,auto", "rfc2833" },
-	{ "canreinvite",       F_YESNO,  3,    NULL,                               "no" },
-	{ "directmedia",       F_YESNO,  3,    NULL,                               "no" },
-	{ "host",              F_TEXT,   255,  NULL,                               "dynamic" },
-	{ "type",              F_CHOICE, 8,    "friend,user,peer",                 "friend" },
-	{ "nat",               F_TEXT,   64,   NULL,                               "force_rport,comedia" },
-	{ "port",              F_DIGITS, 5,    NULL,                               "5060" },
-	{ "qualify",           F_YESNO,  3,    NULL,                               "yes" },
-	{ "callgroup",         F_TEXT,   64,   NULL,                               "" },
-	{ "pickupgroup",       F_TEXT,   64,   NULL,                               "" },
-	{ "callcounter",       F_YESNO,  3,    NULL,                               "yes" },
-	{ "faxdetect",         F_YESNO,  3,    NULL,                               "no" },
-	{ "call_limit",        F_DIGITS, 6,    NULL,                               "" },
-	{ "trunk",             F_YESNO,  3,    NULL,                               "no" },
-	{ "transfer",          F_YESNO,  3,    NULL,                               "yes" },
-	{ "email",             F_TEXT,   255,  NULL,                               "" },
-	{ "more_options",      F_TEXT,   2048, NULL,                               "" },
-	{ "description",       F_TEXT,   1024, NULL,                               "" },
+static const struct apiform_field extra_fields[] = {
+	{ "user_type",         APIFORM_CHOICE, 8,    "SIP",                              "SIP" },
+	{ "cid_number",        APIFORM_TEXT, 64,   NULL,                               "" },
+	{ "call_record",       APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "push_notification", APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "deny",              APIFORM_TEXT, 255,  NULL,                               "0.0.0.0/0.0.0.0" },
+	{ "permit",            APIFORM_TEXT, 255,  NULL,                               "0.0.0.0/0.0.0.0" },
+	{ "dtmfmode",          APIFORM_CHOICE, 8,    "rfc2833,rfc4733,info,inband,auto", "rfc2833" },
+	{ "canreinvite",       APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "directmedia",       APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "host",              APIFORM_TEXT, 255,  NULL,                               "dynamic" },
+	{ "type",              APIFORM_CHOICE, 8,    "friend,user,peer",                 "friend" },
+	{ "nat",               APIFORM_TEXT, 64,   NULL,                               "force_rport,comedia" },
+	{ "port",              APIFORM_DIGITS, 5,    NULL,                               "5060" },
+	{ "qualify",           APIFORM_YESNO, 3,    NULL,                               "yes" },
+	{ "callgroup",         APIFORM_TEXT, 64,   NULL,                               "" },
+	{ "pickupgroup",       APIFORM_TEXT, 64,   NULL,                               "" },
+	{ "callcounter",       APIFORM_YESNO, 3,    NULL,                               "yes" },
+	{ "faxdetect",         APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "call_limit",        APIFORM_DIGITS, 6,    NULL,                               "" },
+	{ "trunk",             APIFORM_YESNO, 3,    NULL,                               "no" },
+	{ "transfer",          APIFORM_YESNO, 3,    NULL,                               "yes" },
+	{ "email",             APIFORM_TEXT, 255,  NULL,                               "" },
+	{ "more_options",      APIFORM_TEXT, 2048, NULL,                               "" },
+	{ "description",       APIFORM_TEXT, 1024, NULL,                               "" },
 };
 
 static const char *const forward_keys[] = { "Busy", "No Answer", "UnAvailable", "All" };
@@ -80,55 +69,6 @@ static void store_failed(struct http_reply *rep, const char *what, int err)
 {
 	log_error("api: %s failed in the store: %m", what, err);
 	http_reply_error(rep, 500, MSG_FAILED);
-}
-
-/* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused (rep
- * filled). Unlike http_arg_str, "" is a value here: it clears a field. */
-static int field_text(const struct http_req *req, struct http_reply *rep, const char *name,
-		      char *buf, size_t sz)
-{
-	json_t *v = req->body ? json_object_get(req->body, name) : NULL;
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v) && !json_string_length(v)) {
-		buf[0] = '\0';
-		return 1;
-	}
-	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
-}
-
-static bool charset_ok(const char *s, size_t max, const char *set)
-{
-	size_t n = strlen(s);
-
-	return n && n <= max && strspn(s, set) == n;
-}
-
-#define ALNUM "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-static bool choice_ok(const char *choices, const char *v)
-{
-	size_t n = strlen(v);
-	const char *p = choices;
-
-	while (n && p && *p) {
-		if (!strncmp(p, v, n) && (p[n] == ',' || p[n] == '\0'))
-			return true;
-		p = strchr(p, ',');
-		p = p ? p + 1 : NULL;
-	}
-	return false;
-}
-
-static bool extra_ok(const struct field *fd, const char *v)
-{
-	switch (fd->type) {
-	case F_YESNO:  return !strcmp(v, "yes") || !strcmp(v, "no");
-	case F_DIGITS: return !*v || charset_ok(v, fd->max, "0123456789");
-	case F_CHOICE: return choice_ok(fd->choices, v);
-	default:       return true;
-	}
 }
 
 static int forward_read(const struct http_req *req, struct http_reply *rep, json_t *attrs)
@@ -188,10 +128,7 @@ static void attrs_complete(json_t *attrs)
 	json_t *fp;
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(extra_fields); i++)
-		if (!json_is_string(json_object_get(attrs, extra_fields[i].name)))
-			(void)json_object_set_new(attrs, extra_fields[i].name,
-						  json_string(extra_fields[i].dflt));
+	apiform_complete(attrs, extra_fields, ARRAY_SIZE(extra_fields));
 	fp = json_object_get(attrs, "forward_policy");
 	if (!json_is_object(fp)) {
 		fp = json_object();
@@ -210,12 +147,12 @@ static int uform_read(const struct http_req *req, struct http_reply *rep, struct
 	static const char *const core[] = { "name", "number", "secret" };
 	char *const dst[] = { f->name, f->number, f->secret };
 	const size_t dsz[] = { sizeof(f->name), sizeof(f->number), sizeof(f->secret) };
-	char buf[2049], yn[8];
+	char yn[8];
 	size_t i;
 	int r;
 
 	for (i = 0; i < ARRAY_SIZE(core); i++) {
-		r = field_text(req, rep, core[i], dst[i], dsz[i]);
+		r = apiform_text(req, rep, core[i], dst[i], dsz[i]);
 		if (r < 0)
 			return EINVAL;
 		if ((r == 0 && adding) || (r == 1 && !dst[i][0])) {
@@ -223,21 +160,21 @@ static int uform_read(const struct http_req *req, struct http_reply *rep, struct
 			return EINVAL;
 		}
 	}
-	if (!charset_ok(f->number, sizeof(f->number) - 1, ALNUM "_-.+")) {
+	if (!apiform_charset_ok(f->number, sizeof(f->number) - 1, APIFORM_ALNUM "_-.+")) {
 		http_reply_fail(rep, "Field 'number': use digits, letters and _ - . + only "
 				"(at most %zu)", sizeof(f->number) - 1);
 		return EINVAL;
 	}
-	r = field_text(req, rep, "context", f->context, sizeof(f->context));
+	r = apiform_text(req, rep, "context", f->context, sizeof(f->context));
 	if (r < 0)
 		return EINVAL;
 	if (r == 1 && !f->context[0])
 		str_ncpy(f->context, "main_routing", sizeof(f->context));
-	if (!charset_ok(f->context, sizeof(f->context) - 1, ALNUM "_-.")) {
+	if (!apiform_charset_ok(f->context, sizeof(f->context) - 1, APIFORM_ALNUM "_-.")) {
 		http_reply_fail(rep, "Field 'context': use letters, digits and _ - . only");
 		return EINVAL;
 	}
-	r = field_text(req, rep, "active", yn, sizeof(yn));
+	r = apiform_text(req, rep, "active", yn, sizeof(yn));
 	if (r < 0)
 		return EINVAL;
 	if (r == 1) {
@@ -247,26 +184,8 @@ static int uform_read(const struct http_req *req, struct http_reply *rep, struct
 		}
 		f->active = !strcmp(yn, "yes");
 	}
-	for (i = 0; i < ARRAY_SIZE(extra_fields); i++) {
-		const struct field *fd = &extra_fields[i];
-
-		r = field_text(req, rep, fd->name, buf, fd->max + 1);
-		if (r < 0)
-			return EINVAL;
-		if (r == 0)
-			continue;
-		if (!extra_ok(fd, buf)) {
-			if (fd->type == F_YESNO)
-				http_reply_fail(rep, "Field '%s': expected yes or no", fd->name);
-			else if (fd->type == F_DIGITS)
-				http_reply_fail(rep, "Field '%s': expected a number", fd->name);
-			else
-				http_reply_fail(rep, "Field '%s': expected one of %s", fd->name,
-						fd->choices);
-			return EINVAL;
-		}
-		(void)json_object_set_new(f->attrs, fd->name, json_string(buf));
-	}
+	if (apiform_read_fields(req, rep, extra_fields, ARRAY_SIZE(extra_fields), f->attrs))
+		return EINVAL;
 	return forward_read(req, rep, f->attrs);
 }
 
@@ -311,18 +230,6 @@ static json_t *user_fetch(struct store *st, const char *id)
 	json_t *o = NULL;
 
 	return pbxuser_get(st, id, user_json_h, &o) ? NULL : o;
-}
-
-/* _id, or id_ as the docs' tables spell it (spec §1.7). */
-static int id_read(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz)
-{
-	int err = http_arg_str(req, rep, "_id", false, buf, sz);
-
-	if (err == ENOENT)
-		err = http_arg_str(req, rep, "id_", false, buf, sz);
-	if (err == ENOENT)
-		http_reply_fail(rep, "Field '_id':value is missing");
-	return err;
 }
 
 /* --- routes ------------------------------------------------------------------- */
@@ -406,7 +313,7 @@ static void users_update_h(const struct http_req *req, struct http_reply *rep, v
 	char *attrs = NULL;
 	int err;
 
-	if (id_read(req, rep, f.id, sizeof(f.id)))
+	if (apiform_id(req, rep, f.id, sizeof(f.id)))
 		return;
 	err = pbxuser_get(rp->store, f.id, uform_load_h, &f);
 	if (err == ENOENT) {
@@ -450,7 +357,7 @@ static void users_remove_h(const struct http_req *req, struct http_reply *rep, v
 	json_t *ev;
 	int err;
 
-	if (id_read(req, rep, id, sizeof(id)))
+	if (apiform_id(req, rep, id, sizeof(id)))
 		return;
 	ev = user_fetch(rp->store, id);
 	err = pbxuser_del(rp->store, id);

@@ -1,0 +1,104 @@
+/* apiform: field readers shared by the routes_* files. */
+#include "core/rejansson.h"
+#include <errno.h>
+#include <string.h>
+#include "api/apiform.h"
+#include "api/http.h"
+
+int apiform_text(const struct http_req *req, struct http_reply *rep, const char *name,
+		 char *buf, size_t sz)
+{
+	json_t *v = req->body ? json_object_get(req->body, name) : NULL;
+
+	if (!v || json_is_null(v))
+		return 0;
+	/* Unlike http_arg_str, "" is a value here: it clears a field. */
+	if (json_is_string(v) && !json_string_length(v)) {
+		buf[0] = '\0';
+		return 1;
+	}
+	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
+}
+
+bool apiform_charset_ok(const char *s, size_t max, const char *set)
+{
+	size_t n = strlen(s);
+
+	return n && n <= max && strspn(s, set) == n;
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (n && p && *p) {
+		if (!strncmp(p, v, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return false;
+}
+
+static bool value_ok(const struct apiform_field *fd, const char *v)
+{
+	switch (fd->type) {
+	case APIFORM_YESNO:  return !strcmp(v, "yes") || !strcmp(v, "no");
+	case APIFORM_DIGITS: return !*v || apiform_charset_ok(v, fd->max, "0123456789");
+	case APIFORM_CHOICE: return choice_ok(fd->choices, v);
+	default:             return true;
+	}
+}
+
+static void refuse(struct http_reply *rep, const struct apiform_field *fd)
+{
+	if (fd->type == APIFORM_YESNO)
+		http_reply_fail(rep, "Field '%s': expected yes or no", fd->name);
+	else if (fd->type == APIFORM_DIGITS)
+		http_reply_fail(rep, "Field '%s': expected a number", fd->name);
+	else
+		http_reply_fail(rep, "Field '%s': expected one of %s", fd->name, fd->choices);
+}
+
+int apiform_read_fields(const struct http_req *req, struct http_reply *rep,
+			const struct apiform_field *fields, size_t n, json_t *attrs)
+{
+	char buf[2049];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct apiform_field *fd = &fields[i];
+		int r = apiform_text(req, rep, fd->name, buf,
+				     fd->max + 1 < sizeof(buf) ? fd->max + 1 : sizeof(buf));
+
+		if (r < 0)
+			return EINVAL;
+		if (r == 0)
+			continue;
+		if (!value_ok(fd, buf)) {
+			refuse(rep, fd);
+			return EINVAL;
+		}
+		(void)json_object_set_new(attrs, fd->name, json_string(buf));
+	}
+	return 0;
+}
+
+void apiform_complete(json_t *attrs, const struct apiform_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_string(json_object_get(attrs, fields[i].name)))
+			(void)json_object_set_new(attrs, fields[i].name,
+						  json_string(fields[i].dflt));
+}
+
+int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz)
+{
+	int err = http_arg_str(req, rep, "_id", false, buf, sz);
+
+	if (err == ENOENT)
+		err = http_arg_str(req, rep, "id_", false, buf, sz);
+	if (err == ENOENT)
+		http_reply_fail(rep, "Field '_id':value is missing");
+	return err;
+}

@@ -1,0 +1,44 @@
+/* apiform: reading Simotel's flat request objects (spec §1.7): optional
+ * text fields where "" clears a value, yes/no flags, digit strings and
+ * choices, kept as a JSON object of strings; `_id` with its `id_` alias.
+ * Each reader fills the reply itself when it refuses, naming the field.
+ * Not for routing or the envelope (api/http). */
+#ifndef TAMAS_API_APIFORM_H
+#define TAMAS_API_APIFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct http_req;
+struct http_reply;
+typedef struct json_t json_t;
+
+enum apiform_type { APIFORM_TEXT, APIFORM_YESNO, APIFORM_DIGITS, APIFORM_CHOICE };
+
+/* A field stored as given and shown back; dflt fills it when absent. */
+struct apiform_field {
+	const char *name;
+	enum apiform_type type;
+	size_t max;                 /* bytes */
+	const char *choices;        /* APIFORM_CHOICE: comma list */
+	const char *dflt;
+};
+
+#define APIFORM_ALNUM "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused. */
+int apiform_text(const struct http_req *req, struct http_reply *rep, const char *name,
+		 char *buf, size_t sz);
+/* Whether s is 1..max bytes, all from set. */
+bool apiform_charset_ok(const char *s, size_t max, const char *set);
+/* Reads each of fields present in the request into attrs (as strings).
+ * 0, or EINVAL with rep filled. */
+int apiform_read_fields(const struct http_req *req, struct http_reply *rep,
+			const struct apiform_field *fields, size_t n, json_t *attrs);
+/* Adds each field's default where attrs lacks it. */
+void apiform_complete(json_t *attrs, const struct apiform_field *fields, size_t n);
+/* `_id`, or `id_` as the docs' tables spell it. 0, or an errno with rep
+ * filled ("Field '_id':value is missing" when absent). */
+int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz);
+
+#endif
