@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "api/routes_call.h"
 #include "api/routes_pbx.h"
+#include "api/routes_trunks.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
@@ -61,6 +62,7 @@ struct tamas {
 	struct http *http;
 	struct routes_pbx routes_pbx;
 	struct routes_call routes_call;
+	struct routes_trunks routes_trunks;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -470,6 +472,37 @@ static int trunk_section_h(const struct cfg *conf, const char *section, const ch
 	return err;
 }
 
+/* routes_trunks' hooks: trunks made through the REST API. */
+static int trunk_apply_h(const char *name, struct trunk_conf *tc, void *arg)
+{
+	struct tamas *t = arg;
+	int err = sipsrv_trunk_remove(t->sip, name);
+
+	if (err && err != ENOENT)
+		return err;
+	if (!tc) {
+		if (!err)
+			log_info("tamasd: trunk %s out of service", name);
+		return 0;
+	}
+	tc->state_h = callhook_trunk_state;
+	tc->state_arg = t->callhook;
+	err = sipsrv_trunk_add(t->sip, tc);
+	if (!err)
+		log_info("tamasd: trunk %s in service (host=%s:%u register=%s)", name, tc->host,
+			 tc->port, tc->reg ? "yes" : "no");
+	return err;
+}
+
+static bool trunk_in_conf_h(const char *name, void *arg)
+{
+	struct tamas *t = arg;
+	char section[128];
+
+	(void)re_snprintf(section, sizeof(section), "trunk %s", name);
+	return cfg_get(t->conf, section, "host") != NULL;
+}
+
 static int user_section_h(const struct cfg *conf, const char *section, const char *name,
 			  void *arg)
 {
@@ -585,6 +618,8 @@ static int http_setup(struct tamas *t)
 	err = routes_pbx_register(t->http, &t->routes_pbx);
 	if (!err)
 		err = routes_call_register(t->http, &t->routes_call);
+	if (!err)
+		err = routes_trunks_register(t->http, &t->routes_trunks);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;
@@ -827,6 +862,16 @@ static int tamas_start(struct tamas *t)
 	err = cfg_apply_sections(t->conf, "trunk", trunk_section_h, t);
 	if (err)
 		return err;
+	t->routes_trunks = (struct routes_trunks){
+		.store = t->store, .apply_h = trunk_apply_h, .conf_h = trunk_in_conf_h,
+		.event_h = callhook_pbx_event, .arg = t, .event_arg = t->callhook,
+	};
+	err = routes_trunks_load(&t->routes_trunks);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "cannot load trunks from the store: %m",
+				  err);
+		return err;
+	}
 	t->cmd.store = t->store;
 	t->cmd.sip = t->sip;
 	t->cmd.dp = t->dp;

@@ -422,6 +422,10 @@ void callhook_pbx_event(const char *event, struct json_t *data, void *arg)
 		(void)webhook_emit_fields(h->wh, event, NULL, f, ARRAY_SIZE(f));
 		return;
 	}
+	if (!strncmp(event, "Trunk", 5)) {
+		(void)webhook_emit(h->wh, event, NULL, data);
+		return;
+	}
 	exten = json_string_value(json_object_get(data, "number"));
 	{
 		/* A user just added or removed has no registration: Simotel

@@ -43,7 +43,8 @@ void callhook_transfer(struct chan *transferer, struct chan *moved, const char *
 void callhook_trunk_state(const char *name, const char *state, void *arg);
 
 /* A routes_pbx_event_h (arg: the callhook): Ping, ExtenAdded and
- * ExtenRemoved as webhook events. */
+ * ExtenRemoved as webhook events; also a routes_trunks_event_h (TrunkAdded,
+ * TrunkRemoved: data are the event's fields). */
 struct json_t;
 void callhook_pbx_event(const char *event, struct json_t *data, void *arg);
 

@@ -72,6 +72,7 @@ static void leg_destructor(void *arg)
 
 	leg_free_resources(l);
 	mem_deref(l->origin);
+	mem_deref(l->aarg);
 }
 
 static struct leg *leg_of(const struct chan *ch)
@@ -848,7 +849,7 @@ int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resou
 	l->env = env;
 	l->origin = mem_ref(leg_of(caller));
 	l->authh = authh;
-	l->aarg = aarg;
+	l->aarg = mem_ref(aarg);     /* a trunk may be removed mid-call */
 	tmr_init(&l->tmr_connect);
 	err = str_dup(&l->uri, uri);
 	if (!err && route)

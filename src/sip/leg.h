@@ -39,7 +39,8 @@ int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode);
 
 /* Sends an INVITE to uri (optional route "sip:host:port" (libre adds <>;lr)), offering the
- * caller's codecs. authh answers 401/407 (trunks). */
+ * caller's codecs. authh answers 401/407 (trunks) with aarg, a mem object (or
+ * NULL) the leg holds a reference to. */
 int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,
 		 const char *uri, const char *route, struct chan *caller,
 		 sip_auth_h *authh, void *aarg);

@@ -441,6 +441,23 @@ int sipsrv_trunk_add(struct sipsrv *s, const struct trunk_conf *tc)
 	return 0;
 }
 
+int sipsrv_trunk_remove(struct sipsrv *s, const char *name)
+{
+	struct le *le;
+
+	if (!s || !name)
+		return EINVAL;
+	for (le = s->trunks.head; le; le = le->next) {
+		struct trunk_entry *e = le->data;
+
+		if (!strcmp(trunk_name(e->t), name)) {
+			mem_deref(e);     /* calls on it keep their reference */
+			return 0;
+		}
+	}
+	return ENOENT;
+}
+
 bool sipsrv_has_trunk(const struct sipsrv *s, const char *name)
 {
 	return s && name && trunk_by_name(s, name, strlen(name)) != NULL;

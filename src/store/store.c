@@ -114,6 +114,10 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
+	/* 7: trunks added through the REST API (pbx/trunks/...): Simotel's
+	 * trunk object as JSON, by API id and unique name. */
+	"CREATE TABLE trunks(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" body TEXT NOT NULL, created TEXT NOT NULL);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
