@@ -114,6 +114,9 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
+	/* 7: the reports API's exact src/dst filters, within a date window. */
+	"CREATE INDEX cdr_src ON cdr(src, calldate);"
+	"CREATE INDEX cdr_dst ON cdr(dst, calldate);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
