@@ -16,6 +16,7 @@
 #include "api/ctlcmd.h"
 #include "api/http.h"
 #include "api/routes_pbx.h"
+#include "api/routes_reports.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
@@ -57,6 +58,7 @@ struct tamas {
 	struct apiauth *apiauth;
 	struct http *http;
 	struct routes_pbx routes_pbx;
+	struct routes_reports routes_reports;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -572,6 +574,11 @@ static int http_setup(struct tamas *t)
 	}
 	t->routes_pbx.store = t->store;
 	err = routes_pbx_register(t->http, &t->routes_pbx);
+	t->routes_reports.store = t->store;
+	t->routes_reports.callhook = t->callhook;
+	t->routes_reports.recordings_dir = t->media.recordings_dir;
+	if (!err)
+		err = routes_reports_register(t->http, &t->routes_reports);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;
