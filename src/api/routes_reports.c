@@ -83,16 +83,23 @@ static bool utc_secs(const char *s, time_t *t)
 }
 
 /* The recording as the API names it: relative to the recordings directory
- * when inside it (the name audio/download takes), else the bare file name. */
-static const char *record_name(const struct routes_reports *rr, const char *path)
+ * when inside it (the name audio/download takes; *inside true), else the
+ * bare file name, as the Cdr webhook shows it. */
+static const char *record_name(const struct routes_reports *rr, const char *path,
+			       bool *inside)
 {
 	size_t n = rr->recordings_dir ? strlen(rr->recordings_dir) : 0;
 	const char *slash;
 
 	while (n > 1 && rr->recordings_dir[n - 1] == '/')
 		n--;
-	if (n && !strncmp(path, rr->recordings_dir, n) && path[n] == '/')
-		return path + n + 1;
+	*inside = n && !strncmp(path, rr->recordings_dir, n) && path[n] == '/';
+	if (*inside) {
+		path += n;
+		while (*path == '/')     /* MixMonitor joins dir and name with '/' */
+			path++;
+		return path;
+	}
 	slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
@@ -118,6 +125,7 @@ static json_t *row_json(const struct routes_reports *rr, const struct cdrrep_row
 	const char *type, *cuid = *r->linkedid ? r->linkedid : r->uniqueid;
 	time_t ts, ta;
 	int64_t wait;
+	bool inside;
 	json_t *o = json_object();
 
 	if (!o)
@@ -162,7 +170,7 @@ static json_t *row_json(const struct routes_reports *rr, const struct cdrrep_row
 	if (*r->originated_call_id)
 		set_str(o, "originated_call_id", r->originated_call_id);
 	if (*r->recordingfile)
-		set_str(o, "record", record_name(rr, r->recordingfile));
+		set_str(o, "record", record_name(rr, r->recordingfile, &inside));
 	(void)json_object_set_new(o, "route", json_array());
 	(void)json_object_set_new(o, "details", json_array());
 	(void)json_object_set_new(o, "wait", json_integer(wait));
@@ -513,6 +521,7 @@ static int rec_open(const struct routes_reports *rr, const char *name, int *fd,
 		log_warn("api: download refused: %s leads outside %s", name, dir);
 		return ENOENT;
 	}
+	/* O_NONBLOCK: a FIFO put there must not hang the loop in open(). */
 	*fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (*fd < 0)
 		return ENOENT;
@@ -533,6 +542,7 @@ static void download_h(const struct http_req *req, struct http_reply *rep, void 
 	const char *name = file;
 	uint64_t size = 0;
 	int64_t id = 0;
+	bool inside = true;
 	int err, fd = -1;
 
 	err = http_arg_str(req, rep, "file", false, file, sizeof(file));
@@ -553,16 +563,17 @@ static void download_h(const struct http_req *req, struct http_reply *rep, void 
 			http_reply_not_found(rep);
 			return;
 		}
-		name = record_name(rr, c.path);
-		/* A stored path outside the directory gives only its bare name,
-		 * which then does not name this file: refused as missing. */
+		/* A recording stored outside the directory (MixMonitor with
+		 * an absolute name) is not served: missing, as far as the API
+		 * goes, rather than some other file of the same name. */
+		name = record_name(rr, c.path, &inside);
 	}
 	else if (!reportarg_file_ok(file)) {
 		http_reply_fail(rep, "Field 'file': expected a file name inside the recordings "
 				"directory (relative, without '.' or '..' parts)");
 		return;
 	}
-	if (!reportarg_file_ok(name) || rec_open(rr, name, &fd, &size)) {
+	if (!inside || !reportarg_file_ok(name) || rec_open(rr, name, &fd, &size)) {
 		http_reply_not_found(rep);
 		return;
 	}

@@ -5,6 +5,7 @@ reports/audio/download. Most tests read rows inserted with sqlite3 into a
 running daemon's database (one daemon for the module); one makes a real
 recorded call and downloads its recording."""
 
+import os
 import re
 import sqlite3
 import time
@@ -59,8 +60,12 @@ def seed_rows(recdir):
         # 6: local, failed, LIKE's wildcards in the number
         cdr("2024-06-01 12:00:00", "10%_1", "1003", "FAILED", duration=0,
             uniqueid="1717000400.6"),
+        # 7: recorded outside the recordings directory (MixMonitor with an
+        # absolute name), under the same file name as row 1's recording
+        cdr("2024-06-02 12:00:00", "1004", "1005", "ANSWERED", duration=1, billsec=1,
+            uniqueid="1717000500.7", rec=f"{recdir.parent}/elsewhere/rec-1.wav"),
     ]
-    # 7..31: 25 filler calls an hour apart for paging, durations 100..124
+    # 8..32: 25 filler calls an hour apart for paging, durations 100..124
     for i in range(25):
         rows.append(cdr(f"2024-07-01 {i // 2:02d}:{(i % 2) * 30:02d}:00", "2000",
                         f"30{i:02d}", "ANSWERED", answer=f"2024-07-01 {i // 2:02d}:"
@@ -96,6 +101,9 @@ def rep(tmp_path_factory):
         (recdir / "sub" / "b.mp3").write_bytes(b"ID3-not-really-mp3")
         (d.workdir / "secret.txt").write_text("outside the recordings directory\n")
         (recdir / "escape.wav").symlink_to(d.workdir / "secret.txt")
+        os.mkfifo(recdir / "pipe.wav")
+        (d.workdir / "elsewhere").mkdir()
+        (d.workdir / "elsewhere" / "rec-1.wav").write_bytes(b"RIFF-elsewhere")
         d.rows = seed_rows(recdir)
         d.ids = insert(d.db_path, d.rows)
         yield d
@@ -452,6 +460,15 @@ def test_download_never_leaves_the_recordings_directory(rep):
     r = download(rep, {"file": "escape.wav"})
     assert r.status == 404 and b"outside" not in r.raw, r
     assert "leads outside" in rep.stderr()
+    # a FIFO is no recording (and opening it must not hang the daemon)
+    r = download(rep, {"file": "pipe.wav"})
+    assert r.status == 404, r
+    # a call recorded outside: its bare name shows, but by _id it is not
+    # served, neither the outside file nor the other rec-1.wav inside
+    rows = ok(api(rep, "reports/quick/info", {"cuid": "1717000500.7"}))
+    assert rows[0]["record"] == "rec-1.wav"
+    r = download(rep, {"_id": rows[0]["_id"]})
+    assert r.status == 404 and r.json is None, r
 
 
 def test_download_refusals(rep):
