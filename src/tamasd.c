@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "api/routes_call.h"
 #include "api/routes_pbx.h"
+#include "api/routes_reports.h"
 #include "api/routes_trunks.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
@@ -63,6 +64,7 @@ struct tamas {
 	struct routes_pbx routes_pbx;
 	struct routes_call routes_call;
 	struct routes_trunks routes_trunks;
+	struct routes_reports routes_reports;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -620,6 +622,11 @@ static int http_setup(struct tamas *t)
 		err = routes_call_register(t->http, &t->routes_call);
 	if (!err)
 		err = routes_trunks_register(t->http, &t->routes_trunks);
+	t->routes_reports.store = t->store;
+	t->routes_reports.callhook = t->callhook;
+	t->routes_reports.recordings_dir = t->media.recordings_dir;
+	if (!err)
+		err = routes_reports_register(t->http, &t->routes_reports);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include "api/apiauth.h"
@@ -52,6 +53,12 @@ struct http_reply {
 	bool success;
 	char *message;                 /* NULL = JSON null */
 	json_t *data;
+	bool plain;                    /* no envelope: file or plain 404 */
+	bool has_file;
+	int fd;                        /* has_file: the body */
+	uint64_t fsize;
+	char ctype[64];
+	char disposition[300];
 };
 
 /* One request (MHD's per-request con_cls). */
@@ -72,6 +79,10 @@ static void reply_clear(struct http_reply *rep)
 	rep->message = mem_deref(rep->message);
 	json_decref(rep->data);
 	rep->data = NULL;
+	if (rep->has_file)
+		(void)close(rep->fd);
+	rep->has_file = false;
+	rep->plain = false;
 }
 
 void http_reply_ok(struct http_reply *rep, const char *message, json_t *data)
@@ -120,6 +131,48 @@ void http_reply_error(struct http_reply *rep, uint16_t status, const char *fmt, 
 	va_end(ap);
 }
 
+void http_reply_file(struct http_reply *rep, int fd, uint64_t size, const char *ctype,
+		     const char *name)
+{
+	const char *base = name ? strrchr(name, '/') : NULL;
+	size_t n = 0;
+
+	if (!rep) {
+		(void)close(fd);
+		return;
+	}
+	reply_clear(rep);
+	rep->filled = true;
+	rep->success = true;
+	rep->status = 200;
+	rep->plain = true;
+	rep->has_file = true;
+	rep->fd = fd;
+	rep->fsize = size;
+	str_ncpy(rep->ctype, ctype ? ctype : "application/octet-stream", sizeof(rep->ctype));
+	base = base ? base + 1 : name ? name : "";
+	n = (size_t)re_snprintf(rep->disposition, sizeof(rep->disposition),
+				"attachment; filename=\"%s\"", base);
+	/* A quote, backslash or control byte would end or break the header. */
+	for (size_t i = 22; i + 1 < n && i < sizeof(rep->disposition); i++) {
+		unsigned char c = (unsigned char)rep->disposition[i];
+
+		if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f)
+			rep->disposition[i] = '_';
+	}
+}
+
+void http_reply_not_found(struct http_reply *rep)
+{
+	if (!rep)
+		return;
+	reply_clear(rep);
+	rep->filled = true;
+	rep->success = false;
+	rep->status = 404;
+	rep->plain = true;
+}
+
 /* --- responses -------------------------------------------------------------- */
 
 /* Takes body (malloc'd, as json_dumps returns it). */
@@ -140,6 +193,23 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 	if (hname && hvalue)
 		(void)MHD_add_response_header(r, hname, hvalue);
 	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* MHD reads the file as the client takes it and closes the fd. */
+static enum MHD_Result respond_file(struct MHD_Connection *c, struct http_reply *rep)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_fd64(rep->fsize, rep->fd);
+	if (!r)
+		return MHD_NO;           /* rep still owns the fd */
+	rep->has_file = false;
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, rep->disposition);
+	ret = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -433,8 +503,14 @@ static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, str
 		http_reply_error(&rep, 500, "Requested operation failed");
 	log_info("http: request (ip=%j user=%s method=%s path=%s status=%u success=%d)",
 		 &q->peer, q->user, method, q->rt->path, rep.status, rep.success);
-	ret = respond_json(c, rep.status, rep.success, rep.message, rep.data,
-			   rep.status == 200, NULL, NULL);
+	if (rep.has_file)
+		ret = respond_file(c, &rep);
+	else if (rep.plain)
+		ret = respond(c, rep.status, "text/plain; charset=utf-8", strdup("Not Found\n"),
+			      NULL, NULL);
+	else
+		ret = respond_json(c, rep.status, rep.success, rep.message, rep.data,
+				   rep.status == 200, NULL, NULL);
 	reply_clear(&rep);
 	return ret;
 }

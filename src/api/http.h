@@ -72,6 +72,16 @@ void http_reply_fail(struct http_reply *rep, const char *fmt, ...);
 /* An HTTP error status (4xx/5xx) with {"success":0,"message":...}. */
 void http_reply_error(struct http_reply *rep, uint16_t status, const char *fmt, ...);
 
+/* 200 with a file as the body instead of the envelope (download endpoints,
+ * spec §1.6): Content-Type ctype, Content-Disposition attachment with name's
+ * last component as the filename. Takes fd (an open regular file of size
+ * bytes, read from offset 0) in every case. */
+void http_reply_file(struct http_reply *rep, int fd, uint64_t size, const char *ctype,
+		     const char *name);
+/* 404 with the web server's plain "Not Found" body and no envelope (a
+ * download whose file does not exist, spec §1.4). */
+void http_reply_not_found(struct http_reply *rep);
+
 /* --- reading the body, with Simotel's messages (all fail rep themselves) --- */
 
 /* Member name as text: a JSON string as is, an integer or real in decimal

@@ -118,6 +118,9 @@ static const char *const migrations[] = {
 	 * trunk object as JSON, by API id and unique name. */
 	"CREATE TABLE trunks(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
 	" body TEXT NOT NULL, created TEXT NOT NULL);",
+	/* 8: the reports API's exact src/dst filters, within a date window. */
+	"CREATE INDEX cdr_src ON cdr(src, calldate);"
+	"CREATE INDEX cdr_dst ON cdr(dst, calldate);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

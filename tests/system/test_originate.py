@@ -136,6 +136,12 @@ def test_extension_to_extension_moh_then_bridge(tamas, receiver, sipp):
     [ev] = cdr_events(receiver)
     assert ev["originated_call_id"] == oid and ev["disposition"] == "ANSWERED", ev
     assert ev["unique_id"] == row["uniqueid"], ev
+    # the quick report shows it the way Simotel marks originated calls
+    r = tamas.api("reports/quick/search", {"alike": False, "conditions": {"cuid": row["uniqueid"]},
+                                          "date_range": {}}, **CRED)
+    [rep] = r.json["data"]["data"]
+    assert rep["originated_call_id"] == oid, rep
+    assert rep["comment"] == f"originated call: {oid}", rep
 
 
 def test_mobile_via_trunk_to_extension(tamas, sipp):
