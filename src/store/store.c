@@ -114,6 +114,19 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
+	/* 7: post-call survey results (Poll app; reports/poll/search). id is the
+	 * API's _id; date is UTC like the CDR's. */
+	"CREATE TABLE poll("
+	" id TEXT NOT NULL UNIQUE,"
+	" uniqueid TEXT NOT NULL,"
+	" src TEXT NOT NULL DEFAULT '',"
+	" dst TEXT NOT NULL DEFAULT '',"
+	" point INTEGER NOT NULL,"
+	" label TEXT NOT NULL DEFAULT '',"
+	" qnum TEXT NOT NULL DEFAULT '',"
+	" date TEXT NOT NULL);"
+	"CREATE INDEX poll_date ON poll(date);"
+	"CREATE INDEX poll_uniqueid ON poll(uniqueid);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
