@@ -16,6 +16,7 @@
 #include "api/ctlcmd.h"
 #include "api/http.h"
 #include "api/routes_pbx.h"
+#include "api/routes_poll.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
@@ -26,6 +27,7 @@
 #include "media/tts.h"
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
+#include "pbx/apps/poll.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
@@ -57,6 +59,7 @@ struct tamas {
 	struct apiauth *apiauth;
 	struct http *http;
 	struct routes_pbx routes_pbx;
+	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -572,6 +575,8 @@ static int http_setup(struct tamas *t)
 	}
 	t->routes_pbx.store = t->store;
 	err = routes_pbx_register(t->http, &t->routes_pbx);
+	if (!err)
+		err = routes_poll_register(t->http, &t->routes_poll);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;
@@ -741,7 +746,10 @@ static int tamas_start(struct tamas *t)
 	err = media_init(t);
 	if (err)
 		return err;
+	t->routes_poll.store = t->store;
+	t->routes_poll.webhook = t->webhook;
 	err = apps_basic_register();
+	err |= apps_poll_register(routes_poll_record, &t->routes_poll);
 	err |= dial_app_register();
 	err |= dialplan_apps_register();
 	err |= dial_register_tech("SIP", sip_request_h, t);
