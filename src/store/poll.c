@@ -189,6 +189,28 @@ static int row_give(sqlite3_stmt *s, poll_h *h, void *arg)
 	return h(&r, arg);
 }
 
+int poll_last(struct store *st, const char *uniqueid, poll_h *h, void *arg)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+	int err, rc;
+
+	if (!db || !uniqueid || !h)
+		return EINVAL;
+	rc = sqlite3_prepare_v2(db, "SELECT " COLS " FROM poll WHERE uniqueid = ?1"
+				" ORDER BY rowid DESC LIMIT 1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+	err = bind_text(s, 1, uniqueid);
+	if (!err) {
+		rc = sqlite3_step(s);
+		err = rc == SQLITE_ROW ? row_give(s, h, arg)
+			: rc == SQLITE_DONE ? ENOENT : step_err(rc);
+	}
+	sqlite3_finalize(s);
+	return err;
+}
+
 int poll_search(struct store *st, const struct poll_query *q, uint64_t *total, poll_h *h,
 		void *arg)
 {

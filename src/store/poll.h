@@ -28,6 +28,10 @@ typedef int (poll_h)(const struct poll_rec *r, void *arg);
  * EINVAL without a uniqueid. */
 int poll_add(struct store *st, const struct poll_rec *r, char *id, size_t idsz);
 
+/* The last score recorded for a channel (the Cdr event's poll_point and
+ * poll_lable). ENOENT when that channel gave none. */
+int poll_last(struct store *st, const char *uniqueid, poll_h *h, void *arg);
+
 struct poll_query {
 	const char *src, *dst, *label, *qnum, *uniqueid;  /* NULL or "" = any */
 	bool alike;             /* substring match (ASCII case-insensitive), else equality */

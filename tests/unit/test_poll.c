@@ -166,6 +166,20 @@ static void test_poll_add_rolls_back_with_the_transaction(void **state)
 	assert_int_equal(count(st, &q, &s), 0);
 }
 
+static void test_poll_last_gives_the_latest_score_of_a_channel(void **state)
+{
+	struct store *st = *state;
+	struct seen s = { 0 };
+
+	add(st, "1.1", "1001", "a", 1, NULL, NULL);
+	add(st, "1.1", "1001", "b", 3, NULL, NULL);
+	add(st, "1.2", "1001", "a", 5, NULL, NULL);
+	assert_int_equal(poll_last(st, "1.1", seen_h, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.points[0], 3);
+	assert_int_equal(poll_last(st, "9.9", seen_h, &s), ENOENT);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -177,6 +191,7 @@ int main(void)
 		T(test_poll_search_window_includes_the_to_minute_and_day),
 		T(test_poll_search_sorts_and_pages),
 		T(test_poll_add_rolls_back_with_the_transaction),
+		T(test_poll_last_gives_the_latest_score_of_a_channel),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
