@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "api/routes_call.h"
 #include "api/routes_pbx.h"
+#include "api/routes_poll.h"
 #include "api/routes_reports.h"
 #include "api/routes_trunks.h"
 #include "api/webhook.h"
@@ -30,6 +31,7 @@
 #include "pbx/app.h"
 #include "pbx/calllimit.h"
 #include "pbx/apps/media.h"
+#include "pbx/apps/poll.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
@@ -65,6 +67,7 @@ struct tamas {
 	struct routes_call routes_call;
 	struct routes_trunks routes_trunks;
 	struct routes_reports routes_reports;
+	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -627,6 +630,8 @@ static int http_setup(struct tamas *t)
 	t->routes_reports.recordings_dir = t->media.recordings_dir;
 	if (!err)
 		err = routes_reports_register(t->http, &t->routes_reports);
+	if (!err)
+		err = routes_poll_register(t->http, &t->routes_poll);
 	if (err)
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 	return err;
@@ -834,7 +839,10 @@ static int tamas_start(struct tamas *t)
 	err = media_init(t);
 	if (err)
 		return err;
+	t->routes_poll.store = t->store;
+	t->routes_poll.webhook = t->webhook;
 	err = apps_basic_register();
+	err |= apps_poll_register(routes_poll_record, &t->routes_poll);
 	err |= dial_app_register();
 	err |= dialplan_apps_register();
 	err |= dial_register_tech("SIP", sip_request_h, t);

@@ -121,6 +121,19 @@ static const char *const migrations[] = {
 	/* 8: the reports API's exact src/dst filters, within a date window. */
 	"CREATE INDEX cdr_src ON cdr(src, calldate);"
 	"CREATE INDEX cdr_dst ON cdr(dst, calldate);",
+	/* 9: post-call survey results (Poll app; reports/poll/search). id is the
+	 * API's _id; date is UTC like the CDR's. */
+	"CREATE TABLE poll("
+	" id TEXT NOT NULL UNIQUE,"
+	" uniqueid TEXT NOT NULL,"
+	" src TEXT NOT NULL DEFAULT '',"
+	" dst TEXT NOT NULL DEFAULT '',"
+	" point INTEGER NOT NULL,"
+	" label TEXT NOT NULL DEFAULT '',"
+	" qnum TEXT NOT NULL DEFAULT '',"
+	" date TEXT NOT NULL);"
+	"CREATE INDEX poll_date ON poll(date);"
+	"CREATE INDEX poll_uniqueid ON poll(uniqueid);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
