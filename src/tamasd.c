@@ -15,6 +15,7 @@
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
+#include "api/httpc.h"
 #include "api/routes_pbx.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
@@ -27,6 +28,7 @@
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
+#include "pbx/apps/dpapi.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
@@ -45,6 +47,8 @@ struct tamas {
 	struct webhook_conf webhook_cf;
 	struct webhook *webhook;
 	struct callhook *callhook;
+	struct httpc *httpc;         /* dialplan API components' client */
+	struct dpapi_conf dpapi;
 	struct sipsrv *sip;
 	struct dialplan *dp;
 	struct mohset *moh;
@@ -692,6 +696,23 @@ static int webhook_setup(struct tamas *t)
 	return 0;
 }
 
+/* TrunkAPI/ExtenAPI: method and Basic credentials are the webhooks' (Simotel
+ * has one "API Method" and one API user for events and components). */
+static int dpapi_setup(struct tamas *t)
+{
+	int err = httpc_alloc(&t->httpc);
+
+	t->dpapi.httpc = t->httpc;
+	t->dpapi.get = t->webhook_cf.get;
+	t->dpapi.username = t->webhook_cf.username;
+	t->dpapi.password = t->webhook_cf.password;
+	if (!err)
+		err = apps_dpapi_register(&t->dpapi);
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "dpapi: cannot start: %m", err);
+	return err;
+}
+
 static int tamas_start(struct tamas *t)
 {
 	struct sipsrv_conf scf;
@@ -709,6 +730,8 @@ static int tamas_start(struct tamas *t)
 	err = sip_conf(t, &scf);
 	if (!err)
 		err = webhook_conf_load(&t->webhook_cf, t->conf, t->err, sizeof(t->err));
+	if (!err)
+		err = dpapi_conf_load(&t->dpapi, t->conf, t->err, sizeof(t->err));
 	if (err)
 		return err;
 	err = store_open(&t->store, cfg_get_str(t->conf, "store", "path", "var/tamas.db"),
@@ -739,6 +762,9 @@ static int tamas_start(struct tamas *t)
 	chan_init(cdr_h, t);
 	chan_set_db(db_get_h, db_put_h, db_del_h, t);
 	err = media_init(t);
+	if (err)
+		return err;
+	err = dpapi_setup(t);
 	if (err)
 		return err;
 	err = apps_basic_register();
@@ -804,6 +830,7 @@ static void tamas_stop(struct tamas *t)
 	features_close();
 	dial_close();
 	chan_close();
+	t->httpc = mem_deref(t->httpc);   /* after the channels: they cancel theirs */
 	t->tts = mem_deref(t->tts);
 	t->recw = mem_deref(t->recw);   /* finishes every recording file */
 	t->moh = mem_deref(t->moh);
