@@ -138,7 +138,7 @@ static int call_limit_of(json_t *o, uint32_t *out, char *why, size_t whysz)
 			n = -1;
 	}
 	else
-		return fail(why, whysz, "call_limit is not a number%s", "");
+		return fail(why, whysz, "call_limit is not a whole number of seconds%s", "");
 	if (n < 0 || n > MAX_CALL_LIMIT)
 		return fail(why, whysz, "call_limit out of range (0..%s seconds)", "2147483");
 	*out = (uint32_t)n;
