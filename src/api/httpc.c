@@ -104,12 +104,16 @@ static void req_finish(struct httpc_req *r, CURLcode rc)
 	if (r->too_big)
 		resp.error = "reply too long";
 	/* NUL-terminate without counting it, so body reads as a string. */
-	if (!mbuf_write_u8(r->reply, 0))
+	if (!mbuf_write_u8(r->reply, 0)) {
 		r->reply->end--;
-	resp.body = (const char *)r->reply->buf;
-	resp.len = r->reply->end;
-	if (!resp.body)
+		resp.body = (const char *)r->reply->buf;
+		resp.len = r->reply->end;
+	}
+	else {
 		resp.body = "";
+		if (!err)
+			err = ENOMEM;
+	}
 	/* Out of curl first: the handler may free r. errbuf stays with r. */
 	if (r->hc)
 		(void)curl_multi_remove_handle(r->hc->multi, r->easy);

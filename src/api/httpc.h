@@ -32,7 +32,7 @@ struct httpc_resp {
 
 /* err 0: a reply came (any status: check resp->status); ETIMEDOUT: the
  * deadline passed; ECONNREFUSED: nobody listens; EHOSTUNREACH: name not
- * resolved; EFBIG: reply over max_reply; EIO: anything else. */
+ * resolved; EFBIG: reply over max_reply; ENOMEM; EIO: anything else. */
 typedef void (httpc_done_h)(int err, const struct httpc_resp *resp, void *arg);
 
 int httpc_alloc(struct httpc **hcp);
