@@ -62,6 +62,21 @@ local function trunk_call(context, exten)
 	app.hangup()
 end
 
+-- A Trunk API route (Simotel's component, tamas.conf [api]): the customer's
+-- web service names the trunk, the number and a talk-time limit (CALL_LIMIT,
+-- which Dial applies); when it fails or is slow, take the fallback route.
+-- ["_8X."] = function(context, exten)
+-- 	app.trunkapi("http://127.0.0.1:8000/route", "route-by-crm")
+-- 	if channel.TRUNKAPI_STATUS:get() == "SUCCESS" then
+-- 		app.dial(channel.TRUNKAPI_DIAL:get(), 30)
+-- 	else   -- FAILED or TIMEOUT; TRUNKAPI_ERROR says why
+-- 		app.dial("SIP/1001", 30)
+-- 	end
+-- 	app.hangup()
+-- end,
+-- app.extenapi(url[, app_name[, data]]) likewise sets EXTENAPI_STATUS,
+-- EXTENAPI_EXTENSION and EXTENAPI_DIAL ("SIP/<extension>").
+
 extensions = {
 	main_routing = {
 		["_1XXX"] = local_call,

@@ -15,6 +15,7 @@
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
+#include "api/httpc.h"
 #include "api/routes_call.h"
 #include "api/routes_pbx.h"
 #include "api/routes_poll.h"
@@ -33,6 +34,7 @@
 #include "pbx/apps/media.h"
 #include "pbx/apps/poll.h"
 #include "pbx/chan.h"
+#include "pbx/apps/dpapi.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
@@ -52,6 +54,8 @@ struct tamas {
 	struct webhook_conf webhook_cf;
 	struct webhook *webhook;
 	struct callhook *callhook;
+	struct httpc *httpc;         /* dialplan API components' client */
+	struct dpapi_conf dpapi;
 	struct sipsrv *sip;
 	struct dialplan *dp;
 	struct mohset *moh;
@@ -790,6 +794,23 @@ static int webhook_setup(struct tamas *t)
 	return 0;
 }
 
+/* TrunkAPI/ExtenAPI: method and Basic credentials are the webhooks' (Simotel
+ * has one "API Method" and one API user for events and components). */
+static int dpapi_setup(struct tamas *t)
+{
+	int err = httpc_alloc(&t->httpc);
+
+	t->dpapi.httpc = t->httpc;
+	t->dpapi.get = t->webhook_cf.get;
+	t->dpapi.username = t->webhook_cf.username;
+	t->dpapi.password = t->webhook_cf.password;
+	if (!err)
+		err = apps_dpapi_register(&t->dpapi);
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "dpapi: cannot start: %m", err);
+	return err;
+}
+
 static int tamas_start(struct tamas *t)
 {
 	struct sipsrv_conf scf;
@@ -807,6 +828,8 @@ static int tamas_start(struct tamas *t)
 	err = sip_conf(t, &scf);
 	if (!err)
 		err = webhook_conf_load(&t->webhook_cf, t->conf, t->err, sizeof(t->err));
+	if (!err)
+		err = dpapi_conf_load(&t->dpapi, t->conf, t->err, sizeof(t->err));
 	if (err)
 		return err;
 	err = store_open(&t->store, cfg_get_str(t->conf, "store", "path", "var/tamas.db"),
@@ -841,6 +864,9 @@ static int tamas_start(struct tamas *t)
 		return err;
 	t->routes_poll.store = t->store;
 	t->routes_poll.webhook = t->webhook;
+	err = dpapi_setup(t);
+	if (err)
+		return err;
 	err = apps_basic_register();
 	err |= apps_poll_register(routes_poll_record, &t->routes_poll);
 	err |= dial_app_register();
@@ -918,6 +944,7 @@ static void tamas_stop(struct tamas *t)
 	features_close();
 	dial_close();
 	chan_close();
+	t->httpc = mem_deref(t->httpc);   /* after the channels: they cancel theirs */
 	t->tts = mem_deref(t->tts);
 	t->recw = mem_deref(t->recw);   /* finishes every recording file */
 	t->moh = mem_deref(t->moh);
