@@ -786,6 +786,8 @@ static int webhook_setup(struct tamas *t)
 
 	if (!err)
 		err = callhook_alloc(&t->callhook, t->webhook, is_trunk_h, t);
+	if (!err)
+		callhook_set_store(t->callhook, t->store);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "webhook: cannot start: %m", err);
 		return err;

@@ -11,9 +11,11 @@
 #include "api/webhook.h"
 #include "core/log.h"
 #include "pbx/chan.h"
+#include "store/poll.h"
 
 struct callhook {
 	struct webhook *wh;
+	struct store *st;            /* survey scores; may be NULL */
 	callhook_trunk_h *trunkh;
 	void *arg;
 	struct hash *exts;           /* struct ext_state by extension */
@@ -139,11 +141,34 @@ static const char *basename_of(const char *path)
 	return s ? s + 1 : (path ? path : "");
 }
 
+void callhook_set_store(struct callhook *h, struct store *st)
+{
+	if (h)
+		h->st = st;
+}
+
+struct score {
+	int64_t point;
+	char label[128];
+	bool found;
+};
+
+static int score_h(const struct poll_rec *r, void *arg)
+{
+	struct score *sc = arg;
+
+	sc->point = r->point;
+	str_ncpy(sc->label, r->label ? r->label : "", sizeof(sc->label));
+	sc->found = true;
+	return 0;
+}
+
 int callhook_cdr_written(const struct cdr_rec *rec, void *arg)
 {
 	struct callhook *h = arg;
 	char start[40] = "", end[40] = "", entry[64], outp[64];
 	const char *type, *record, *origid;
+	struct score sc = { .found = false };
 	int64_t wait;
 
 	if (!h || !rec || !webhook_wants(h->wh, "Cdr"))
@@ -160,6 +185,9 @@ int callhook_cdr_written(const struct cdr_rec *rec, void *arg)
 		? (int64_t)((rec->answer_us - rec->start_us) / 1000000u) : rec->duration;
 	record = basename_of(rec->recordingfile);
 	origid = cdr_origid(rec);
+	/* The Poll row commits before the caller hangs up, so it is there. */
+	if (h->st && rec->uniqueid)
+		(void)poll_last(h->st, rec->uniqueid, score_h, &sc);
 	{
 		const struct webhook_field f[] = {
 			{ "starttime", start, 0 },
@@ -176,6 +204,8 @@ int callhook_cdr_written(const struct cdr_rec *rec, void *arg)
 			{ *outp ? "outgoing_point" : NULL, outp, 0 },
 			{ "unique_id", rec->uniqueid ? rec->uniqueid : "", 0 },
 			{ origid ? "originated_call_id" : NULL, origid, 0 },
+			{ sc.found ? "poll_point" : NULL, NULL, sc.point },
+			{ sc.found ? "poll_lable" : NULL, sc.label, 0 },
 		};
 		const char *key = rec->linkedid && *rec->linkedid ? rec->linkedid
 			: rec->uniqueid;

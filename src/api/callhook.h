@@ -21,6 +21,11 @@ typedef bool (callhook_trunk_h)(const char *name, void *arg);
 int callhook_alloc(struct callhook **chp, struct webhook *wh, callhook_trunk_h *trunkh,
 		   void *arg);
 
+/* Where the Cdr event finds a call's survey score (poll_point,
+ * poll_lable); NULL: never. */
+struct store;
+void callhook_set_store(struct callhook *ch, struct store *st);
+
 /* A cdrq_written_h (arg: the callhook): queues rec's Cdr event. Runs inside
  * cdrq's transaction; returns only the store's errors. */
 int callhook_cdr_written(const struct cdr_rec *rec, void *arg);

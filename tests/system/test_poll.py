@@ -131,6 +131,11 @@ def test_score_is_stored_sent_and_searchable(tamas_factory, sipp, receiver):
     assert (ev["label"], ev["src"], ev["dst"], ev["queue"]) == ("support", "1001", "1002", "")
     assert ev["unique_id"] == ev["cuid"] == row["uniqueid"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", ev["date"])
+    # The caller's Cdr event carries the score too (Simotel's spelling).
+    cdr_ev = wait_until(lambda: [b for b in (body_of(r) for r in receiver.snapshot())
+                                 if b.get("event_name") == "Cdr"
+                                 and b.get("unique_id") == row["uniqueid"]], 10, what="Cdr")
+    assert cdr_ev[0]["poll_point"] == 4 and cdr_ev[0]["poll_lable"] == "support", cdr_ev
 
     day = row["date"][:10]
     res = search(d, {"alike": False, "date_range": {"from": f"{day} 00:00", "to": f"{day} 23:59"},
