@@ -172,6 +172,22 @@ static void cl_sub_h(struct chan *ch, const char *location, void *arg)
 		chan_connected_send(ch);
 }
 
+static void rd_sub_done(int err, struct chan *ch, void *arg)
+{
+	(void)err;
+	(void)arg;
+	chan_redirecting_send(ch);
+}
+
+/* REDIRECTING_SEND_SUB: the routine edits REDIRECTING() first. */
+static void rd_sub_h(struct chan *ch, const char *location, void *arg)
+{
+	struct tamas *t = arg;
+
+	if (dialplan_gosub(t->dp, ch, location, false, rd_sub_done, NULL))
+		chan_redirecting_send(ch);
+}
+
 static void hangup_hook_h(struct chan *ch, void *arg)
 {
 	struct tamas *t = arg;
@@ -896,6 +912,7 @@ static int tamas_start(struct tamas *t)
 	chan_set_hangup_hook(hangup_hook_h, t);
 	chan_set_reachable_h(reachable_h, t);
 	chan_set_connected_sub_hook(cl_sub_h, t);
+	chan_set_redirecting_sub_hook(rd_sub_h, t);
 	err = sipsrv_alloc(&t->sip, &scf, user_h, call_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "cannot start SIP on %J: %m",

@@ -75,6 +75,8 @@ static struct {
 	void *reach_arg;
 	chan_cl_sub_h *clsubh;
 	void *clsub_arg;
+	chan_rd_sub_h *rdsubh;
+	void *rdsub_arg;
 } mod;
 
 struct hh {
@@ -618,6 +620,9 @@ static void time_print(uint64_t us, char *buf, size_t sz)
 	strftime(buf, sz, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+static int rd_read(struct chan *ch, const char *f, char *buf, size_t sz);
+static int rd_write(struct chan *ch, const char *f, const char *value);
+
 static int cdr_read(struct chan *ch, const char *f, char *buf, size_t sz)
 {
 	struct cdr_rec r;
@@ -813,6 +818,8 @@ int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
 		g = chan_global_get(args);
 		return out_str(buf, sz, g);
 	}
+	if (!strcmp(name, "REDIRECTING"))
+		return rd_read(ch, args, buf, sz);
 	if (!strcmp(name, "CONNECTEDLINE")) {
 		if (!strcmp(args, "num") || !strcmp(args, "number"))
 			return out_str(buf, sz, ch->cl_num);
@@ -1042,6 +1049,8 @@ int chan_expr_write(struct chan *ch, const char *expr, const char *value)
 	}
 	if (!strcmp(name, "CDR"))
 		return cdr_write(ch, args, value);
+	if (!strcmp(name, "REDIRECTING"))
+		return rd_write(ch, args, value);
 	if (!strcmp(name, "CONNECTEDLINE")) {
 		if (!strcmp(args, "num") || !strcmp(args, "number"))
 			return str_replace(&ch->cl_num, value);
@@ -1180,6 +1189,102 @@ int chan_indicate(struct chan *ch, uint16_t scode)
 	if (!err && scode == 180 && ch->state == CHAN_STATE_DOWN)
 		ch->state = CHAN_STATE_RINGING;
 	return err;
+}
+
+/* ---- redirecting (§4.4) ---- */
+
+static const char *const rd_fields[] = { "from-num", "from-name", "to-num", "to-name",
+					 "reason", "count" };
+
+static bool rd_field_ok(const char *f)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(rd_fields); i++)
+		if (!strcmp(f, rd_fields[i]))
+			return true;
+	return false;
+}
+
+/* Kept as variables "REDIRECTING(<field>)": a name no dialplan variable
+ * can have, and one that dies with the channel like the rest. */
+static int rd_read(struct chan *ch, const char *f, char *buf, size_t sz)
+{
+	char var[32];
+
+	if (!rd_field_ok(f))
+		return ENOENT;
+	(void)re_snprintf(var, sizeof(var), "REDIRECTING(%s)", f);
+	return out_str(buf, sz, chan_var_get(ch, var));
+}
+
+static int rd_write(struct chan *ch, const char *f, const char *value)
+{
+	char var[32];
+
+	if (!rd_field_ok(f))
+		return EINVAL;
+	(void)re_snprintf(var, sizeof(var), "REDIRECTING(%s)", f);
+	return chan_var_set(ch, var, value);
+}
+
+void chan_redirecting_signal(struct chan *ch, const char *from, const char *to,
+			     const char *reason)
+{
+	if (!ch || ch->hungup)
+		return;
+	(void)rd_write(ch, "from-num", from);
+	(void)rd_write(ch, "to-num", to);
+	(void)rd_write(ch, "reason", reason ? reason : "unknown");
+	notify(ch, CHAN_EV_REDIRECTING);
+}
+
+void chan_redirecting_pass(struct chan *to, struct chan *from)
+{
+	char count[16], loc[300];
+	const char *sub, *args;
+
+	if (!to || !from || to->hungup)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(rd_fields) - 1; i++) {
+		char var[32];
+
+		(void)re_snprintf(var, sizeof(var), "REDIRECTING(%s)", rd_fields[i]);
+		(void)chan_var_set(to, var, chan_var_get(from, var));
+	}
+	(void)re_snprintf(count, sizeof(count), "%d",
+			  atoi(chan_var_get(to, "REDIRECTING(count)") ?
+			       chan_var_get(to, "REDIRECTING(count)") : "0") + 1);
+	(void)rd_write(to, "count", count);
+	sub = chan_var_get(to, "REDIRECTING_SEND_SUB");
+	args = chan_var_get(to, "REDIRECTING_SEND_SUB_ARGS");
+	if (!str_isset(sub)) {
+		sub = chan_var_get(to, "REDIRECTING_CALLER_SEND_SUB");
+		args = chan_var_get(to, "REDIRECTING_CALLER_SEND_SUB_ARGS");
+	}
+	if (str_isset(sub) && mod.rdsubh) {
+		if (str_isset(args))
+			(void)re_snprintf(loc, sizeof(loc), "%s(%s)", sub, args);
+		else
+			str_ncpy(loc, sub, sizeof(loc));
+		mod.rdsubh(to, loc, mod.rdsub_arg);
+		return;
+	}
+	chan_redirecting_send(to);
+}
+
+void chan_redirecting_send(struct chan *ch)
+{
+	if (!ch || ch->hungup || !ch->tech->redirecting)
+		return;
+	if (ch->tech->redirecting(ch, chan_var_get(ch, "REDIRECTING(from-num)"),
+				  chan_var_get(ch, "REDIRECTING(to-num)"),
+				  chan_var_get(ch, "REDIRECTING(reason)")))
+		log_debug("chan: redirecting not sent (channel=%s)", ch->name);
+}
+
+void chan_set_redirecting_sub_hook(chan_rd_sub_h *h, void *arg)
+{
+	mod.rdsubh = h;
+	mod.rdsub_arg = arg;
 }
 
 void chan_set_connected_sub_hook(chan_cl_sub_h *h, void *arg)
@@ -1362,7 +1467,8 @@ void chan_signal(struct chan *ch, enum chan_event ev)
 	case CHAN_EV_REDIRECT:
 	case CHAN_EV_TAKEN:
 	case CHAN_EV_REPLACED:
-		return;                 /* raised by the transfer functions only */
+	case CHAN_EV_REDIRECTING:
+		return;                 /* raised by their own functions only */
 	}
 	notify(ch, ev);
 }

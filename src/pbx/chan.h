@@ -43,6 +43,10 @@ struct chan_tech {
 	/* Tell the phone who it now talks to (connected line, RFC 4916 style
 	 * UPDATE with P-Asserted-Identity). */
 	int  (*connected_line)(struct chan *ch, const char *num, const char *name);
+	/* Tell the phone its call is being forwarded (REDIRECTING(): SIP 181
+	 * with Diversion while it has not answered). */
+	int  (*redirecting)(struct chan *ch, const char *from, const char *to,
+			    const char *reason);
 };
 
 /* How a received digit arrived: RFC 4733 packets are relayed to a bridged
@@ -55,7 +59,7 @@ enum dtmf_src { DTMF_SRC_RFC4733, DTMF_SRC_INFO, DTMF_SRC_INBAND };
  * without hanging it up. CHAN_EV_REPLACED: it is being replaced in its
  * call by chan_replacement() (the owner keeps the call with that one). */
 enum chan_event { CHAN_EV_RINGING, CHAN_EV_PROGRESS, CHAN_EV_ANSWER, CHAN_EV_HANGUP,
-		  CHAN_EV_REDIRECT, CHAN_EV_TAKEN, CHAN_EV_REPLACED };
+		  CHAN_EV_REDIRECT, CHAN_EV_TAKEN, CHAN_EV_REPLACED, CHAN_EV_REDIRECTING };
 typedef void (chan_event_h)(struct chan *ch, enum chan_event ev, void *arg);
 struct chan_watch { struct le le; chan_event_h *h; void *arg; };
 
@@ -147,6 +151,22 @@ void *chan_generator(const struct chan *ch);
 
 /* Called by a tech on remote events (180, 183, 200, BYE/CANCEL/error). */
 void chan_signal(struct chan *ch, enum chan_event ev);
+
+/* Redirecting (asterisk-semantics.md §4.4). A technology reports that the
+ * party on ch diverted the call (Diversion header): from is the number
+ * that diverted, to where it went, reason Diversion's reason (may be
+ * NULL). Sets ch's REDIRECTING() and tells its owner (CHAN_EV_REDIRECTING). */
+void chan_redirecting_signal(struct chan *ch, const char *from, const char *to,
+			     const char *reason);
+/* The owner of a diverted callee passes it on to the calling channel to:
+ * REDIRECTING() copied (count + 1), then REDIRECTING_SEND_SUB (or
+ * REDIRECTING_CALLER_SEND_SUB) runs through the redirecting hook, which
+ * then calls chan_redirecting_send(); without a routine it is sent at once. */
+void chan_redirecting_pass(struct chan *to, struct chan *from);
+/* Sends to's REDIRECTING() to its phone. */
+void chan_redirecting_send(struct chan *ch);
+typedef void (chan_rd_sub_h)(struct chan *ch, const char *location, void *arg);
+void chan_set_redirecting_sub_hook(chan_rd_sub_h *h, void *arg);
 void chan_remote_hangup(struct chan *ch, int cause);
 
 void chan_watch_add(struct chan *ch, struct chan_watch *w, chan_event_h *h, void *arg);

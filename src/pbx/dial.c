@@ -443,6 +443,11 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 		if (d->state == DIAL_RINGING)
 			leg_answered(d, l);
 		break;
+	case CHAN_EV_REDIRECTING:
+		/* A ringing callee diverted: the caller hears of it (§4.4). */
+		if (d->state == DIAL_RINGING)
+			chan_redirecting_pass(d->caller, ch);
+		break;
 	case CHAN_EV_REPLACED:
 		if (d->state == DIAL_BRIDGED && l == d->winner && chan_replacement(ch))
 			winner_replace(d, l, chan_replacement(ch));

@@ -1,6 +1,7 @@
 /* leg: SIP channel technology on libre's sipsess (libre-notes.md §2-§3).
  * An incoming leg keeps its own server transaction until the first 18x/2xx
  * so that it can wait for the dialplan before accepting. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct leg {
 	struct tmr tmr_xfer;         /* after a transfer: BYE if the phone does not */
 	struct refer *refer;         /* REFER subscription (NOTIFY sipfrag) */
 	bool allow_update;           /* the phone listed UPDATE in Allow */
+	bool diverted;               /* a Diversion was reported (once per leg) */
 	bool transferred;            /* REFER done: our BYE waits for the NOTIFY */
 	char *uri, *route;           /* outgoing: where the INVITE goes */
 	sip_auth_h *authh;
@@ -249,7 +251,8 @@ static int answer_h(const struct sip_msg *msg, void *arg);
 static void info_h(struct sip *sip, const struct sip_msg *msg, void *arg);
 static void refer_h(struct sip *sip, const struct sip_msg *msg, void *arg);
 
-static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct mbuf *desc)
+static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct mbuf *desc,
+		      const char *xhdrs)
 {
 	int err;
 
@@ -258,7 +261,8 @@ static int leg_accept(struct leg *l, uint16_t scode, const char *reason, struct 
 	err = sipsess_accept(&l->sess, l->env->sock, l->invite, scode, reason,
 			     l->env->cuser, "application/sdp", desc, NULL, NULL, false,
 			     offer_h, answer_h, a_estab_h, info_h, refer_h, a_close_h, l,
-			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n");
+			     "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY\r\n%s",
+			     xhdrs ? xhdrs : "");
 	if (!err)
 		l->accepted = true;
 	return err;
@@ -283,7 +287,7 @@ static int tech_indicate(struct chan *ch, uint16_t scode)
 			rtpep_link(l->rtp, l->early->rtp);
 	}
 	if (!l->accepted)
-		err = leg_accept(l, scode, reason, desc);
+		err = leg_accept(l, scode, reason, desc, NULL);
 	else
 		err = sipsess_progress(l->sess, scode, reason, desc, "");
 	mem_deref(desc);
@@ -304,7 +308,7 @@ static int tech_answer(struct chan *ch)
 	if (err)
 		return err;
 	if (!l->accepted)
-		err = leg_accept(l, 200, "OK", desc);
+		err = leg_accept(l, 200, "OK", desc, NULL);
 	else
 		err = sipsess_answer(l->sess, 200, "OK", desc, "");
 	mem_deref(desc);
@@ -434,6 +438,37 @@ static int tech_connected_line(struct chan *ch, const char *num, const char *nam
 			     &l->env->laddr);
 }
 
+/* What may go into a header we write from numbers a peer sent us. */
+static bool token_ok(const char *s, const char *extra)
+{
+	if (!str_isset(s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
+/* Redirecting as chan_sip and chan_pjsip send it while the phone's call
+ * rings: 181 Call Is Being Forwarded with a Diversion header (RFC 5806). */
+static int tech_redirecting(struct chan *ch, const char *from, const char *to,
+			    const char *reason)
+{
+	struct leg *l = leg_of(ch);
+	char hdr[192];
+	(void)to;
+
+	if (!l || !l->incoming || l->answered || l->closed)
+		return ENOTSUP;
+	if (!token_ok(from, "+-_.*#"))
+		return EINVAL;
+	(void)re_snprintf(hdr, sizeof(hdr), "Diversion: <sip:%s@%j>;reason=%s\r\n", from,
+			  &l->env->laddr, token_ok(reason, "-") ? reason : "unknown");
+	if (!l->accepted)
+		return leg_accept(l, 181, "Call Is Being Forwarded", NULL, hdr);
+	return sipsess_progress(l->sess, 181, "Call Is Being Forwarded", NULL, "%s", hdr);
+}
+
 static bool tech_takes_rfc4733(const struct chan *ch)
 {
 	const struct leg *l = leg_of(ch);
@@ -452,6 +487,7 @@ static const struct chan_tech sip_tech = {
 	.send_dtmf = tech_send_dtmf,
 	.takes_rfc4733 = tech_takes_rfc4733,
 	.connected_line = tech_connected_line,
+	.redirecting = tech_redirecting,
 };
 
 void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode)
@@ -723,9 +759,34 @@ int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 
 /* --- outgoing legs ------------------------------------------------------- */
 
+/* A callee that diverted the call says so in a Diversion header (RFC
+ * 5806) of its provisional or final answer: who diverted, and why. */
+static void diversion_check(struct leg *l, const struct sip_msg *msg)
+{
+	const struct sip_hdr *h = msg ? sip_msg_xhdr(msg, "Diversion") : NULL;
+	const struct sip_hdr *c = msg ? sip_msg_hdr(msg, SIP_HDR_CONTACT) : NULL;
+	struct pl s, user, rsn = PL_INIT, cs, cuser = PL_INIT;
+	char from[64], to[64] = "", reason[32] = "";
+
+	if (l->diverted || !h || re_regex(h->val.p, h->val.l, "sip[s]*:[^@>;]+@", &s, &user))
+		return;
+	(void)re_regex(h->val.p, h->val.l, ";reason=[^;> \t]+", &rsn);
+	if (c)
+		(void)re_regex(c->val.p, c->val.l, "sip[s]*:[^@>;]+@", &cs, &cuser);
+	(void)pl_strcpy(&user, from, sizeof(from));
+	(void)pl_strcpy(&rsn, reason, sizeof(reason));
+	(void)pl_strcpy(&cuser, to, sizeof(to));
+	l->diverted = true;
+	log_info("sip: callee diverted the call (channel=%s from=%s reason=%s)",
+		 chan_name(l->ch), from, reason[0] ? reason : "unknown");
+	chan_redirecting_signal(l->ch, from, to, reason[0] ? reason : NULL);
+}
+
 static void b_progr_h(const struct sip_msg *msg, void *arg)
 {
 	struct leg *l = arg;
+
+	diversion_check(l, msg);
 
 	if (msg->scode == 180) {
 		chan_signal(l->ch, CHAN_EV_RINGING);
@@ -746,6 +807,7 @@ static void b_estab_h(const struct sip_msg *msg, void *arg)
 	struct leg *l = arg;
 
 	l->allow_update = msg && sip_msg_hdr_has_value(msg, SIP_HDR_ALLOW, "UPDATE");
+	diversion_check(l, msg);
 	tmr_cancel(&l->tmr_ring);
 	l->answered = true;
 	chan_signal(l->ch, CHAN_EV_ANSWER);

@@ -141,3 +141,29 @@ def test_predial_routine_may_not_hang_the_caller_up(tamas, sipp):
     call(sipp, tamas, "1001", "1002", hold_ms=300)     # the call still goes through
     callee.wait()
     assert "Hangup() in a handler routine is not allowed" in tamas.stderr()
+
+
+# ------------------------------------------------------ redirecting (§4.4)
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["_1XXX"] = function(c, e) '
+    'channel.REDIRECTING_SEND_SUB:set("handlers,redir,1") '
+    'app.dial("SIP/" .. e, 5) end,\n',
+    '\t\t["redir"] = function() '
+    'app.set("CDR(userfield)=" .. channel.REDIRECTING("from-num"):get() .. "/" .. '
+    'channel.REDIRECTING("reason"):get() .. "/" .. channel.REDIRECTING("count"):get()) '
+    'app.set("REDIRECTING(from-num)=5555") '
+    'app.Return() end,'))
+def test_diversion_runs_redirecting_sub_and_reaches_the_caller(tamas, sipp):
+    # the callee answers with a Diversion header (it was forwarded to): the
+    # caller's REDIRECTING_SEND_SUB sees REDIRECTING() and may edit it
+    # before tamasd tells the caller's phone (181 with Diversion)
+    callee = start_callee(sipp, tamas, "1002", scenario="uas_answer_diverted")
+    res = call(sipp, tamas, "1001", "1002", hold_ms=500)
+    callee.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "2000/unconditional/1", row
+    [r181] = res.received(r"SIP/2.0 181 ")
+    div = next(l for l in r181.splitlines() if l.lower().startswith("diversion:"))
+    assert "sip:5555@" in div and "reason=unconditional" in div, div
+    assert "callee diverted the call" in tamas.stderr()

@@ -48,9 +48,22 @@ static int t_bridge(struct chan *ch, struct chan *peer)
 	return 0;
 }
 
+static struct { int n; char from[32], to[32], reason[32]; } rd_rec;
+
+static int t_redirecting(struct chan *ch, const char *from, const char *to,
+			 const char *reason)
+{
+	(void)ch;
+	rd_rec.n++;
+	snprintf(rd_rec.from, sizeof(rd_rec.from), "%s", from ? from : "");
+	snprintf(rd_rec.to, sizeof(rd_rec.to), "%s", to ? to : "");
+	snprintf(rd_rec.reason, sizeof(rd_rec.reason), "%s", reason ? reason : "");
+	return 0;
+}
+
 static const struct chan_tech test_tech = {
 	.name = "Test", .answer = t_answer, .indicate = t_indicate,
-	.hangup = t_hangup, .bridge = t_bridge,
+	.hangup = t_hangup, .bridge = t_bridge, .redirecting = t_redirecting,
 };
 
 /* ---- CDR sink ---- */
@@ -429,7 +442,7 @@ static void test_chan_cause_parse_numbers_and_names(void **state)
 
 /* ---- state machine and watchers ---- */
 
-static struct { int ringing, progress, answer, hangup, redirect; } ev_rec;
+static struct { int ringing, progress, answer, hangup, redirect, redirecting; } ev_rec;
 
 static void ev_h(struct chan *ch, enum chan_event ev, void *arg)
 {
@@ -441,9 +454,58 @@ static void ev_h(struct chan *ch, enum chan_event ev, void *arg)
 	case CHAN_EV_ANSWER:   ev_rec.answer++; break;
 	case CHAN_EV_HANGUP:   ev_rec.hangup++; break;
 	case CHAN_EV_REDIRECT: ev_rec.redirect++; break;
+	case CHAN_EV_REDIRECTING: ev_rec.redirecting++; break;
 	case CHAN_EV_TAKEN:
 	case CHAN_EV_REPLACED: break;
 	}
+}
+
+static struct { int n; char loc[64]; } rdsub_rec;
+
+static void rdsub_h(struct chan *ch, const char *location, void *arg)
+{
+	(void)arg;
+	rdsub_rec.n++;
+	snprintf(rdsub_rec.loc, sizeof(rdsub_rec.loc), "%s", location);
+	chan_redirecting_send(ch);
+}
+
+static void test_redirecting_reaches_the_caller(void **state)
+{
+	struct chan *caller = new_chan("1001", NULL), *callee = new_chan("1002", caller);
+	struct chan_watch w = { 0 };
+	char v[32];
+	(void)state;
+
+	memset(&ev_rec, 0, sizeof(ev_rec));
+	memset(&rd_rec, 0, sizeof(rd_rec));
+	chan_watch_add(callee, &w, ev_h, NULL);
+	chan_redirecting_signal(callee, "2000", "1002", "unconditional");
+	assert_int_equal(ev_rec.redirecting, 1);
+	assert_int_equal(chan_expr_read(callee, "REDIRECTING(from-num)", v, sizeof(v)), 0);
+	assert_string_equal(v, "2000");
+	/* no routine: sent to the caller's phone at once, count 1 */
+	chan_redirecting_pass(caller, callee);
+	assert_int_equal(rd_rec.n, 1);
+	assert_string_equal(rd_rec.from, "2000");
+	assert_string_equal(rd_rec.reason, "unconditional");
+	assert_int_equal(chan_expr_read(caller, "REDIRECTING(count)", v, sizeof(v)), 0);
+	assert_string_equal(v, "1");
+	/* with REDIRECTING_SEND_SUB the hook runs it first */
+	chan_set_redirecting_sub_hook(rdsub_h, NULL);
+	assert_int_equal(chan_var_set(caller, "REDIRECTING_SEND_SUB", "rd,s,1"), 0);
+	assert_int_equal(chan_var_set(caller, "REDIRECTING_SEND_SUB_ARGS", "a"), 0);
+	chan_redirecting_pass(caller, callee);
+	assert_int_equal(rdsub_rec.n, 1);
+	assert_string_equal(rdsub_rec.loc, "rd,s,1(a)");
+	assert_int_equal(rd_rec.n, 2);
+	assert_int_equal(chan_expr_read(caller, "REDIRECTING(count)", v, sizeof(v)), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(chan_expr_write(caller, "REDIRECTING(bogus)", "x"), EINVAL);
+	chan_set_redirecting_sub_hook(NULL, NULL);
+	chan_watch_remove(&w);
+	mem_deref(callee);
+	mem_deref(caller);
 }
 
 /* ---- hangup handlers and redirects ---- */
@@ -795,6 +857,7 @@ int main(void)
 		T(test_chan_signal_moves_state_and_notifies),
 		T(test_hangup_handlers_fill_location_and_pop_lifo),
 		T(test_redirect_moves_channel_tells_watchers_and_hook),
+		T(test_redirecting_reaches_the_caller),
 		T(test_bridge_sets_bridgepeer),
 		T(test_chan_answer_goes_through_tech),
 		T(test_chan_hangup_is_idempotent_and_tells_tech_once),
