@@ -759,27 +759,58 @@ int leg_incoming(const struct leg_env *env, const struct sip_msg *msg,
 
 /* --- outgoing legs ------------------------------------------------------- */
 
-/* A callee that diverted the call says so in a Diversion header (RFC
- * 5806) of its provisional or final answer: who diverted, and why. */
+/* A callee that diverted the call says so: a Diversion header (RFC 5806)
+ * in its answer names who diverted and why, or a 3xx sends us on to its
+ * Contact (then the diverting party is the one we called). */
 static void diversion_check(struct leg *l, const struct sip_msg *msg)
 {
 	const struct sip_hdr *h = msg ? sip_msg_xhdr(msg, "Diversion") : NULL;
 	const struct sip_hdr *c = msg ? sip_msg_hdr(msg, SIP_HDR_CONTACT) : NULL;
-	struct pl s, user, rsn = PL_INIT, cs, cuser = PL_INIT;
+	struct pl s, user = PL_INIT, rsn = PL_INIT, cs, cuser = PL_INIT;
 	char from[64], to[64] = "", reason[32] = "";
 
-	if (l->diverted || !h || re_regex(h->val.p, h->val.l, "sip[s]*:[^@>;]+@", &s, &user))
+	if (l->diverted || !msg)
 		return;
-	(void)re_regex(h->val.p, h->val.l, ";reason=[^;> \t]+", &rsn);
+	if (h && !re_regex(h->val.p, h->val.l, "sip[s]*:[^@>;]+@", &s, &user))
+		(void)re_regex(h->val.p, h->val.l, ";reason=[^;> \t]+", &rsn);
+	else if (msg->scode >= 300 && msg->scode < 400)
+		user = msg->to.uri.user;
+	if (!pl_isset(&user))
+		return;
 	if (c)
 		(void)re_regex(c->val.p, c->val.l, "sip[s]*:[^@>;]+@", &cs, &cuser);
 	(void)pl_strcpy(&user, from, sizeof(from));
 	(void)pl_strcpy(&rsn, reason, sizeof(reason));
 	(void)pl_strcpy(&cuser, to, sizeof(to));
 	l->diverted = true;
-	log_info("sip: callee diverted the call (channel=%s from=%s reason=%s)",
-		 chan_name(l->ch), from, reason[0] ? reason : "unknown");
+	log_info("sip: callee diverted the call (channel=%s from=%s to=%s reason=%s)",
+		 chan_name(l->ch), from, to, reason[0] ? reason : "unknown");
 	chan_redirecting_signal(l->ch, from, to, reason[0] ? reason : NULL);
+}
+
+void leg_redirect_seen(const uint8_t *pkt, size_t len)
+{
+	struct sip_msg *msg = NULL;
+	struct mbuf *mb;
+	char callid[128];
+	struct leg *l;
+
+	if (len < 12 || memcmp(pkt, "SIP/2.0 3", 9))
+		return;
+	mb = mbuf_alloc(len);
+	if (!mb || mbuf_write_mem(mb, pkt, len)) {
+		mem_deref(mb);
+		return;
+	}
+	mb->pos = 0;
+	if (!sip_msg_decode(&msg, mb) && !pl_strcmp(&msg->cseq.met, "INVITE")) {
+		(void)pl_strcpy(&msg->callid, callid, sizeof(callid));
+		l = leg_of(chan_apply(dialog_is, callid));
+		if (l && !l->incoming)
+			diversion_check(l, msg);
+	}
+	mem_deref(msg);
+	mem_deref(mb);
 }
 
 static void b_progr_h(const struct sip_msg *msg, void *arg)

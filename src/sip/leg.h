@@ -41,6 +41,11 @@ void leg_set_dtmf_mode(struct chan *ch, enum dtmf_mode mode);
 /* Sends an INVITE to uri (optional route "sip:host:port" (libre adds <>;lr)), offering the
  * caller's codecs. authh answers 401/407 (trunks) with aarg, a mem object (or
  * NULL) the leg holds a reference to. */
+/* A received packet, as libre's trace hook sees it. libre 1.1.0 follows a
+ * 3xx to an INVITE by itself and tells the session nothing, so a redirect
+ * is noticed here and reported on the leg as redirecting (§4.4). */
+void leg_redirect_seen(const uint8_t *pkt, size_t len);
+
 int leg_outgoing(const struct leg_env *env, struct chan **chp, const char *resource,
 		 const char *uri, const char *route, struct chan *caller,
 		 sip_auth_h *authh, void *aarg);

@@ -348,6 +348,17 @@ static void exit_h(void *arg)
 	(void)arg;
 }
 
+static void trace_h(bool tx, enum sip_transp tp, const struct sa *src, const struct sa *dst,
+		    const uint8_t *pkt, size_t len, void *arg)
+{
+	(void)tp;
+	(void)src;
+	(void)dst;
+	(void)arg;
+	if (!tx)
+		leg_redirect_seen(pkt, len);
+}
+
 int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 		 sipsrv_user_h *userh, sipsrv_call_h *callh, void *arg)
 {
@@ -369,6 +380,7 @@ int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 		log_error("sip: stack init failed: %m", err);
 		goto out;
 	}
+	sip_set_trace_handler(s->sip, trace_h);
 	if (cf->udp)
 		err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &cf->laddr);
 	if (!err && cf->tcp)
@@ -463,6 +475,20 @@ bool sipsrv_has_trunk(const struct sipsrv *s, const char *name)
 	return s && name && trunk_by_name(s, name, strlen(name)) != NULL;
 }
 
+static bool contact_is_src(const struct reg_binding *b)
+{
+	struct pl pl;
+	struct uri uri;
+	struct sa sa;
+
+	if (b->tp != SIP_TRANSP_UDP)
+		return false;
+	pl_set_str(&pl, b->contact);
+	if (uri_decode(&uri, &pl) || sa_set(&sa, &uri.host, uri.port ? uri.port : 5060))
+		return false;
+	return sa_cmp(&sa, &b->src, SA_ALL);
+}
+
 int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 		   struct chan *caller, int *cause)
 {
@@ -504,11 +530,14 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 			*cause = CAUSE_SUBSCRIBER_ABSENT;
 			return ENOENT;
 		}
-		/* Send to where the REGISTER came from (NAT), not to the Contact. */
+		/* Send to where the REGISTER came from (NAT), not to the Contact;
+		 * without NAT no route, so a 3xx from the phone is followed to
+		 * its new Contact rather than back to the phone. */
 		(void)re_snprintf(route, sizeof(route), "sip:%J%s%s", &b.src,
 				  b.tp == SIP_TRANSP_UDP ? "" : ";transport=",
 				  b.tp == SIP_TRANSP_UDP ? "" : sip_transp_param(b.tp));
-		err = leg_outgoing(&s->env, chp, resource, b.contact, route, caller, NULL, NULL);
+		err = leg_outgoing(&s->env, chp, resource, b.contact,
+				   contact_is_src(&b) ? NULL : route, caller, NULL, NULL);
 		if (!err)
 			leg_apply_dtmf_mode(s, *chp, false, resource);
 	}

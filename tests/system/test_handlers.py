@@ -167,3 +167,30 @@ def test_diversion_runs_redirecting_sub_and_reaches_the_caller(tamas, sipp):
     div = next(l for l in r181.splitlines() if l.lower().startswith("diversion:"))
     assert "sip:5555@" in div and "reason=unconditional" in div, div
     assert "callee diverted the call" in tamas.stderr()
+
+
+@pytest.mark.tamas(dialplan=plan(
+    '\t\t["_1XXX"] = function(c, e) '
+    'channel.REDIRECTING_SEND_SUB:set("handlers,redir,1") '
+    'app.dial("SIP/" .. e, 5) end,\n',
+    '\t\t["redir"] = function() '
+    'app.set("CDR(userfield)=" .. channel.REDIRECTING("from-num"):get() .. "/" .. '
+    'channel.REDIRECTING("to-num"):get() .. "/" .. channel.REDIRECTING("reason"):get()) '
+    'app.Return() end,'))
+def test_302_is_followed_and_runs_redirecting_sub(tamas, sipp):
+    # 1002 answers 302 to 1003's contact: the call reaches 1003, and the
+    # caller's REDIRECTING_SEND_SUB saw who diverted (1002) and where to
+    from harness import free_port, register
+    port = free_port()
+    register(sipp, tamas, "1003", port)
+    target = sipp.start("uas_answer", port=port, keys={"ext": "1003"}, remote="")
+    target.wait_bound()
+    fwd = start_callee(sipp, tamas, "1002", scenario="uas_redirect",
+                       keys={"target": f"sip:1003@127.0.0.1:{port}"})
+    res = call(sipp, tamas, "1001", "1002", hold_ms=500)
+    fwd.wait()
+    target.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "1002/1003/unknown", row
+    assert row["disposition"] == "ANSWERED", row
+    assert res.received(r"SIP/2.0 181 "), "the caller was not told of the forward"
