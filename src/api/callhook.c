@@ -358,12 +358,15 @@ static void leg_follow(struct callhook *h, struct chan *ch, const char *ext, boo
 void callhook_chan_new(struct callhook *h, struct chan *ch, bool outbound)
 {
 	char res[128], trunk[64];
-	const char *number, *call_id;
+	const char *number, *call_id, *orig;
 	int err = 0;
 
 	if (!h || !ch || !chan_resource(chan_name(ch), res, sizeof(res)))
 		return;
 	call_id = chan_linkedid(ch);
+	/* Inherited by an originated call's second leg (spec §2.2). */
+	orig = chan_var_get(ch, "ORIGINATED_CALL_ID");
+	orig = str_isset(orig) ? orig : NULL;
 	if (!resource_trunk(h, res, trunk, sizeof(trunk), &number)) {
 		if (webhook_wants(h->wh, "NewState"))
 			leg_follow(h, ch, res, outbound);
@@ -375,6 +378,7 @@ void callhook_chan_new(struct callhook *h, struct chan *ch, bool outbound)
 			{ "entry_point", trunk, 0 },
 			{ "did", chan_exten(ch) ? chan_exten(ch) : "", 0 },
 			{ "unique_id", call_id, 0 },
+			{ orig ? "originated_call_id" : NULL, orig, 0 },
 		};
 		err = webhook_emit_fields(h->wh, "IncomingCall", call_id, f, ARRAY_SIZE(f));
 	}
@@ -390,6 +394,7 @@ void callhook_chan_new(struct callhook *h, struct chan *ch, bool outbound)
 				{ "number", num, 0 },
 				{ "outgoing_point", trunk, 0 },
 				{ "unique_id", call_id, 0 },
+				{ orig ? "originated_call_id" : NULL, orig, 0 },
 			};
 			err = webhook_emit_fields(h->wh, "OutgoingCall", call_id, f,
 						  ARRAY_SIZE(f));

@@ -163,7 +163,7 @@ def test_mobile_via_trunk_to_extension(tamas, sipp):
     assert row["disposition"] == "ANSWERED", row
 
 
-def test_extension_to_mobile_through_outgoing_route(tamas, sipp):
+def test_extension_to_mobile_through_outgoing_route(tamas, receiver, sipp):
     caller = start_callee(sipp, tamas, "1001")
     provider = sipp.start("uas_answer", port=tamas.prov_port, keys={"ext": "prov"}, remote="")
     provider.wait_bound()
@@ -181,6 +181,10 @@ def test_extension_to_mobile_through_outgoing_route(tamas, sipp):
     row = one_cdr(tamas, oid)
     assert row["channel"].startswith("SIP/1001-") and row["dst"] == MOBILE_B, row
     assert row["dstchannel"].startswith("SIP/prov"), row
+    # the mobile leg's OutgoingCall webhook names the originated call
+    out = wait_until(lambda: [e for e in receiver.accepted()
+                              if e["event_name"] == "OutgoingCall"], 5, what="OutgoingCall")
+    assert out[0]["originated_call_id"] == oid and out[0]["number"] == MOBILE_B, out
 
 
 def test_mobile_to_mobile_both_through_the_trunk(tamas, sipp):
