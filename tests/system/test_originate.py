@@ -268,14 +268,18 @@ def test_first_party_unreachable_is_a_failed_spool(tamas, sipp):
     assert row["channel"].startswith("OutgoingSpoolFailed"), row
 
 
-def test_second_party_busy_hangs_up_the_first(tamas, sipp):
+@pytest.mark.parametrize("scenario,disposition", [("uas_busy", "BUSY"),
+                                                   ("uas_ring_forever", "NO ANSWER"),
+                                                   (None, "FAILED")])
+def test_second_party_failing_hangs_up_the_first(tamas, sipp, scenario, disposition):
     caller = start_callee(sipp, tamas, "1001")
-    busy = start_callee(sipp, tamas, "1002", "uas_busy")
+    second = start_callee(sipp, tamas, "1002", scenario) if scenario else None  # None: unregistered
     oid = originated(tamas, caller="1001", callee="1002", context="main_routing")
-    busy.wait()
+    if second:
+        second.wait()
     caller.wait()          # answered, then tamasd's BYE
     row = one_cdr(tamas, oid)
-    assert row["disposition"] == "BUSY", row
+    assert row["disposition"] == disposition, row
     assert tamas.channel_names() == []
 
 
