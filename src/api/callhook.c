@@ -20,6 +20,18 @@ struct callhook {
 	void *arg;
 	struct hash *exts;           /* struct ext_state by extension */
 	struct list legs;            /* struct leg_watch */
+	struct list outs;            /* struct out_pending */
+};
+
+/* A trunk leg's OutgoingCall, sent on the next loop turn: whoever placed
+ * the leg (Dial, originate) has set its variables by then, such as the
+ * ORIGINATED_CALL_ID the event carries (spec §2.2). */
+struct out_pending {
+	struct le le;
+	struct tmr tmr;
+	struct callhook *h;
+	struct chan *ch;             /* reference */
+	char trunk[64], num[64];
 };
 
 /* One extension with legs in progress. */
@@ -355,18 +367,62 @@ static void leg_follow(struct callhook *h, struct chan *ch, const char *ext, boo
 
 /* --- channels ------------------------------------------------------------ */
 
+static void out_destructor(void *arg)
+{
+	struct out_pending *o = arg;
+
+	tmr_cancel(&o->tmr);
+	list_unlink(&o->le);
+	mem_deref(o->ch);
+}
+
+static void out_send(void *arg)
+{
+	struct out_pending *o = arg;
+	const char *call_id = chan_linkedid(o->ch);
+	const char *orig = chan_var_get(o->ch, "ORIGINATED_CALL_ID");
+	const struct webhook_field f[] = {
+		{ "number", o->num, 0 },
+		{ "outgoing_point", o->trunk, 0 },
+		{ "unique_id", call_id, 0 },
+		{ str_isset(orig) ? "originated_call_id" : NULL, orig, 0 },
+	};
+	int err = webhook_emit_fields(o->h->wh, "OutgoingCall", call_id, f, ARRAY_SIZE(f));
+
+	if (err)
+		log_warn("callhook: OutgoingCall not queued (channel=%s): %m", chan_name(o->ch),
+			 err);
+	mem_deref(o);
+}
+
+static int out_defer(struct callhook *h, struct chan *ch, const char *res, const char *trunk,
+		     const char *number)
+{
+	struct out_pending *o = mem_zalloc(sizeof(*o), out_destructor);
+	const char *at = strchr(res, '@');
+
+	if (!o)
+		return ENOMEM;
+	o->h = h;
+	o->ch = mem_ref(ch);
+	str_ncpy(o->trunk, trunk, sizeof(o->trunk));
+	if (number)
+		(void)re_snprintf(o->num, sizeof(o->num), "%b", number,
+				  at ? (size_t)(at - res) : strlen(number));
+	list_append(&h->outs, &o->le, o);
+	tmr_start(&o->tmr, 0, out_send, o);
+	return 0;
+}
+
 void callhook_chan_new(struct callhook *h, struct chan *ch, bool outbound)
 {
 	char res[128], trunk[64];
-	const char *number, *call_id, *orig;
+	const char *number, *call_id;
 	int err = 0;
 
 	if (!h || !ch || !chan_resource(chan_name(ch), res, sizeof(res)))
 		return;
 	call_id = chan_linkedid(ch);
-	/* Inherited by an originated call's second leg (spec §2.2). */
-	orig = chan_var_get(ch, "ORIGINATED_CALL_ID");
-	orig = str_isset(orig) ? orig : NULL;
 	if (!resource_trunk(h, res, trunk, sizeof(trunk), &number)) {
 		if (webhook_wants(h->wh, "NewState"))
 			leg_follow(h, ch, res, outbound);
@@ -378,28 +434,11 @@ void callhook_chan_new(struct callhook *h, struct chan *ch, bool outbound)
 			{ "entry_point", trunk, 0 },
 			{ "did", chan_exten(ch) ? chan_exten(ch) : "", 0 },
 			{ "unique_id", call_id, 0 },
-			{ orig ? "originated_call_id" : NULL, orig, 0 },
 		};
 		err = webhook_emit_fields(h->wh, "IncomingCall", call_id, f, ARRAY_SIZE(f));
 	}
-	else if (outbound && webhook_wants(h->wh, "OutgoingCall")) {
-		char num[64] = "";
-		const char *at = strchr(res, '@');
-
-		if (number)
-			(void)re_snprintf(num, sizeof(num), "%b", number,
-					  at ? (size_t)(at - res) : strlen(number));
-		{
-			const struct webhook_field f[] = {
-				{ "number", num, 0 },
-				{ "outgoing_point", trunk, 0 },
-				{ "unique_id", call_id, 0 },
-				{ orig ? "originated_call_id" : NULL, orig, 0 },
-			};
-			err = webhook_emit_fields(h->wh, "OutgoingCall", call_id, f,
-						  ARRAY_SIZE(f));
-		}
-	}
+	else if (outbound && webhook_wants(h->wh, "OutgoingCall"))
+		err = out_defer(h, ch, res, trunk, number);
 	if (err)
 		log_warn("callhook: %s not queued (channel=%s): %m", outbound ? "OutgoingCall"
 			 : "IncomingCall", chan_name(ch), err);
@@ -413,6 +452,7 @@ static void destructor(void *arg)
 
 	/* Legs hold the extension states; the hash only indexes them. */
 	list_flush(&h->legs);
+	list_flush(&h->outs);
 	h->exts = mem_deref(h->exts);
 }
 

@@ -144,7 +144,7 @@ def test_extension_to_extension_moh_then_bridge(tamas, receiver, sipp):
     assert rep["comment"] == f"originated call: {oid}", rep
 
 
-def test_mobile_via_trunk_to_extension(tamas, sipp):
+def test_mobile_via_trunk_to_extension(tamas, receiver, sipp):
     provider = sipp.start("uas_answer", port=tamas.prov_port, keys={"ext": "prov"}, remote="")
     provider.wait_bound()
     callee = start_callee(sipp, tamas, "1002")
@@ -161,6 +161,10 @@ def test_mobile_via_trunk_to_extension(tamas, sipp):
     assert row["channel"].startswith("SIP/prov"), row
     assert row["dstchannel"].startswith("SIP/1002-"), row
     assert row["disposition"] == "ANSWERED", row
+    out = wait_until(lambda: [e for e in receiver.accepted()
+                              if e["event_name"] == "OutgoingCall"], 5, what="OutgoingCall")
+    assert out[0]["originated_call_id"] == oid and out[0]["number"] == MOBILE_A, out
+    assert out[0]["outgoing_point"] == "prov", out
 
 
 def test_extension_to_mobile_through_outgoing_route(tamas, receiver, sipp):
