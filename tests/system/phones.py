@@ -114,6 +114,9 @@ path = {self.db}
 [control]
 socket = {self.sock}
 
+[http]
+enabled = no
+
 [dialplan]
 file = {self.dialplan}
 {extra}
