@@ -29,7 +29,7 @@ struct httpc_req {
 	char *url, *body, *userpwd;
 	struct mbuf *reply;
 	size_t max_reply;
-	bool too_big;
+	bool discard, too_big;
 	httpc_done_h *h;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -73,6 +73,8 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct httpc_req *r = arg;
 	size_t n = size * nmemb;
 
+	if (r->discard)
+		return n;
 	if (r->reply->end + n > r->max_reply) {
 		r->too_big = true;
 		return 0;            /* curl fails the transfer with CURLE_WRITE_ERROR */
@@ -203,6 +205,7 @@ int httpc_send(struct httpc_req **reqp, struct httpc *hc, const struct httpc_opt
 	r->h = h;
 	r->arg = arg;
 	r->max_reply = o->max_reply ? o->max_reply : DEFAULT_MAX_REPLY;
+	r->discard = o->discard_reply;
 	r->reply = mbuf_alloc(512);
 	r->easy = curl_easy_init();
 	if (!r->reply || !r->easy) {
@@ -341,7 +344,8 @@ int httpc_alloc(struct httpc **hcp)
 	tmr_init(&hc->tmr);
 	list_init(&hc->reqs);
 	list_init(&hc->socks);
-	/* Reference counted by curl: webhook's own init/cleanup do not clash. */
+	/* Reference counted by curl: several clients (webhook's, the dialplan's)
+	 * do not clash. */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		err = ENOMEM;
 		goto out;

@@ -6,6 +6,7 @@
 #ifndef TAMAS_HTTPC_H
 #define TAMAS_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,8 @@ struct httpc_opts {
 	const char *password;
 	uint32_t timeout_ms;         /* whole request, connect included; 0: 5000 */
 	size_t max_reply;            /* longer reply bodies fail (EFBIG); 0: 64 KiB */
+	bool discard_reply;          /* reply body unread, any length (resp->body "");
+				      * for callers that only want the status */
 };
 
 /* What came back. body is NUL-terminated and lives until the handler returns. */

@@ -1,9 +1,11 @@
-/* webhook: outbox rows out through a libcurl multi handle whose sockets and
- * timer are libre's (CURLMOPT_SOCKETFUNCTION -> fd_listen, CURLMOPT_TIMERFUNCTION
- * -> tmr), so a slow or dead receiver never holds the loop. */
+/* webhook: outbox rows out through httpc (libcurl on the libre loop), so a
+ * slow or dead receiver never holds the loop. The outbox, the in-flight
+ * limit, retries and per-call ordering are ours; httpc makes single
+ * attempts. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -19,6 +21,7 @@
 #include <re_main.h>
 #include <re_sys.h>
 #include <re_tmr.h>
+#include "api/httpc.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
@@ -40,16 +43,12 @@ enum {
 struct webhook {
 	struct store *st;
 	struct webhook_conf cf;      /* strings below are our copies */
-	char *url, *username, *password, *userpwd;
+	char *url, *username, *password;
 	uint32_t events_mask;
 	bool enabled;
-	bool curl_inited;
-	CURLM *multi;
-	struct curl_slist *post_hdrs;
+	struct httpc *hc;            /* only when enabled */
 	struct list reqs;            /* struct req, in flight */
 	unsigned n_inflight;
-	struct list socks;           /* struct wsock */
-	struct tmr tmr_curl;         /* curl's timeout */
 	struct tmr tmr_pump;         /* next look at the outbox */
 	unsigned db_errors;          /* consecutive, for logging once */
 	uint64_t delivered, failures;
@@ -58,18 +57,11 @@ struct webhook {
 struct req {
 	struct le le;
 	struct webhook *wh;
-	CURL *easy;
+	struct httpc_req *hreq;      /* freeing it cancels the attempt */
 	int64_t id;
 	uint32_t attempts;
 	bool get;
 	char *event, *url, *body;
-	char errbuf[CURL_ERROR_SIZE];
-};
-
-struct wsock {
-	struct le le;
-	struct webhook *wh;
-	curl_socket_t fd;
 };
 
 static void pump_h(void *arg);
@@ -228,92 +220,86 @@ static void req_destructor(void *arg)
 	struct req *r = arg;
 
 	list_unlink(&r->le);
-	if (r->easy) {
-		if (r->wh && r->wh->multi)
-			curl_multi_remove_handle(r->wh->multi, r->easy);
-		curl_easy_cleanup(r->easy);
-	}
+	mem_deref(r->hreq);
 	mem_deref(r->event);
 	mem_deref(r->url);
 	mem_deref(r->body);
 }
 
-static size_t discard_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+/* One field's value as GET style sends it (spec §1.1): strings as they
+ * are, numbers and booleans as text, nested objects and arrays as their
+ * JSON. NULL when out of memory; free() it. */
+static char *query_value(const json_t *v)
 {
-	(void)ptr;
-	(void)arg;
-	return size * nmemb;    /* the receiver's reply body is ignored (spec §1.2) */
+	char num[40];
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:  return strdup(json_string_value(v));
+	case JSON_INTEGER: snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+				    json_integer_value(v)); return strdup(num);
+	case JSON_REAL:    snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+			   return strdup(num);
+	case JSON_TRUE:    return strdup("true");
+	case JSON_FALSE:   return strdup("false");
+	case JSON_NULL:    return strdup("");
+	default:           return json_dumps(v, JSON_COMPACT);
+	}
 }
 
-/* Appends "k=v" pairs of the body's fields to url (GET style, spec §1.1):
- * strings as they are, numbers and booleans as text, nested objects and
- * arrays as their JSON. */
-static int query_build(struct req *r, CURL *e, char **out)
+/* The row's URL with "k=v" pairs of the body's fields appended (GET
+ * style). EBADMSG when the body is not a JSON object. */
+static int query_build(const struct req *r, char **out)
 {
 	json_error_t jerr;
 	json_t *o = json_loads(r->body, 0, &jerr), *v;
-	struct mbuf *mb = mbuf_alloc(256);
+	const char **kv = NULL;
 	const char *k;
-	char sep = strchr(r->url, '?') ? '&' : '?';
+	size_t n = 0;
 	int err = 0;
 
-	if (!mb || !json_is_object(o)) {
-		err = mb ? EBADMSG : ENOMEM;
+	if (!json_is_object(o)) {
+		err = EBADMSG;
 		goto out;
 	}
-	err = mbuf_write_str(mb, r->url);
-	if (err)
+	kv = calloc(2 * json_object_size(o) + 1, sizeof(*kv));
+	if (!kv) {
+		err = ENOMEM;
 		goto out;
+	}
 	json_object_foreach(o, k, v) {
-		char num[40], *dump = NULL, *ek, *ev;
-		const char *s;
-
-		switch (json_typeof(v)) {
-		case JSON_STRING:  s = json_string_value(v); break;
-		case JSON_INTEGER: snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-					    json_integer_value(v)); s = num; break;
-		case JSON_REAL:    snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-				   s = num; break;
-		case JSON_TRUE:    s = "true"; break;
-		case JSON_FALSE:   s = "false"; break;
-		case JSON_NULL:    s = ""; break;
-		default:           s = dump = json_dumps(v, JSON_COMPACT); break;
-		}
-		ek = curl_easy_escape(e, k, 0);
-		ev = s ? curl_easy_escape(e, s, 0) : NULL;
-		if (!ek || !ev)
+		kv[2 * n] = k;
+		kv[2 * n + 1] = query_value(v);
+		if (!kv[2 * n + 1]) {
 			err = ENOMEM;
-		else
-			err = mbuf_printf(mb, "%c%s=%s", sep, ek, ev);
-		sep = '&';
-		curl_free(ek);
-		curl_free(ev);
-		free(dump);
-		if (err)
 			break;
+		}
+		++n;
 	}
-	if (!err) {
-		mb->pos = 0;
-		err = mbuf_strdup(mb, out, mb->end);
-	}
+	if (!err)
+		err = httpc_url_query(out, r->url, kv, n);
  out:
+	for (size_t i = 0; i < n; i++)
+		free((char *)kv[2 * i + 1]);
+	free(kv);
 	json_decref(o);
-	mem_deref(mb);
 	return err;
 }
 
+static void req_done(int err, const struct httpc_resp *resp, void *arg);
+
 static int req_start(struct webhook *wh, struct req *r)
 {
+	struct httpc_opts o = {
+		.body = r->get ? NULL : r->body,     /* JSON (httpc's default type) */
+		.username = wh->username, .password = wh->password,
+		.timeout_ms = wh->cf.timeout_ms,
+		.discard_reply = true,               /* ignored (spec §1.2) */
+	};
 	char *getv = NULL;
-	CURL *e;
 	int err = 0;
 
-	e = curl_easy_init();
-	if (!e)
-		return ENOMEM;
-	r->easy = e;
 	if (r->get) {
-		err = query_build(r, e, &getv);
+		err = query_build(r, &getv);
 		if (err == EBADMSG) {
 			/* Only a damaged row gets here; send what we have. */
 			log_warn("webhook: row body is not a JSON object, sending without "
@@ -323,35 +309,11 @@ static int req_start(struct webhook *wh, struct req *r)
 		if (err)
 			return err;
 	}
-	err = curl_easy_setopt(e, CURLOPT_URL, getv ? getv : r->url) ? EINVAL : 0;
+	o.url = getv ? getv : r->url;
+	err = httpc_send(&r->hreq, wh->hc, &o, req_done, r);
 	mem_deref(getv);
 	if (err)
 		return err;
-	(void)curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	(void)curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-	(void)curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)wh->cf.timeout_ms);
-	(void)curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)wh->cf.timeout_ms);
-	(void)curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_cb);
-	(void)curl_easy_setopt(e, CURLOPT_USERAGENT, "tamas");
-	(void)curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* The configured URL is the target; an http_proxy in the daemon's
-	 * environment must not silently reroute events. */
-	(void)curl_easy_setopt(e, CURLOPT_PROXY, "");
-	if (wh->userpwd) {
-		(void)curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		(void)curl_easy_setopt(e, CURLOPT_USERPWD, wh->userpwd);
-	}
-	if (r->get) {
-		(void)curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	}
-	else {
-		(void)curl_easy_setopt(e, CURLOPT_HTTPHEADER, wh->post_hdrs);
-		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-		(void)curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
-	}
-	if (curl_multi_add_handle(wh->multi, e) != CURLM_OK)
-		return ENOMEM;
 	list_append(&wh->reqs, &r->le, r);
 	++wh->n_inflight;
 	return 0;
@@ -365,17 +327,15 @@ static void pump_kick(struct webhook *wh, uint64_t delay_ms)
 
 /* One attempt ended: 2xx deletes the row, anything else schedules the next
  * try. Frees r. */
-static void req_done(struct req *r, CURLcode rc)
+static void req_done(int herr, const struct httpc_resp *resp, void *arg)
 {
+	struct req *r = arg;
 	struct webhook *wh = r->wh;
-	long code = 0;
 	char why[CURL_ERROR_SIZE + 32];
 	uint32_t delay;
 	int err;
 
-	if (rc == CURLE_OK)
-		(void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_OK && code >= 200 && code < 300) {
+	if (!herr && resp->status >= 200 && resp->status < 300) {
 		err = outbox_mark_delivered(wh->st, r->id);
 		++wh->delivered;
 		if (r->attempts)
@@ -383,14 +343,14 @@ static void req_done(struct req *r, CURLcode rc)
 				 r->attempts, r->event, (long long)r->id);
 		else
 			log_debug("webhook: delivered (event=%s id=%lld status=%ld)", r->event,
-				  (long long)r->id, code);
+				  (long long)r->id, resp->status);
 	}
 	else {
-		if (rc != CURLE_OK)
-			snprintf(why, sizeof(why), "%s", r->errbuf[0] ? r->errbuf
-				 : curl_easy_strerror(rc));
+		if (herr)
+			snprintf(why, sizeof(why), "%s", *resp->error ? resp->error
+				 : strerror(herr));
 		else
-			snprintf(why, sizeof(why), "HTTP %ld", code);
+			snprintf(why, sizeof(why), "HTTP %ld", resp->status);
 		delay = outbox_backoff_ms(r->attempts + 1, wh->cf.backoff_min_ms,
 					  wh->cf.backoff_max_ms, rand_u32());
 		err = outbox_mark_failed(wh->st, r->id, now_ms() + delay, why);
@@ -416,100 +376,6 @@ static void req_done(struct req *r, CURLcode rc)
 		return;
 	}
 	pump_kick(wh, 0);
-}
-
-static void reap(struct webhook *wh)
-{
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(wh->multi, &left)) != NULL) {
-		struct req *r = NULL;
-		CURLcode rc;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		rc = m->data.result;
-		(void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		if (r)
-			req_done(r, rc);
-	}
-}
-
-/* --- curl <-> libre loop ------------------------------------------------- */
-
-static void wsock_destructor(void *arg)
-{
-	struct wsock *ws = arg;
-
-	list_unlink(&ws->le);
-	fd_close((int)ws->fd);
-}
-
-static void sock_fd_h(int flags, void *arg)
-{
-	struct wsock *ws = arg;
-	struct webhook *wh = ws->wh;
-	curl_socket_t fd = ws->fd;     /* ws may be freed inside socket_action */
-	int ev = 0, running;
-
-	if (flags & FD_READ)
-		ev |= CURL_CSELECT_IN;
-	if (flags & FD_WRITE)
-		ev |= CURL_CSELECT_OUT;
-	if (flags & FD_EXCEPT)
-		ev |= CURL_CSELECT_ERR;
-	(void)curl_multi_socket_action(wh->multi, fd, ev, &running);
-	reap(wh);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct webhook *wh = userp;
-	struct wsock *ws = socketp;
-	int flags = 0;
-	(void)easy;
-
-	if (what == CURL_POLL_REMOVE) {
-		mem_deref(ws);
-		return 0;
-	}
-	if (!ws) {
-		ws = mem_zalloc(sizeof(*ws), wsock_destructor);
-		if (!ws)
-			return -1;
-		ws->wh = wh;
-		ws->fd = fd;
-		list_append(&wh->socks, &ws->le, ws);
-		(void)curl_multi_assign(wh->multi, fd, ws);
-	}
-	if (what & CURL_POLL_IN)
-		flags |= FD_READ;
-	if (what & CURL_POLL_OUT)
-		flags |= FD_WRITE;
-	return fd_listen((int)fd, flags, sock_fd_h, ws) ? -1 : 0;
-}
-
-static void curl_tmr_h(void *arg)
-{
-	struct webhook *wh = arg;
-	int running;
-
-	(void)curl_multi_socket_action(wh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	reap(wh);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct webhook *wh = userp;
-	(void)multi;
-
-	/* curl forbids socket_action from inside this callback: defer it. */
-	if (timeout_ms < 0)
-		tmr_cancel(&wh->tmr_curl);
-	else
-		tmr_start(&wh->tmr_curl, (uint64_t)timeout_ms, curl_tmr_h, wh);
-	return 0;
 }
 
 /* --- the pump: due rows -> requests -------------------------------------- */
@@ -621,42 +487,10 @@ static void destructor(void *arg)
 	tmr_cancel(&wh->tmr_pump);
 	/* Rows of requests cut short stay in the outbox for the next start. */
 	list_flush(&wh->reqs);
-	if (wh->multi)
-		curl_multi_cleanup(wh->multi);
-	wh->multi = NULL;
-	tmr_cancel(&wh->tmr_curl);
-	list_flush(&wh->socks);
-	curl_slist_free_all(wh->post_hdrs);
-	if (wh->curl_inited)
-		curl_global_cleanup();
+	mem_deref(wh->hc);
 	mem_deref(wh->url);
 	mem_deref(wh->username);
 	mem_deref(wh->password);
-	mem_deref(wh->userpwd);
-}
-
-static int curl_setup(struct webhook *wh)
-{
-	struct curl_slist *h;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return ENOMEM;
-	wh->curl_inited = true;
-	wh->multi = curl_multi_init();
-	if (!wh->multi)
-		return ENOMEM;
-	(void)curl_multi_setopt(wh->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	(void)curl_multi_setopt(wh->multi, CURLMOPT_SOCKETDATA, wh);
-	(void)curl_multi_setopt(wh->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	(void)curl_multi_setopt(wh->multi, CURLMOPT_TIMERDATA, wh);
-	/* "Expect: 100-continue" would stall bodies over 1 KiB by a second on
-	 * receivers that do not answer it. */
-	wh->post_hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	h = wh->post_hdrs ? curl_slist_append(wh->post_hdrs, "Expect:") : NULL;
-	if (!h)
-		return ENOMEM;
-	wh->post_hdrs = h;
-	return 0;
 }
 
 int webhook_alloc(struct webhook **whp, struct store *st, const struct webhook_conf *cf)
@@ -683,7 +517,6 @@ int webhook_alloc(struct webhook **whp, struct store *st, const struct webhook_c
 		wh->cf.backoff_min_ms = 1000;
 	if (!wh->cf.backoff_max_ms)
 		wh->cf.backoff_max_ms = MAX(300000u, wh->cf.backoff_min_ms);
-	tmr_init(&wh->tmr_curl);
 	tmr_init(&wh->tmr_pump);
 	err = events_parse(cf->events ? cf->events : "all", &wh->events_mask, bad, sizeof(bad));
 	if (!err)
@@ -692,8 +525,6 @@ int webhook_alloc(struct webhook **whp, struct store *st, const struct webhook_c
 		err = str_dup(&wh->username, cf->username);
 		if (!err)
 			err = str_dup(&wh->password, cf->password ? cf->password : "");
-		if (!err)
-			err = re_sdprintf(&wh->userpwd, "%s:%s", wh->username, wh->password);
 	}
 	if (err)
 		goto out;
@@ -711,7 +542,7 @@ int webhook_alloc(struct webhook **whp, struct store *st, const struct webhook_c
 				 pending);
 		goto out;
 	}
-	err = curl_setup(wh);
+	err = httpc_alloc(&wh->hc);
 	if (err)
 		goto out;
 	log_info("webhook: sending to %s (style=%s method=%s pending=%u)", wh->url,

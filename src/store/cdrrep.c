@@ -1,7 +1,6 @@
 /* cdrrep: the reports API's read side of the cdr table. Statements are
- * prepared per call (API traffic is light); the WHERE clause is assembled
- * from fixed fragments, one per filter present, each with its own numbered
- * parameter, so no client text ever becomes SQL. */
+ * prepared per call (API traffic is light); searches go through
+ * store_search, whose filters are bound parameters. */
 #include <errno.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -14,45 +13,34 @@
 	" accountcode, uniqueid, linkedid, userfield, sequence, recordingfile," \
 	" originated_call_id"
 
-/* Parameter numbers of the filters. */
-enum {
-	P_FROM = 1, P_TO, P_SRC, P_DST, P_NUMBER, P_CUID, P_DISP, P_TYPE, P_LIMIT, P_OFFSET,
-};
-
 struct type_fn {
 	cdrrep_type_h *h;
 	void *arg;
 };
 
-static int step_err(int rc)
+struct give {
+	cdrrep_row_h *h;
+	void *arg;
+};
+
+static int row_give(sqlite3_stmt *s, void *arg)
 {
-	int err = store_errno(rc);
-
-	return err ? err : EIO;
-}
-
-static const char *col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-
-	return v ? (const char *)v : "";
-}
-
-static int row_give(sqlite3_stmt *s, cdrrep_row_h *h, void *arg)
-{
+	const struct give *g = arg;
 	struct cdrrep_row r = {
 		.id = sqlite3_column_int64(s, 0),
-		.start = col(s, 1), .answer = col(s, 2), .end = col(s, 3), .clid = col(s, 4),
-		.src = col(s, 5), .dst = col(s, 6), .dcontext = col(s, 7), .channel = col(s, 8),
-		.dstchannel = col(s, 9), .lastapp = col(s, 10), .lastdata = col(s, 11),
-		.duration = sqlite3_column_int64(s, 12), .billsec = sqlite3_column_int64(s, 13),
-		.disposition = col(s, 14), .amaflags = sqlite3_column_int64(s, 15),
-		.accountcode = col(s, 16), .uniqueid = col(s, 17), .linkedid = col(s, 18),
-		.userfield = col(s, 19), .sequence = sqlite3_column_int64(s, 20),
-		.recordingfile = col(s, 21), .originated_call_id = col(s, 22),
+		.start = store_col(s, 1), .answer = store_col(s, 2), .end = store_col(s, 3),
+		.clid = store_col(s, 4), .src = store_col(s, 5), .dst = store_col(s, 6),
+		.dcontext = store_col(s, 7), .channel = store_col(s, 8),
+		.dstchannel = store_col(s, 9), .lastapp = store_col(s, 10),
+		.lastdata = store_col(s, 11), .duration = sqlite3_column_int64(s, 12),
+		.billsec = sqlite3_column_int64(s, 13), .disposition = store_col(s, 14),
+		.amaflags = sqlite3_column_int64(s, 15), .accountcode = store_col(s, 16),
+		.uniqueid = store_col(s, 17), .linkedid = store_col(s, 18),
+		.userfield = store_col(s, 19), .sequence = sqlite3_column_int64(s, 20),
+		.recordingfile = store_col(s, 21), .originated_call_id = store_col(s, 22),
 	};
 
-	return h(&r, arg);
+	return g->h(&r, g->arg);
 }
 
 /* --- the type function ---------------------------------------------------- */
@@ -115,195 +103,71 @@ static const char *sort_column(enum cdrrep_sort s)
 	}
 }
 
-static bool set(const char *s)
+static int where_build(struct store_where *w, const struct cdrrep_query *q)
 {
-	return s && *s;
-}
-
-/* "%v%" with LIKE's wildcards in v escaped by '\'. */
-static int like_pattern(char **out, const char *v)
-{
-	char *p;
-	size_t n = 0;
-
-	*out = mem_zalloc(2 * strlen(v) + 3, NULL);
-	if (!*out)
-		return ENOMEM;
-	p = *out;
-	p[n++] = '%';
-	for (; *v; v++) {
-		if (*v == '%' || *v == '_' || *v == '\\')
-			p[n++] = '\\';
-		p[n++] = *v;
-	}
-	p[n++] = '%';
-	p[n] = '\0';
-	return 0;
-}
-
-static int where_build(char **out, const struct cdrrep_query *q)
-{
-	const char *cmp = q->alike ? " LIKE ?%d ESCAPE '\\'" : " = ?%d";
-	struct mbuf *mb = mbuf_alloc(256);
 	int err;
 
-	if (!mb)
-		return ENOMEM;
-	err = mbuf_write_str(mb, "WHERE 1");
-	if (!err && set(q->from))
-		err = mbuf_printf(mb, " AND calldate >= ?%d", P_FROM);
-	if (!err && set(q->to))
-		err = mbuf_printf(mb, " AND calldate <= ?%d", P_TO);
-	if (!err && set(q->src)) {
-		err = mbuf_write_str(mb, " AND src");
-		err = err ? err : mbuf_printf(mb, cmp, P_SRC);
-	}
-	if (!err && set(q->dst)) {
-		err = mbuf_write_str(mb, " AND dst");
-		err = err ? err : mbuf_printf(mb, cmp, P_DST);
-	}
-	if (!err && set(q->number)) {
-		err = mbuf_write_str(mb, " AND (src");
-		err = err ? err : mbuf_printf(mb, cmp, P_NUMBER);
-		err = err ? err : mbuf_write_str(mb, " OR dst");
-		err = err ? err : mbuf_printf(mb, cmp, P_NUMBER);
-		err = err ? err : mbuf_write_str(mb, ")");
-	}
-	if (!err && set(q->cuid))
-		err = mbuf_printf(mb, " AND (uniqueid = ?%d OR linkedid = ?%d)", P_CUID, P_CUID);
-	if (!err && set(q->disposition))
-		err = mbuf_printf(mb, " AND disposition = ?%d", P_DISP);
-	if (!err && set(q->type))
-		err = mbuf_printf(mb, " AND tamas_cdr_type(channel, dstchannel, dst) = ?%d",
-				  P_TYPE);
-	if (!err) {
-		mb->pos = 0;
-		err = mbuf_strdup(mb, out, mb->end);
-	}
-	mem_deref(mb);
+	err = store_where_add(w, "calldate >= ?", q->from, false);
+	err = err ? err : store_where_add(w, "calldate <= ?", q->to, false);
+	err = err ? err : store_where_match(w, "src", q->src, q->alike);
+	err = err ? err : store_where_match(w, "dst", q->dst, q->alike);
+	err = err ? err : store_where_add(w, q->alike ? "(src LIKE ? ESCAPE '\\' OR dst LIKE ?"
+					  " ESCAPE '\\')" : "(src = ? OR dst = ?)", q->number,
+					  q->alike);
+	err = err ? err : store_where_add(w, "(uniqueid = ? OR linkedid = ?)", q->cuid, false);
+	err = err ? err : store_where_add(w, "disposition = ?", q->disposition, false);
+	err = err ? err : store_where_add(w, "tamas_cdr_type(channel, dstchannel, dst) = ?",
+					  q->type, false);
 	return err;
-}
-
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return store_errno(sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT));
-}
-
-/* Binds each present filter, as a LIKE pattern where q->alike says so. */
-static int bind_filters(sqlite3_stmt *s, const struct cdrrep_query *q)
-{
-	const struct { int p; const char *v; bool like; } f[] = {
-		{ P_FROM, q->from, false }, { P_TO, q->to, false },
-		{ P_SRC, q->src, q->alike }, { P_DST, q->dst, q->alike },
-		{ P_NUMBER, q->number, q->alike }, { P_CUID, q->cuid, false },
-		{ P_DISP, q->disposition, false }, { P_TYPE, q->type, false },
-	};
-	char *pat = NULL;
-	int err = 0;
-
-	for (size_t i = 0; !err && i < sizeof(f) / sizeof(f[0]); i++) {
-		if (!set(f[i].v))
-			continue;
-		if (!f[i].like) {
-			err = bind_text(s, f[i].p, f[i].v);
-			continue;
-		}
-		err = like_pattern(&pat, f[i].v);
-		err = err ? err : bind_text(s, f[i].p, pat);
-		pat = mem_deref(pat);
-	}
-	return err;
-}
-
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
-{
-	return store_errno(sqlite3_prepare_v2(db, sql, -1, s, NULL));
 }
 
 int cdrrep_search(struct store *st, const struct cdrrep_query *q, uint64_t *total,
 		  cdrrep_row_h *h, void *arg)
 {
-	const char *colname = q ? sort_column(q->sort) : NULL;
-	sqlite3 *db = store_db(st);
-	char *where = NULL, *sql = NULL;
-	sqlite3_stmt *s = NULL;
-	int err, rc;
+	struct store_page p = { .cols = COLS, .from = "cdr" };
+	struct give g = { h, arg };
 
-	if (!db || !q || !total || !h || !colname)
+	if (!q)
 		return EINVAL;
-	err = where_build(&where, q);
-	err = err ? err : re_sdprintf(&sql, "SELECT count(*) FROM cdr %s", where);
-	err = err ? err : prepare(db, sql, &s);
-	err = err ? err : bind_filters(s, q);
-	if (!err) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			*total = (uint64_t)sqlite3_column_int64(s, 0);
-		else
-			err = step_err(rc);
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	sql = mem_deref(sql);
-	if (err)
-		goto out;
-
-	/* id breaks ties, so pages never overlap or skip rows. */
-	err = re_sdprintf(&sql, "SELECT " COLS " FROM cdr %s ORDER BY %s %s, id %s"
-			  " LIMIT ?%d OFFSET ?%d", where, colname, q->desc ? "DESC" : "ASC",
-			  q->desc ? "DESC" : "ASC", P_LIMIT, P_OFFSET);
-	err = err ? err : prepare(db, sql, &s);
-	err = err ? err : bind_filters(s, q);
-	err = err ? err : store_errno(sqlite3_bind_int64(s, P_LIMIT, q->count
-							 ? (sqlite3_int64)q->count : -1));
-	err = err ? err : store_errno(sqlite3_bind_int64(s, P_OFFSET, q->start));
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		err = row_give(s, h, arg);
-	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
- out:
-	sqlite3_finalize(s);
-	mem_deref(sql);
-	mem_deref(where);
-	return err;
+	p.sort = sort_column(q->sort);
+	p.desc = q->desc;
+	p.tie = q->desc ? "id DESC" : "id";
+	p.start = q->start;
+	p.count = q->count;
+	return store_search(st, &p, where_build(&p.where, q), total, row_give, &g);
 }
 
 /* --- by id ------------------------------------------------------------------- */
 
 int cdrrep_get(struct store *st, int64_t id, cdrrep_row_h *h, void *arg)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
-	int err, rc;
+	struct give g = { h, arg };
+	sqlite3_stmt *s;
+	unsigned n;
+	int err;
 
-	if (!db || !h)
+	if (!h)
 		return EINVAL;
-	err = prepare(db, "SELECT " COLS " FROM cdr WHERE id = ?1", &s);
-	err = err ? err : store_errno(sqlite3_bind_int64(s, 1, id));
-	if (!err) {
-		rc = sqlite3_step(s);
-		err = rc == SQLITE_ROW ? row_give(s, h, arg)
-			: rc == SQLITE_DONE ? ENOENT : step_err(rc);
-	}
-	sqlite3_finalize(s);
-	return err;
+	err = store_prepare(st, "SELECT " COLS " FROM cdr WHERE id = ?1", &s);
+	if (err)
+		return err;
+	err = store_run(s, store_errno(sqlite3_bind_int64(s, 1, id)), row_give, &g, &n);
+	return err ? err : n ? 0 : ENOENT;
 }
 
 int cdrrep_after(struct store *st, int64_t after, uint32_t n, cdrrep_row_h *h, void *arg)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
-	int err, rc = SQLITE_DONE;
+	struct give g = { h, arg };
+	sqlite3_stmt *s;
+	int err;
 
-	if (!db || !h || !n)
+	if (!h || !n)
 		return EINVAL;
-	err = prepare(db, "SELECT " COLS " FROM cdr WHERE id > ?1 ORDER BY id LIMIT ?2", &s);
-	err = err ? err : store_errno(sqlite3_bind_int64(s, 1, after));
+	err = store_prepare(st, "SELECT " COLS " FROM cdr WHERE id > ?1 ORDER BY id LIMIT ?2",
+			    &s);
+	if (err)
+		return err;
+	err = store_errno(sqlite3_bind_int64(s, 1, after));
 	err = err ? err : store_errno(sqlite3_bind_int64(s, 2, n));
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		err = row_give(s, h, arg);
-	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
-	sqlite3_finalize(s);
-	return err;
+	return store_run(s, err, row_give, &g, NULL);
 }

@@ -17,80 +17,37 @@ enum { ERROR_MAX = 200 };   /* bytes of last_error kept */
 #define ROW_COLS "o.id, o.event, o.call_key, o.url, o.method, o.style, o.body," \
 	" o.attempts, o.next_at, o.last_error"
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **sp)
-{
-	sqlite3 *db = store_db(st);
-
-	if (!db)
-		return EINVAL;
-	return store_errno(sqlite3_prepare_v2(db, sql, -1, sp, NULL));
-}
-
-static int step_err(int rc)
-{
-	int err = store_errno(rc);
-
-	return err ? err : EIO;
-}
-
+/* Absent text is stored as "". */
 static int bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-	return store_errno(sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC));
+	return store_bind_text(s, i, v ? v : "");
 }
 
-static const char *col_text(sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
+struct give {
+	outbox_row_h *h;
+	void *arg;
+};
 
-	return t ? (const char *)t : "";
+static int row_give(sqlite3_stmt *s, void *arg)
+{
+	const struct give *g = arg;
+	struct outbox_row r = {
+		.id = sqlite3_column_int64(s, 0), .event = store_col(s, 1),
+		.call_key = store_col(s, 2), .url = store_col(s, 3), .method = store_col(s, 4),
+		.style = store_col(s, 5), .body = store_col(s, 6),
+		.attempts = (uint32_t)sqlite3_column_int64(s, 7),
+		.next_at = sqlite3_column_int64(s, 8),
+		.last_error = sqlite3_column_type(s, 9) == SQLITE_NULL ? NULL
+			: store_col(s, 9),
+	};
+
+	return g->h(&r, g->arg);
 }
 
-static void row_read(sqlite3_stmt *s, struct outbox_row *r)
+static int int64_h(sqlite3_stmt *s, void *arg)
 {
-	r->id = sqlite3_column_int64(s, 0);
-	r->event = col_text(s, 1);
-	r->call_key = col_text(s, 2);
-	r->url = col_text(s, 3);
-	r->method = col_text(s, 4);
-	r->style = col_text(s, 5);
-	r->body = col_text(s, 6);
-	r->attempts = (uint32_t)sqlite3_column_int64(s, 7);
-	r->next_at = sqlite3_column_int64(s, 8);
-	r->last_error = sqlite3_column_type(s, 9) == SQLITE_NULL ? NULL : col_text(s, 9);
-}
-
-/* Steps s through its rows into h; finalizes s. */
-static int rows_visit(sqlite3_stmt *s, outbox_row_h *h, void *arg)
-{
-	struct outbox_row r;
-	int err = 0, rc;
-
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_read(s, &r);
-		err = h(&r, arg);
-		if (err)
-			break;
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
-	sqlite3_finalize(s);
-	return err;
-}
-
-/* Steps a statement that returns no rows; finalizes it. ENOENT when it
- * changed nothing and must_change is set. */
-static int exec_stmt(struct store *st, sqlite3_stmt *s, int err, bool must_change)
-{
-	int rc;
-
-	if (!err) {
-		rc = sqlite3_step(s);
-		err = rc == SQLITE_DONE ? 0 : step_err(rc);
-	}
-	sqlite3_finalize(s);
-	if (!err && must_change && sqlite3_changes(store_db(st)) == 0)
-		err = ENOENT;
-	return err;
+	*(int64_t *)arg = sqlite3_column_int64(s, 0);
+	return 0;
 }
 
 int outbox_enqueue(struct store *st, const struct outbox_new *ev, int64_t *idp)
@@ -100,7 +57,7 @@ int outbox_enqueue(struct store *st, const struct outbox_new *ev, int64_t *idp)
 
 	if (!st || !ev || !ev->event || !*ev->event || !ev->url || !*ev->url || !ev->body)
 		return EINVAL;
-	err = prepare(st, "INSERT INTO outbox(event, call_key, url, method, style, body,"
+	err = store_prepare(st, "INSERT INTO outbox(event, call_key, url, method, style, body,"
 		      " created, next_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
 		      " strftime('%Y-%m-%d %H:%M:%f', 'now'), 0)", &s);
 	if (err)
@@ -116,7 +73,7 @@ int outbox_enqueue(struct store *st, const struct outbox_new *ev, int64_t *idp)
 		err = bind_text(s, 5, ev->style && *ev->style ? ev->style : "rest");
 	if (!err)
 		err = bind_text(s, 6, ev->body);
-	err = exec_stmt(st, s, err, false);
+	err = store_run(s, err, NULL, NULL, NULL);
 	if (!err && idp)
 		*idp = sqlite3_last_insert_rowid(store_db(st));
 	return err;
@@ -125,6 +82,7 @@ int outbox_enqueue(struct store *st, const struct outbox_new *ev, int64_t *idp)
 int outbox_fetch_due(struct store *st, int64_t now_ms, unsigned max,
 		     outbox_row_h *h, void *arg)
 {
+	struct give g = { h, arg };
 	sqlite3_stmt *s;
 	int err;
 
@@ -132,43 +90,37 @@ int outbox_fetch_due(struct store *st, int64_t now_ms, unsigned max,
 		return EINVAL;
 	if (!max)
 		return 0;
-	err = prepare(st, "SELECT " ROW_COLS " FROM outbox o WHERE o.next_at <= ?1 AND "
+	err = store_prepare(st, "SELECT " ROW_COLS " FROM outbox o WHERE o.next_at <= ?1 AND "
 		      HEAD_ROW " ORDER BY o.next_at, o.id LIMIT ?2", &s);
 	if (err)
 		return err;
 	err = store_errno(sqlite3_bind_int64(s, 1, now_ms));
 	if (!err)
 		err = store_errno(sqlite3_bind_int64(s, 2, max));
-	if (err) {
-		sqlite3_finalize(s);
-		return err;
-	}
-	return rows_visit(s, h, arg);
+	return store_run(s, err, row_give, &g, NULL);
+}
+
+/* min() of no rows is NULL: nothing is due later. */
+static int next_due_h(sqlite3_stmt *s, void *arg)
+{
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+		return ENOENT;
+	return int64_h(s, arg);
 }
 
 int outbox_next_due(struct store *st, int64_t now_ms, int64_t *at_ms)
 {
 	sqlite3_stmt *s;
-	int err, rc;
+	int err;
 
 	if (!st || !at_ms)
 		return EINVAL;
-	err = prepare(st, "SELECT min(o.next_at) FROM outbox o WHERE o.next_at > ?1 AND "
+	err = store_prepare(st, "SELECT min(o.next_at) FROM outbox o WHERE o.next_at > ?1 AND "
 		      HEAD_ROW, &s);
 	if (err)
 		return err;
 	err = store_errno(sqlite3_bind_int64(s, 1, now_ms));
-	if (!err) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			err = step_err(rc);
-		else if (sqlite3_column_type(s, 0) == SQLITE_NULL)
-			err = ENOENT;
-		else
-			*at_ms = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_finalize(s);
-	return err;
+	return store_run(s, err, next_due_h, at_ms, NULL);
 }
 
 int outbox_mark_delivered(struct store *st, int64_t id)
@@ -178,10 +130,11 @@ int outbox_mark_delivered(struct store *st, int64_t id)
 
 	if (!st)
 		return EINVAL;
-	err = prepare(st, "DELETE FROM outbox WHERE id = ?1", &s);
+	err = store_prepare(st, "DELETE FROM outbox WHERE id = ?1", &s);
 	if (err)
 		return err;
-	return exec_stmt(st, s, store_errno(sqlite3_bind_int64(s, 1, id)), true);
+	return store_changed(st, store_run(s, store_errno(sqlite3_bind_int64(s, 1, id)), NULL,
+					   NULL, NULL));
 }
 
 int outbox_mark_failed(struct store *st, int64_t id, int64_t next_at_ms, const char *error)
@@ -191,7 +144,7 @@ int outbox_mark_failed(struct store *st, int64_t id, int64_t next_at_ms, const c
 
 	if (!st)
 		return EINVAL;
-	err = prepare(st, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2,"
+	err = store_prepare(st, "UPDATE outbox SET attempts = attempts + 1, next_at = ?2,"
 		      " last_error = substr(?3, 1, ?4) WHERE id = ?1", &s);
 	if (err)
 		return err;
@@ -202,39 +155,30 @@ int outbox_mark_failed(struct store *st, int64_t id, int64_t next_at_ms, const c
 		err = bind_text(s, 3, error);
 	if (!err)
 		err = store_errno(sqlite3_bind_int(s, 4, ERROR_MAX));
-	return exec_stmt(st, s, err, true);
+	return store_changed(st, store_run(s, err, NULL, NULL, NULL));
 }
 
 int outbox_count_pending(struct store *st, unsigned *n)
 {
-	sqlite3_stmt *s;
-	int err, rc;
+	int64_t count = 0;
+	int err;
 
 	if (!st || !n)
 		return EINVAL;
-	err = prepare(st, "SELECT count(*) FROM outbox", &s);
-	if (err)
-		return err;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = (unsigned)sqlite3_column_int64(s, 0);
-	else
-		err = step_err(rc);
-	sqlite3_finalize(s);
+	err = store_exec(st, "SELECT count(*) FROM outbox", NULL, 0, int64_h, &count, NULL);
+	if (!err)
+		*n = (unsigned)count;
 	return err;
 }
 
 int outbox_apply(struct store *st, outbox_row_h *h, void *arg)
 {
-	sqlite3_stmt *s;
-	int err;
+	struct give g = { h, arg };
 
 	if (!st || !h)
 		return EINVAL;
-	err = prepare(st, "SELECT " ROW_COLS " FROM outbox o ORDER BY o.id", &s);
-	if (err)
-		return err;
-	return rows_visit(s, h, arg);
+	return store_exec(st, "SELECT " ROW_COLS " FROM outbox o ORDER BY o.id", NULL, 0,
+			  row_give, &g, NULL);
 }
 
 uint32_t outbox_backoff_ms(uint32_t attempts, uint32_t min_ms, uint32_t max_ms, uint32_t rnd)

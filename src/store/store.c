@@ -164,7 +164,7 @@ static int errno_from_sqlite(int rc)
 }
 
 /* For a failed step: never 0, even for an unexpected SQLITE_ROW. */
-static int step_err(int rc)
+int store_step_err(int rc)
 {
 	int err = errno_from_sqlite(rc);
 
@@ -271,7 +271,7 @@ static int pragma_int(struct store *st, const char *sql, int *v)
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : step_err(rc);
+	return rc == SQLITE_ROW ? 0 : store_step_err(rc);
 }
 
 static int wal_enable(struct store *st, bool memory)
@@ -285,7 +285,7 @@ static int wal_enable(struct store *st, bool memory)
 		return errno_from_sqlite(rc);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
-		err = step_err(rc);
+		err = store_step_err(rc);
 	else if (sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), want))
 		err = ENOTSUP;   /* e.g. a file system without shared memory */
 	sqlite3_finalize(s);
@@ -474,7 +474,7 @@ static int step_done(sqlite3_stmt *s)
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	return rc == SQLITE_DONE ? 0 : step_err(rc);
+	return rc == SQLITE_DONE ? 0 : store_step_err(rc);
 }
 
 static void stmt_release(sqlite3_stmt *s)
@@ -563,7 +563,7 @@ int store_user_get(struct store *st, const char *ext, struct user_rec *out)
 		if (rc == SQLITE_ROW)
 			user_from_row(out, s);
 		else
-			err = rc == SQLITE_DONE ? ENOENT : step_err(rc);
+			err = rc == SQLITE_DONE ? ENOENT : store_step_err(rc);
 	}
 	stmt_release(s);
 	return err;
@@ -588,7 +588,7 @@ int store_user_apply(struct store *st, store_user_h *h, void *arg)
 			break;
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
+		err = store_step_err(rc);
 	stmt_release(s);
 	return err;
 }
@@ -605,7 +605,7 @@ int store_user_count(struct store *st, unsigned *n)
 	if (rc == SQLITE_ROW)
 		*n = (unsigned)sqlite3_column_int64(s, 0);
 	else
-		err = step_err(rc);
+		err = store_step_err(rc);
 	stmt_release(s);
 	return err;
 }
@@ -863,7 +863,7 @@ int store_cdr_tail(struct store *st, unsigned n, store_line_h *h, void *arg)
 			err = h(b.p, arg);
 	}
 	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
+		err = store_step_err(rc);
 	stmt_release(s);
 	free(b.p);
 	return err;
@@ -907,7 +907,7 @@ int store_kv_get(struct store *st, const char *family, const char *key, char *bu
 			if (len >= sz)
 				err = ENOBUFS;
 		} else {
-			err = rc == SQLITE_DONE ? ENOENT : step_err(rc);
+			err = rc == SQLITE_DONE ? ENOENT : store_step_err(rc);
 		}
 	}
 	stmt_release(s);

@@ -1,7 +1,8 @@
 /* Unit tests for httpc on a real libre loop against loopback servers: a
  * reply with its status and body, POST body and Basic credentials as sent,
- * refused connections, a silent server (timeout), an oversized reply,
- * cancelling by freeing the request or the client, and query building. */
+ * refused connections, a silent server (timeout), an oversized reply (and
+ * one discarded unread), cancelling by freeing the request or the client,
+ * and query building. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -260,18 +261,26 @@ static void test_silent_server_times_out(void **state)
 	assert_int_equal(f->res.err, ETIMEDOUT);
 }
 
-static void test_oversized_reply_is_efbig(void **state)
+static void test_oversized_reply_is_efbig_unless_discarded(void **state)
 {
 	struct fix *f = *state;
 	char url[128];
 	struct httpc_opts o = { .url = url, .timeout_ms = 3000, .max_reply = 4 };
 
-	srv_start(&f->srv, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789");
+	srv_start(&f->srv, "HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\n0123456789");
 	url_of(f, url, sizeof(url), "/");
 	assert_int_equal(httpc_send(&f->req, f->hc, &o, done_h, f), 0);
 	run(f, 5000);
 	assert_int_equal(f->res.calls, 1);
 	assert_int_equal(f->res.err, EFBIG);
+	/* the same reply, its body unread */
+	o.discard_reply = true;
+	assert_int_equal(httpc_send(&f->req, f->hc, &o, done_h, f), 0);
+	run(f, 5000);
+	assert_int_equal(f->res.calls, 2);
+	assert_int_equal(f->res.err, 0);
+	assert_int_equal(f->res.status, 202);
+	assert_string_equal(f->res.body, "");
 }
 
 static void cancel_h(void *arg)
@@ -353,7 +362,7 @@ int main(void)
 		T(test_post_sends_json_body_and_basic_auth),
 		T(test_refused_connection_is_econnrefused),
 		T(test_silent_server_times_out),
-		T(test_oversized_reply_is_efbig),
+		T(test_oversized_reply_is_efbig_unless_discarded),
 		T(test_freeing_the_request_cancels_it),
 		T(test_freeing_the_client_leaves_requests_inert),
 		T(test_bad_arguments),
