@@ -114,6 +114,19 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
+	/* 7: Asterisk's queue_log (realtime columns), one row per queue event. */
+	"CREATE TABLE queue_log("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time TEXT NOT NULL,"
+	" callid TEXT NOT NULL DEFAULT 'NONE',"
+	" queuename TEXT NOT NULL,"
+	" agent TEXT NOT NULL DEFAULT 'NONE',"
+	" event TEXT NOT NULL,"
+	" data1 TEXT NOT NULL DEFAULT '', data2 TEXT NOT NULL DEFAULT '',"
+	" data3 TEXT NOT NULL DEFAULT '', data4 TEXT NOT NULL DEFAULT '',"
+	" data5 TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX queue_log_time ON queue_log(time);"
+	"CREATE INDEX queue_log_queue ON queue_log(queuename, time);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
