@@ -1,0 +1,327 @@
+"""Call-center queues (Asterisk app_queue): SIPp agents registered as
+extensions 2001-2003 on 127.0.0.1 take calls from 1001 through Queue();
+who rings per strategy, ring timeout with autopause, wrap-up, pause and
+unpause, dynamic members, queue timeout, abandon, joinempty, maxlen, bad
+configuration; the queue_log rows in the SQLite database and the CDRs."""
+
+import re
+import sqlite3
+import time
+
+import pytest
+
+from harness import call, start_callee, wait_until
+
+USERS = {"1001": "pw1001", "1002": "pw1002", "2001": "pw2001", "2002": "pw2002",
+         "2003": "pw2003"}
+AGENTS = ["2001", "2002", "2003"]
+
+DIALPLAN = """\
+local function status(name)
+	return channel[name]:get() or ""
+end
+
+extensions = {
+	main_routing = {
+		-- 8xx: queue q<xx>; what Queue left goes to the CDR's userfield
+		["_8XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "", 3)
+			channel["CDR(userfield)"]:set("QS=" .. status("QUEUESTATUS") ..
+				";AB=" .. status("ABANDONED"))
+			app.hangup()
+		end,
+		["_71XX"] = function(c, e)
+			app.answer()
+			app.pausequeuemember("q" .. e:sub(3), "SIP/2001", "", "lunch")
+			channel["CDR(userfield)"]:set(status("PQMSTATUS"))
+			app.hangup()
+		end,
+		["_72XX"] = function(c, e)
+			app.answer()
+			app.unpausequeuemember("q" .. e:sub(3), "SIP/2001")
+			channel["CDR(userfield)"]:set(status("UPQMSTATUS"))
+			app.hangup()
+		end,
+		["_73XX"] = function(c, e)
+			app.answer()
+			app.addqueuemember("q" .. e:sub(3), "SIP/2003")
+			channel["CDR(userfield)"]:set(status("AQMSTATUS"))
+			app.hangup()
+		end,
+		["_74XX"] = function(c, e)
+			app.answer()
+			app.removequeuemember("q" .. e:sub(3), "SIP/2003")
+			channel["CDR(userfield)"]:set(status("RQMSTATUS"))
+			app.hangup()
+		end,
+		["7500"] = function(c, e)
+			app.answer()
+			app.queue("nosuchqueue")
+			channel["CDR(userfield)"]:set(status("QUEUESTATUS"))
+			app.hangup()
+		end,
+	},
+}
+"""
+
+
+def queue_conf(name, members=(), **keys):
+    sec = {"retry": 0, "timeout": 10}
+    sec.update({k: v for k, v in keys.items()})
+    for i, m in enumerate(members):
+        sec["member" if i == 0 else f"member{i + 1}"] = m
+    return {f"queue {name}": sec}
+
+
+def make(tamas_factory, *queues):
+    conf = {}
+    for q in queues:
+        conf.update(q)
+    d = tamas_factory("tamas", users=USERS, dialplan=DIALPLAN, conf_update=conf)
+    d.start()
+    return d
+
+
+def qlog(tamas):
+    con = sqlite3.connect(f"file:{tamas.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute("SELECT * FROM queue_log ORDER BY id")]
+    finally:
+        con.close()
+
+
+def events(tamas, queue=None):
+    return [(r["event"], r["agent"]) for r in qlog(tamas)
+            if queue is None or r["queuename"] == queue]
+
+
+def idle(tamas):
+    wait_until(lambda: not tamas.channel_names(), 5, what="no channels left")
+
+
+def answered_by(row):
+    m = re.fullmatch(r"SIP/(\d+)-[0-9a-fA-F]{8}", row["dstchannel"] or "")
+    return m.group(1) if m else None
+
+
+def queue_calls(tamas, sipp, exten, n, hold_ms=400):
+    """n calls from 1001 to exten one after the other; returns who answered each."""
+    got = []
+    for i in range(n):
+        before = len(tamas.cdr_rows())
+        call(sipp, tamas, "1001", exten, hold_ms=hold_ms)
+        rows = tamas.wait_cdrs(before + 1)
+        got.append(answered_by(rows[before]))
+        idle(tamas)
+    return got
+
+
+def agent_invites(res):
+    return len(res.received(r"INVITE "))
+
+
+@pytest.mark.parametrize("strategy,calls,expect", [
+    ("rrmemory", 4, ["2001", "2002", "2003", "2001"]),
+    ("roundrobin", 3, ["2001", "2002", "2003"]),
+    ("linear", 3, ["2001", "2001", "2001"]),
+    ("leastrecent", 4, ["2001", "2002", "2003", "2001"]),
+    ("fewestcalls", 4, ["2001", "2002", "2003", "2001"]),
+    ("random", 3, None),
+    ("wrandom", 3, None),
+])
+def test_strategy_decides_who_rings(tamas_factory, sipp, strategy, calls, expect):
+    tamas = make(tamas_factory, queue_conf("q01", [f"SIP/{a}" for a in AGENTS],
+                                          strategy=strategy))
+    sipp.target = tamas.target
+    agents = {a: start_callee(sipp, tamas, a, calls=calls) for a in AGENTS}
+    got = queue_calls(tamas, sipp, "801", calls)
+    if expect is not None:
+        assert got == expect, f"{strategy}: calls answered by {got}, want {expect}"
+    else:
+        assert all(g in AGENTS for g in got), got
+    for a, p in agents.items():
+        p.kill()
+    # Asterisk's queue_log for each call: ENTERQUEUE, CONNECT, COMPLETECALLER
+    ev = events(tamas, "q01")
+    assert [e for e, _ in ev] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"] * calls, ev
+    assert [f"SIP/{g}" for g in got] == [a for e, a in ev if e == "CONNECT"]
+    for row in tamas.cdr_rows():
+        assert row["disposition"] == "ANSWERED" and row["dst"] == "801", row
+
+
+def test_ringall_rings_every_free_member(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q02", [f"SIP/{a}" for a in AGENTS],
+                                          strategy="ringall"))
+    sipp.target = tamas.target
+    ringers = {a: start_callee(sipp, tamas, a, "uas_ring_forever") for a in ("2001", "2003")}
+    winner = start_callee(sipp, tamas, "2002")
+    assert queue_calls(tamas, sipp, "802", 1) == ["2002"]
+    for a, p in ringers.items():
+        res = p.wait()                      # INVITE, 180, CANCEL, 487
+        assert agent_invites(res) == 1, a
+    assert agent_invites(winner.wait()) == 1
+    ev = events(tamas, "q02")
+    assert ("CONNECT", "SIP/2002") in ev, ev
+
+
+def test_no_answer_autopause_then_next_member(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q03", ["SIP/2001", "SIP/2002"], strategy="linear",
+                                          timeout=1, autopause="yes"))
+    sipp.target = tamas.target
+    slow = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    good = start_callee(sipp, tamas, "2002", calls=2)
+    assert queue_calls(tamas, sipp, "803", 1, hold_ms=1500) == ["2002"]
+    slow.wait()                              # it rang and was cancelled
+    ev = events(tamas, "q03")
+    assert ev[:4] == [("ENTERQUEUE", "NONE"), ("RINGNOANSWER", "SIP/2001"),
+                      ("PAUSE", "SIP/2001"), ("CONNECT", "SIP/2002")], ev
+    pause = [r for r in qlog(tamas) if r["event"] == "PAUSE"][0]
+    assert pause["data1"] == "Auto-Pause"
+    ring = [r for r in qlog(tamas) if r["event"] == "RINGNOANSWER"][0]
+    assert int(ring["data1"]) >= 900, ring          # ring time in ms
+    # 2001 stays paused: the next call goes straight to 2002 again
+    assert queue_calls(tamas, sipp, "803", 1) == ["2002"]
+    assert events(tamas, "q03").count(("RINGNOANSWER", "SIP/2001")) == 1
+    good.kill()
+
+
+def test_wrapup_keeps_member_out_after_a_call(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q04", ["SIP/2001", "SIP/2002"], strategy="linear",
+                                          wrapuptime=60))
+    sipp.target = tamas.target
+    agents = {a: start_callee(sipp, tamas, a, calls=2) for a in ("2001", "2002")}
+    # linear would ring 2001 every time; during its wrap-up 2002 takes the call
+    assert queue_calls(tamas, sipp, "804", 2) == ["2001", "2002"]
+    for p in agents.values():
+        p.kill()
+
+
+def test_pause_and_unpause_member(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q05", ["SIP/2001", "SIP/2002"], strategy="linear"))
+    sipp.target = tamas.target
+    agents = {a: start_callee(sipp, tamas, a, calls=2) for a in ("2001", "2002")}
+    call(sipp, tamas, "1001", "7105", scenario="uac_call_wait_bye")
+    call(sipp, tamas, "1001", "7105", scenario="uac_call_wait_bye")    # twice: still PAUSED
+    assert [r["userfield"] for r in tamas.wait_cdrs(2)] == ["PAUSED", "PAUSED"]
+    idle(tamas)
+    assert queue_calls(tamas, sipp, "805", 1) == ["2002"]
+    call(sipp, tamas, "1001", "7205", scenario="uac_call_wait_bye")
+    assert tamas.wait_cdrs(4)[3]["userfield"] == "UNPAUSED"
+    idle(tamas)
+    assert queue_calls(tamas, sipp, "805", 1) == ["2001"]
+    call(sipp, tamas, "1001", "7199", scenario="uac_call_wait_bye")   # no such queue
+    assert tamas.wait_cdrs(6)[5]["userfield"] == "NOTFOUND"
+    for p in agents.values():
+        p.kill()
+    rows = [r for r in qlog(tamas) if r["event"] in ("PAUSE", "UNPAUSE")]
+    assert [(r["event"], r["agent"], r["data1"]) for r in rows] == [
+        ("PAUSE", "SIP/2001", "lunch"), ("UNPAUSE", "SIP/2001", "")], rows
+
+
+def test_dynamic_member_add_remove_and_joinempty(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q06", [], joinempty="paused,unavailable,invalid"))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2003", calls=1)
+    for exten, want in (("7306", "ADDED"), ("7306", "MEMBERALREADY"), ("7399", "NOSUCHQUEUE")):
+        n = len(tamas.cdr_rows())
+        call(sipp, tamas, "1001", exten, scenario="uac_call_wait_bye")
+        assert tamas.wait_cdrs(n + 1)[n]["userfield"] == want, exten
+    idle(tamas)
+    assert queue_calls(tamas, sipp, "806", 1) == ["2003"]
+    agent.wait()
+    for exten, want in (("7406", "REMOVED"), ("7406", "NOTINQUEUE")):
+        n = len(tamas.cdr_rows())
+        call(sipp, tamas, "1001", exten, scenario="uac_call_wait_bye")
+        assert tamas.wait_cdrs(n + 1)[n]["userfield"] == want, exten
+    # nobody left: the caller cannot join (and is not answered: 603)
+    n = len(tamas.cdr_rows())
+    call(sipp, tamas, "1001", "806", scenario="uac_call_wait_bye", check=False)
+    assert tamas.wait_cdrs(n + 1)[n]["userfield"] == "QS=JOINEMPTY;AB="
+    ev = events(tamas, "q06")
+    assert ("ADDMEMBER", "SIP/2003") in ev and ("REMOVEMEMBER", "SIP/2003") in ev, ev
+    assert ev.count(("ADDMEMBER", "SIP/2003")) == 1
+    assert ev.count(("ENTERQUEUE", "NONE")) == 1, ev
+
+
+def test_queue_timeout(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q07", ["SIP/2001"], timeout=30))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    call(sipp, tamas, "1001", "807", scenario="uac_call_wait_bye")   # BYE after 3 s
+    agent.wait()                                                     # CANCEL reached it
+    [row] = tamas.wait_cdrs(1)
+    assert row["userfield"] == "QS=TIMEOUT;AB=", row
+    rows = qlog(tamas)
+    assert [r["event"] for r in rows] == ["ENTERQUEUE", "EXITWITHTIMEOUT"], rows
+    assert rows[0]["data2"] == "1001" and rows[0]["data3"] == "1"   # callerid, position
+    assert rows[1]["data1"] == "1" and rows[1]["data2"] == "1"      # position, original
+    assert rows[0]["callid"] == rows[1]["callid"] == row["uniqueid"]
+
+
+def test_caller_abandons(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q08", ["SIP/2001"]))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    call(sipp, tamas, "1001", "808", hold_ms=1000)                  # hangs up while waiting
+    agent.wait()
+    tamas.wait_cdrs(1)
+    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "ABANDON"]
+
+
+def test_agent_hangs_up_first_completeagent(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q09", ["SIP/2001"]))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", "uas_bye", hold_ms=800)
+    call(sipp, tamas, "1001", "809", scenario="uac_call_wait_bye")
+    agent.wait()
+    [row] = tamas.wait_cdrs(1)
+    assert answered_by(row) == "2001" and row["disposition"] == "ANSWERED", row
+    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+
+
+def test_maxlen_full_and_unknown_queue(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q10", ["SIP/2001"], maxlen=1))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    first = call(sipp, tamas, "1001", "810", scenario="uac_call_wait_bye", background=True)
+    wait_until(lambda: ("ENTERQUEUE", "NONE") in events(tamas), 5, what="first caller queued")
+    call(sipp, tamas, "1002", "810", scenario="uac_call_wait_bye", check=False)   # 603
+    call(sipp, tamas, "1002", "7500", scenario="uac_call_wait_bye")
+    first.wait()
+    agent.wait()
+    by_src = {}
+    for r in tamas.wait_cdrs(3):
+        by_src.setdefault((r["src"], r["dst"]), r["userfield"])
+    assert by_src[("1002", "810")] == "QS=FULL;AB=", by_src
+    assert by_src[("1001", "810")] == "QS=TIMEOUT;AB=", by_src
+    assert by_src[("1002", "7500")] == "UNKNOWN", by_src
+
+
+@pytest.mark.parametrize("keys,want", [
+    ({"strategy": "sometimes"}, "strategy"),
+    ({"joinempty": "paused,maybe"}, "maybe"),
+    ({"member": "1001"}, "TECH/resource"),
+    ({"member": "SIP/1001,high"}, "penalty"),
+    ({"colour": "blue"}, "unknown key 'colour'"),
+    ({"timeout": "soon"}, "timeout"),
+])
+def test_bad_queue_config_is_refused(tamas_factory, keys, want):
+    d = tamas_factory(users=USERS, dialplan=DIALPLAN,
+                      conf_update={"queue bad": dict({"member": "SIP/2001"}, **keys)})
+    text = d.conf_text()
+    d.write_conf(text)
+    d.spawn()
+    assert d.wait_exit(5) != 0
+    err = d.stderr()
+    assert want in err, err[-1500:]
+    assert re.search(r"tamas\.conf(:\d+)?:", err), err[-1500:]
+
+
+def test_member_listed_twice_is_refused(tamas_factory):
+    d = tamas_factory(users=USERS, dialplan=DIALPLAN,
+                      conf_update={"queue dup": {"member": "SIP/2001", "member2": "SIP/2001"}})
+    d.write_conf()
+    d.spawn()
+    assert d.wait_exit(5) != 0
+    assert "listed twice" in d.stderr()
