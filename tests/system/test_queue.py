@@ -30,6 +30,13 @@ extensions = {
 				";AB=" .. status("ABANDONED"))
 			app.hangup()
 		end,
+		-- 9xx: the same with a 1 s queue timeout
+		["_9XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "", 1)
+			channel["CDR(userfield)"]:set("QS=" .. status("QUEUESTATUS") ..
+				";AB=" .. status("ABANDONED"))
+			app.hangup()
+		end,
 		["_71XX"] = function(c, e)
 			app.answer()
 			app.pausequeuemember("q" .. e:sub(3), "SIP/2001", "", "lunch")
@@ -106,48 +113,62 @@ def answered_by(row):
 
 
 def queue_calls(tamas, sipp, exten, n, hold_ms=400):
-    """n calls from 1001 to exten one after the other; returns who answered each."""
-    got = []
-    for i in range(n):
-        before = len(tamas.cdr_rows())
-        call(sipp, tamas, "1001", exten, hold_ms=hold_ms)
-        rows = tamas.wait_cdrs(before + 1)
-        got.append(answered_by(rows[before]))
-        idle(tamas)
-    return got
+    """n calls from 1001 to exten one after the other (one SIPp, one call at
+    a time); returns who answered each."""
+    before = len(tamas.cdr_rows())
+    call(sipp, tamas, "1001", exten, hold_ms=hold_ms, calls=n, extra=("-l", "1"))
+    rows = tamas.wait_cdrs(before + n)
+    idle(tamas)
+    return [answered_by(r) for r in rows[before:]]
 
 
 def agent_invites(res):
     return len(res.received(r"INVITE "))
 
 
-@pytest.mark.parametrize("strategy,calls,expect", [
-    ("rrmemory", 4, ["2001", "2002", "2003", "2001"]),
-    ("roundrobin", 3, ["2001", "2002", "2003"]),
-    ("linear", 3, ["2001", "2001", "2001"]),
-    ("leastrecent", 4, ["2001", "2002", "2003", "2001"]),
-    ("fewestcalls", 4, ["2001", "2002", "2003", "2001"]),
-    ("random", 3, None),
-    ("wrandom", 3, None),
-])
-def test_strategy_decides_who_rings(tamas_factory, sipp, strategy, calls, expect):
-    tamas = make(tamas_factory, queue_conf("q01", [f"SIP/{a}" for a in AGENTS],
-                                          strategy=strategy))
+STRATEGIES = [          # queue, strategy, calls, who answers them (None: any agent)
+    ("q11", "rrmemory", 4, ["2001", "2002", "2003", "2001"]),
+    ("q12", "roundrobin", 2, ["2001", "2002"]),
+    ("q13", "linear", 3, ["2001", "2001", "2001"]),
+    ("q14", "leastrecent", 3, ["2001", "2002", "2003"]),
+    ("q15", "fewestcalls", 3, ["2001", "2002", "2003"]),
+    ("q16", "random", 3, None),
+    ("q17", "wrandom", 3, None),
+]
+
+
+def test_strategy_decides_who_rings(tamas_factory, sipp):
+    # one daemon, one queue per strategy over the same three agents: each
+    # queue keeps its own rrmemory position and member counters. ringinuse:
+    # back-to-back calls need not wait for the last agent leg to be gone.
+    tamas = make(tamas_factory, *[queue_conf(q, [f"SIP/{a}" for a in AGENTS], strategy=s,
+                                             ringinuse="yes")
+                                  for q, s, _, _ in STRATEGIES])
     sipp.target = tamas.target
-    agents = {a: start_callee(sipp, tamas, a, calls=calls) for a in AGENTS}
-    got = queue_calls(tamas, sipp, "801", calls)
-    if expect is not None:
-        assert got == expect, f"{strategy}: calls answered by {got}, want {expect}"
-    else:
-        assert all(g in AGENTS for g in got), got
-    for a, p in agents.items():
+    total = sum(n for _, _, n, _ in STRATEGIES)
+    agents = {a: start_callee(sipp, tamas, a, calls=total) for a in AGENTS}
+    for q, strategy, calls, expect in STRATEGIES:
+        got = queue_calls(tamas, sipp, "8" + q[1:], calls, hold_ms=200)
+        if expect is not None:
+            assert got == expect, f"{strategy}: calls answered by {got}, want {expect}"
+        else:
+            assert all(g in AGENTS for g in got), (strategy, got)
+        # Asterisk's queue_log for each call: ENTERQUEUE, CONNECT, COMPLETECALLER
+        ev = events(tamas, q)
+        assert [e for e, _ in ev] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"] * calls, ev
+        assert [f"SIP/{g}" for g in got] == [a for e, a in ev if e == "CONNECT"]
+    for p in agents.values():
         p.kill()
-    # Asterisk's queue_log for each call: ENTERQUEUE, CONNECT, COMPLETECALLER
-    ev = events(tamas, "q01")
-    assert [e for e, _ in ev] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"] * calls, ev
-    assert [f"SIP/{g}" for g in got] == [a for e, a in ev if e == "CONNECT"]
     for row in tamas.cdr_rows():
-        assert row["disposition"] == "ANSWERED" and row["dst"] == "801", row
+        assert row["disposition"] == "ANSWERED" and row["dst"].startswith("81"), row
+    connect = [r for r in qlog(tamas) if r["event"] == "CONNECT"]
+    complete = [r for r in qlog(tamas) if r["event"] == "COMPLETECALLER"]
+    cdrs = tamas.cdr_rows()
+    # CONNECT: holdtime, the member channel's uniqueid, ring time; the
+    # caller's CDR names that member channel as dstchannel
+    assert [r["callid"] for r in connect] == [c["uniqueid"] for c in cdrs]
+    assert all(r["data2"] and r["data2"] != r["callid"] for r in connect)
+    assert all(r["data3"] == "1" for r in complete)     # original position
 
 
 def test_ringall_rings_every_free_member(tamas_factory, sipp):
@@ -248,7 +269,7 @@ def test_queue_timeout(tamas_factory, sipp):
     tamas = make(tamas_factory, queue_conf("q07", ["SIP/2001"], timeout=30))
     sipp.target = tamas.target
     agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
-    call(sipp, tamas, "1001", "807", scenario="uac_call_wait_bye")   # BYE after 3 s
+    call(sipp, tamas, "1001", "907", scenario="uac_call_wait_bye")   # BYE after 1 s
     agent.wait()                                                     # CANCEL reached it
     [row] = tamas.wait_cdrs(1)
     assert row["userfield"] == "QS=TIMEOUT;AB=", row
@@ -280,21 +301,42 @@ def test_agent_hangs_up_first_completeagent(tamas_factory, sipp):
     assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
 
 
+def test_second_caller_waits_for_the_busy_agent(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q18", ["SIP/2001"]))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", calls=2)
+    first = call(sipp, tamas, "1001", "818", background=True, hold_ms=1000)
+    wait_until(lambda: ("CONNECT", "SIP/2001") in events(tamas), 5, what="first connected")
+    second = call(sipp, tamas, "1002", "818", background=True, hold_ms=2500)
+    first.wait()
+    second.wait()
+    agent.wait()
+    rows = qlog(tamas)
+    assert [(r["event"], r["agent"]) for r in rows] == [
+        ("ENTERQUEUE", "NONE"), ("CONNECT", "SIP/2001"), ("ENTERQUEUE", "NONE"),
+        ("COMPLETECALLER", "SIP/2001"), ("CONNECT", "SIP/2001"),
+        ("COMPLETECALLER", "SIP/2001")], rows
+    assert rows[2]["data2"] == "1002" and rows[2]["data3"] == "1", rows[2]
+    assert rows[4]["callid"] == rows[2]["callid"] != rows[0]["callid"]
+    cdrs = {r["src"]: r for r in tamas.wait_cdrs(2)}
+    assert answered_by(cdrs["1002"]) == "2001"
+
+
 def test_maxlen_full_and_unknown_queue(tamas_factory, sipp):
     tamas = make(tamas_factory, queue_conf("q10", ["SIP/2001"], maxlen=1))
     sipp.target = tamas.target
     agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
-    first = call(sipp, tamas, "1001", "810", scenario="uac_call_wait_bye", background=True)
+    first = call(sipp, tamas, "1001", "910", scenario="uac_call_wait_bye", background=True)
     wait_until(lambda: ("ENTERQUEUE", "NONE") in events(tamas), 5, what="first caller queued")
-    call(sipp, tamas, "1002", "810", scenario="uac_call_wait_bye", check=False)   # 603
+    call(sipp, tamas, "1002", "910", scenario="uac_call_wait_bye", check=False)   # 603
     call(sipp, tamas, "1002", "7500", scenario="uac_call_wait_bye")
     first.wait()
     agent.wait()
     by_src = {}
     for r in tamas.wait_cdrs(3):
         by_src.setdefault((r["src"], r["dst"]), r["userfield"])
-    assert by_src[("1002", "810")] == "QS=FULL;AB=", by_src
-    assert by_src[("1001", "810")] == "QS=TIMEOUT;AB=", by_src
+    assert by_src[("1002", "910")] == "QS=FULL;AB=", by_src
+    assert by_src[("1001", "910")] == "QS=TIMEOUT;AB=", by_src
     assert by_src[("1002", "7500")] == "UNKNOWN", by_src
 
 
