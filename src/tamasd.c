@@ -525,7 +525,9 @@ struct queue_sec { struct tamas *t; const char *queue; };
 
 static const char *const queue_keys[] = {
 	"strategy", "timeout", "retry", "wrapuptime", "maxlen", "joinempty", "leavewhenempty",
-	"musicclass", "autopause", "ringinuse",
+	"musicclass", "autopause", "ringinuse", "announce-frequency", "announce-position",
+	"announce-holdtime", "announce-to-first-user", "periodic-announce",
+	"periodic-announce-frequency",
 };
 
 /* member keys ("member", "member2", "member.alice": the file format allows a
@@ -609,8 +611,24 @@ static int queue_section_h(const struct cfg *conf, const char *section, const ch
 	if (!err)
 		err = cfg_get_bool(conf, section, "ringinuse", false, &qc.ringinuse, t->err,
 				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "announce-frequency", 0, 0, 86400,
+				  &qc.announce_freq_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-position", true,
+				   &qc.announce_position, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-holdtime", true,
+				   &qc.announce_holdtime, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-to-first-user", false,
+				   &qc.announce_first, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "periodic-announce-frequency", 0, 0, 86400,
+				  &qc.periodic_freq_s, t->err, sizeof(t->err));
 	if (err)
 		return err;
+	qc.periodic = cfg_get(conf, section, "periodic-announce");
 	if (queue_empty_parse(cfg_get_str(conf, section, "joinempty", ""), true, &qc.joinempty,
 			      why, sizeof(why))) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: joinempty: %s",

@@ -16,6 +16,7 @@
 #include "pbx/dial.h"
 #include "pbx/features.h"
 #include "pbx/queue.h"
+#include "media/say.h"
 
 #define QUEUE_MAX_PICK 64
 
@@ -27,6 +28,10 @@ struct queue {
 	unsigned joinempty, leavewhenempty;
 	char musicclass[64];
 	bool autopause, ringinuse;
+	uint32_t announce_freq_s, periodic_freq_s;
+	bool announce_position, announce_holdtime, announce_first;
+	char periodic[256];
+	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
 	size_t rr_next;           /* rrmemory: where the next caller starts */
@@ -63,7 +68,8 @@ struct qentry {
 	struct chan_watch w;
 	struct list legs;
 	struct qleg *winner;
-	struct tmr tmr_ring, tmr_retry, tmr_timeout, tmr_done;
+	struct tmr tmr_ring, tmr_retry, tmr_timeout, tmr_done, tmr_ann, tmr_per;
+	unsigned per_next;        /* periodic-announce: the next file */
 	enum qe_state state;
 	uint64_t join_us, ring_us, connect_us;
 	unsigned orig_pos;
@@ -209,6 +215,12 @@ int queue_add(const struct queue_conf *cf)
 	str_ncpy(q->musicclass, cf->musicclass ? cf->musicclass : "", sizeof(q->musicclass));
 	q->autopause = cf->autopause;
 	q->ringinuse = cf->ringinuse;
+	q->announce_freq_s = cf->announce_freq_s;
+	q->announce_position = cf->announce_position;
+	q->announce_holdtime = cf->announce_holdtime;
+	q->announce_first = cf->announce_first;
+	str_ncpy(q->periodic, cf->periodic ? cf->periodic : "", sizeof(q->periodic));
+	q->periodic_freq_s = cf->periodic_freq_s;
 	list_append(&qmod.queues, &q->le, q);
 	return 0;
 }
@@ -438,6 +450,8 @@ static void entry_destructor(void *arg)
 	tmr_cancel(&e->tmr_retry);
 	tmr_cancel(&e->tmr_timeout);
 	tmr_cancel(&e->tmr_done);
+	tmr_cancel(&e->tmr_ann);
+	tmr_cancel(&e->tmr_per);
 	chan_watch_remove(&e->w);
 	features_detach(e->fb);
 	list_unlink(&e->le);
@@ -494,6 +508,8 @@ static void entry_finish(struct qentry *e, int res)
 	tmr_cancel(&e->tmr_ring);
 	tmr_cancel(&e->tmr_retry);
 	tmr_cancel(&e->tmr_timeout);
+	tmr_cancel(&e->tmr_ann);
+	tmr_cancel(&e->tmr_per);
 	chan_watch_remove(&e->w);
 	list_unlink(&e->le);
 	tmr_start(&e->tmr_done, 0, done_h, e);
@@ -617,6 +633,10 @@ static void entry_connect(struct qentry *e, struct qleg *l)
 	legs_drop(e, l, CAUSE_ANSWERED_ELSEWHERE);
 	tmr_cancel(&e->tmr_ring);
 	tmr_cancel(&e->tmr_timeout);
+	tmr_cancel(&e->tmr_ann);
+	tmr_cancel(&e->tmr_per);
+	/* Asterisk's running hold time: (3 * old + new) / 4. */
+	e->q->holdtime_s = (3 * e->q->holdtime_s + secs_since(e->join_us)) / 4;
 	if (l->m->ringing)
 		l->m->ringing--;
 	l->m->in_call = true;
@@ -862,6 +882,76 @@ static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	entry_finish(e, ev == CHAN_EV_HANGUP ? APP_HANGUP : APP_OK);
 }
 
+/* Position and hold time (§7.6): "queue-youarenext", or "queue-thereare"
+ * N "queue-callswaiting"; then "queue-holdtime" N "queue-minutes"; then
+ * "queue-thankyou". Played over the music, which resumes after. */
+static void announce_h(void *arg)
+{
+	struct qentry *e = arg;
+	struct queue *q = e->q;
+	unsigned pos = entry_position(e), mins;
+	char files[512] = "", num[128], n[16];
+	size_t len;
+
+	if (e->state == QE_BRIDGED || e->state == QE_DONE)
+		return;
+	tmr_start(&e->tmr_ann, (uint64_t)q->announce_freq_s * 1000, announce_h, e);
+	if (pos <= 1 && !q->announce_first)
+		return;
+	if (q->announce_position) {
+		(void)re_snprintf(n, sizeof(n), "%u", pos);
+		if (pos <= 1)
+			str_ncpy(files, "queue-youarenext", sizeof(files));
+		else if (!say_number_files(num, sizeof(num), n, "en"))
+			(void)re_snprintf(files, sizeof(files), "queue-thereare&%s&queue-callswaiting",
+					  num);
+	}
+	mins = (q->holdtime_s + 30) / 60;
+	len = strlen(files);
+	if (q->announce_holdtime && mins >= 1) {
+		(void)re_snprintf(n, sizeof(n), "%u", mins);
+		if (!say_number_files(num, sizeof(num), n, "en"))
+			(void)re_snprintf(files + len, sizeof(files) - len,
+					  "%squeue-holdtime&%s&%s", len ? "&" : "", num,
+					  mins == 1 ? "queue-minute" : "queue-minutes");
+	}
+	if (!files[0])
+		return;
+	len = strlen(files);
+	(void)re_snprintf(files + len, sizeof(files) - len, "&queue-thankyou");
+	log_info("queue: announcing (queue=%s channel=%s position=%u holdtime=%u files=%s)",
+		 q->name, chan_name(e->caller), pos, q->holdtime_s, files);
+	if (media_announce(e->caller, files))
+		log_warn("queue: announcement not played (channel=%s files=%s)",
+			 chan_name(e->caller), files);
+}
+
+/* periodic-announce: the next of its comma-separated files. */
+static void periodic_h(void *arg)
+{
+	struct qentry *e = arg;
+	char buf[256], *f[16];
+	unsigned n = 0;
+	char *p = buf;
+
+	if (e->state == QE_BRIDGED || e->state == QE_DONE)
+		return;
+	tmr_start(&e->tmr_per, (uint64_t)e->q->periodic_freq_s * 1000, periodic_h, e);
+	str_ncpy(buf, e->q->periodic, sizeof(buf));
+	while (p && n < ARRAY_SIZE(f)) {
+		f[n++] = p;
+		p = strchr(p, ',');
+		if (p)
+			*p++ = '\0';
+	}
+	p = f[e->per_next++ % n];
+	log_info("queue: periodic announcement (queue=%s channel=%s file=%s)", e->q->name,
+		 chan_name(e->caller), p);
+	if (*p && media_announce(e->caller, p))
+		log_warn("queue: announcement not played (channel=%s file=%s)",
+			 chan_name(e->caller), p);
+}
+
 /* The caller's waiting sound: r rings, m(class) overrides the queue's class. */
 static void entry_sound(struct qentry *e)
 {
@@ -953,6 +1043,8 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	tmr_init(&e->tmr_retry);
 	tmr_init(&e->tmr_timeout);
 	tmr_init(&e->tmr_done);
+	tmr_init(&e->tmr_ann);
+	tmr_init(&e->tmr_per);
 	/* Callers wait answered, hearing music (the Alovoip/Simotel queue). */
 	if (chan_state(ch) != CHAN_STATE_UP && chan_answer(ch)) {
 		log_warn("queue: cannot answer the caller (channel=%s)", chan_name(ch));
@@ -970,6 +1062,10 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	entry_sound(e);
 	if (secs > 0)
 		tmr_start(&e->tmr_timeout, (uint64_t)(secs * 1000), queue_timeout_h, e);
+	if (q->announce_freq_s && (q->announce_position || q->announce_holdtime))
+		tmr_start(&e->tmr_ann, (uint64_t)q->announce_freq_s * 1000, announce_h, e);
+	if (q->periodic_freq_s && q->periodic[0])
+		tmr_start(&e->tmr_per, (uint64_t)q->periodic_freq_s * 1000, periodic_h, e);
 	entry_try(e);
 	return 0;
 }

@@ -31,6 +31,13 @@ struct queue_conf {
 	const char *musicclass;       /* NULL/"": CHANNEL(musicclass), then media.musicclass */
 	bool autopause;               /* pause a member that does not answer */
 	bool ringinuse;               /* ring members whose device is in use (no) */
+	/* Announcements to waiting callers (§7.6); 0 s = off. */
+	uint32_t announce_freq_s;     /* announce-frequency: position / hold time */
+	bool announce_position;       /* announce-position (yes) */
+	bool announce_holdtime;       /* announce-holdtime (yes) */
+	bool announce_first;          /* announce-to-first-user (no) */
+	const char *periodic;         /* periodic-announce: "a,b" rotated */
+	uint32_t periodic_freq_s;     /* periodic-announce-frequency */
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,

@@ -322,6 +322,33 @@ def test_second_caller_waits_for_the_busy_agent(tamas_factory, sipp):
     assert answered_by(cdrs["1002"]) == "2001"
 
 
+def test_position_and_periodic_announcements(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q19", ["SIP/2001"], **{
+        "announce-frequency": 1, "announce-to-first-user": "yes",
+        "periodic-announce": "queue-periodic-announce,queue-thankyou",
+        "periodic-announce-frequency": 1}))
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    call(sipp, tamas, "1001", "819", scenario="uac_call_wait_bye")    # 3 s, then TIMEOUT
+    agent.wait()
+    log = tamas.stderr()
+    assert re.search(r"queue: announcing \(queue=q19 channel=SIP/1001-\S+ position=1 "
+                     r"holdtime=0 files=queue-youarenext&queue-thankyou\)", log), log[-3000:]
+    per = re.findall(r"queue: periodic announcement \(queue=q19 \S+ file=(\S+)\)", log)
+    assert per[:2] == ["queue-periodic-announce", "queue-thankyou"], per
+    assert "announcement not played" not in log
+    assert tamas.wait_cdrs(1)[0]["userfield"] == "QS=TIMEOUT;AB="
+
+
+def test_leavewhenempty(tamas_factory, sipp):
+    # 2003 is not registered: unavailable, and the caller is sent away
+    tamas = make(tamas_factory, queue_conf("q20", ["SIP/2003"], leavewhenempty="unavailable"))
+    sipp.target = tamas.target
+    call(sipp, tamas, "1001", "820", scenario="uac_call_wait_bye")
+    assert tamas.wait_cdrs(1)[0]["userfield"] == "QS=LEAVEEMPTY;AB="
+    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "EXITEMPTY"]
+
+
 def test_maxlen_full_and_unknown_queue(tamas_factory, sipp):
     tamas = make(tamas_factory, queue_conf("q10", ["SIP/2001"], maxlen=1))
     sipp.target = tamas.target
