@@ -40,6 +40,7 @@
 #include "sip/sipsrv.h"
 #include "store/cdrq.h"
 #include "store/queuelog.h"
+#include "store/queuemember.h"
 #include "store/store.h"
 
 #define MAX_OVERRIDES 64
@@ -657,11 +658,58 @@ static int queue_section_h(const struct cfg *conf, const char *section, const ch
 	return cfg_apply_keys(conf, section, queue_key_h, &qs);
 }
 
-/* [queue NAME]: call-center queues (Asterisk queues.conf keys). */
+static int qmember_add_h(const char *queue, const char *iface, unsigned penalty, bool paused,
+			 void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_add(t->store, queue, iface, penalty, paused);
+}
+
+static int qmember_del_h(const char *queue, const char *iface, void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_del(t->store, queue, iface);
+}
+
+static int qmember_pause_h(const char *queue, const char *iface, bool paused, void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_set_paused(t->store, queue, iface, paused);
+}
+
+/* A stored dynamic member whose queue left the config (or that is now a
+ * static member) stays stored and is skipped with a warning. */
+static int qmember_restore_h(const char *queue, const char *iface, unsigned penalty,
+			     bool paused, void *arg)
+{
+	int err = queue_member_restore(queue, iface, penalty, paused);
+
+	(void)arg;
+	if (err)
+		log_warn("queue: stored member not restored (queue=%s member=%s err=%m)", queue,
+			 iface, err);
+	return 0;
+}
+
+/* [queue NAME]: call-center queues (Asterisk queues.conf keys), then the
+ * dynamic members the store kept. */
 static int queues_setup(struct tamas *t)
 {
+	struct queue_persist qp = { qmember_add_h, qmember_del_h, qmember_pause_h, t };
+	int err;
+
 	queue_set_log_h(qlog_h, t);
-	return cfg_apply_sections(t->conf, "queue", queue_section_h, t);
+	err = cfg_apply_sections(t->conf, "queue", queue_section_h, t);
+	if (err)
+		return err;
+	err = queuemember_apply(t->store, qmember_restore_h, t);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored members: %m",
+				  err);
+		return err;
+	}
+	queue_set_persist(&qp);
+	return 0;
 }
 
 /* [http]: the REST API (Simotel API v4). Accounts come from the store

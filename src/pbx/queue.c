@@ -86,6 +86,7 @@ static struct {
 	struct list queues;
 	queue_log_h *logh;
 	void *logarg;
+	struct queue_persist persist;
 } qmod;
 
 static uint64_t now_us(void)
@@ -112,6 +113,14 @@ void queue_set_log_h(queue_log_h *h, void *arg)
 {
 	qmod.logh = h;
 	qmod.logarg = arg;
+}
+
+void queue_set_persist(const struct queue_persist *p)
+{
+	if (p)
+		qmod.persist = *p;
+	else
+		memset(&qmod.persist, 0, sizeof(qmod.persist));
 }
 
 /* --- configuration and members ----------------------------------------- */
@@ -248,12 +257,13 @@ static struct qmember *member_find(const struct queue *q, const char *iface)
 
 static void queue_kick(struct queue *q);
 
-int queue_member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
-		     bool dynamic, const char *callid)
+static int member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
+		      bool dynamic, const char *callid, bool restore)
 {
 	struct queue *q = queue_find(queue);
 	struct qmember *m;
 	const char *slash = iface ? strchr(iface, '/') : NULL;
+	int err;
 
 	if (!q)
 		return ENOENT;
@@ -265,6 +275,15 @@ int queue_member_add(const char *queue, const char *iface, unsigned penalty, boo
 	m = mem_zalloc(sizeof(*m), member_destructor);
 	if (!m)
 		return ENOMEM;
+	if (dynamic && !restore && qmod.persist.add) {
+		err = qmod.persist.add(q->name, iface, penalty, paused, qmod.persist.arg);
+		if (err) {
+			log_warn("queue: member not stored (queue=%s member=%s err=%m)", q->name,
+				 iface, err);
+			mem_deref(m);
+			return err == EEXIST ? EEXIST : EIO;
+		}
+	}
 	m->q = q;
 	str_ncpy(m->iface, iface, sizeof(m->iface));
 	m->penalty = penalty;
@@ -273,11 +292,22 @@ int queue_member_add(const char *queue, const char *iface, unsigned penalty, boo
 	m->listed = true;
 	tmr_init(&m->tmr_wrap);
 	list_append(&q->members, &m->le, m);
-	if (dynamic)
+	if (dynamic && !restore)
 		qlog(callid ? callid : "NONE", q, iface, "ADDMEMBER", paused ? "PAUSED" : "",
 		     NULL, NULL, NULL);
 	queue_kick(q);
 	return 0;
+}
+
+int queue_member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
+		     bool dynamic, const char *callid)
+{
+	return member_add(queue, iface, penalty, paused, dynamic, callid, false);
+}
+
+int queue_member_restore(const char *queue, const char *iface, unsigned penalty, bool paused)
+{
+	return member_add(queue, iface, penalty, paused, true, NULL, true);
 }
 
 int queue_member_remove(const char *queue, const char *iface, const char *callid)
@@ -292,6 +322,14 @@ int queue_member_remove(const char *queue, const char *iface, const char *callid
 		return ESRCH;
 	if (!m->dynamic)
 		return EPERM;
+	if (qmod.persist.remove) {
+		int err = qmod.persist.remove(q->name, m->iface, qmod.persist.arg);
+		if (err && err != ENOENT) {
+			log_warn("queue: member removal not stored (queue=%s member=%s err=%m)",
+				 q->name, m->iface, err);
+			return EIO;
+		}
+	}
 	qlog(callid ? callid : "NONE", q, m->iface, "REMOVEMEMBER", NULL, NULL, NULL, NULL);
 	list_unlink(&m->le);
 	m->listed = false;
@@ -321,12 +359,19 @@ int queue_member_pause(const char *queue, const char *iface, bool paused, const 
 		found = true;
 		if (m->paused == paused)
 			continue;
+		if (m->dynamic && qmod.persist.pause) {
+			int err = qmod.persist.pause(q->name, m->iface, paused, qmod.persist.arg);
+			if (err && err != ENOENT) {
+				log_warn("queue: pause not stored (queue=%s member=%s err=%m)",
+					 q->name, m->iface, err);
+				return EIO;
+			}
+		}
 		changed = true;
 		m->paused = paused;
 		qlog(callid ? callid : "NONE", q, m->iface, paused ? "PAUSE" : "UNPAUSE",
 		     reason, NULL, NULL, NULL);
-		if (!paused)
-			queue_kick(q);
+		queue_kick(q);        /* unpaused: ring it; paused: leavewhenempty */
 	}
 	if (!found)
 		return ESRCH;

@@ -52,6 +52,17 @@ typedef void (queue_log_h)(const char *callid, const char *queue, const char *ag
 			   const char *event, const char *const data[5], void *arg);
 void queue_set_log_h(queue_log_h *h, void *arg);
 
+/* Where dynamic members are kept (the store); every hook returns 0 or an
+ * errno, and the member change is refused when it fails. */
+struct queue_persist {
+	int (*add)(const char *queue, const char *iface, unsigned penalty, bool paused,
+		   void *arg);
+	int (*remove)(const char *queue, const char *iface, void *arg);
+	int (*pause)(const char *queue, const char *iface, bool paused, void *arg);
+	void *arg;
+};
+void queue_set_persist(const struct queue_persist *p);
+
 /* EEXIST for a second queue of that name, EINVAL for a bad name. */
 int queue_add(const struct queue_conf *cf);
 bool queue_exists(const char *name);
@@ -61,6 +72,10 @@ bool queue_exists(const char *name);
  * member; EINVAL: not TECH/resource. */
 int queue_member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
 		     bool dynamic, const char *callid);
+/* A stored dynamic member at start-up: no queue_log row, not stored again.
+ * Errors as queue_member_add. */
+int queue_member_restore(const char *queue, const char *iface, unsigned penalty,
+			 bool paused);
 /* ENOENT: no such queue; ESRCH: not a member; EPERM: a static member. */
 int queue_member_remove(const char *queue, const char *iface, const char *callid);
 /* queue NULL or "": in every queue. ENOENT: no such queue; ESRCH: not a

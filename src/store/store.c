@@ -114,7 +114,7 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
-	/* 7: Asterisk's queue_log (realtime columns), one row per queue event. */
+	/* 7: Asterisk's queue_log (realtime columns), one row per queue event, */
 	"CREATE TABLE queue_log("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" time TEXT NOT NULL,"
@@ -126,7 +126,15 @@ static const char *const migrations[] = {
 	" data3 TEXT NOT NULL DEFAULT '', data4 TEXT NOT NULL DEFAULT '',"
 	" data5 TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX queue_log_time ON queue_log(time);"
-	"CREATE INDEX queue_log_queue ON queue_log(queuename, time);",
+	"CREATE INDEX queue_log_queue ON queue_log(queuename, time);"
+	/* and the dynamic members (AddQueueMember), kept across restarts as
+	 * Asterisk's persistentmembers does. */
+	"CREATE TABLE queue_members("
+	" queuename TEXT NOT NULL,"
+	" interface TEXT NOT NULL,"
+	" penalty INTEGER NOT NULL DEFAULT 0,"
+	" paused INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(queuename, interface));",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -61,6 +61,18 @@ extensions = {
 			channel["CDR(userfield)"]:set(status("RQMSTATUS"))
 			app.hangup()
 		end,
+		["_76XX"] = function(c, e)
+			app.answer()
+			app.pausequeuemember("q" .. e:sub(3), "SIP/2003")
+			channel["CDR(userfield)"]:set(status("PQMSTATUS"))
+			app.hangup()
+		end,
+		["_77XX"] = function(c, e)
+			app.answer()
+			app.unpausequeuemember("q" .. e:sub(3), "SIP/2003")
+			channel["CDR(userfield)"]:set(status("UPQMSTATUS"))
+			app.hangup()
+		end,
 		["7500"] = function(c, e)
 			app.answer()
 			app.queue("nosuchqueue")
@@ -263,6 +275,37 @@ def test_dynamic_member_add_remove_and_joinempty(tamas_factory, sipp):
     assert ("ADDMEMBER", "SIP/2003") in ev and ("REMOVEMEMBER", "SIP/2003") in ev, ev
     assert ev.count(("ADDMEMBER", "SIP/2003")) == 1
     assert ev.count(("ENTERQUEUE", "NONE")) == 1, ev
+
+
+def userfield_of(tamas, sipp, caller, exten, check=True):
+    n = len(tamas.cdr_rows())
+    call(sipp, tamas, caller, exten, scenario="uac_call_wait_bye", check=check)
+    return tamas.wait_cdrs(n + 1)[n]["userfield"]
+
+
+def test_dynamic_members_survive_a_restart(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q21", [], joinempty="paused,unavailable,invalid"))
+    sipp.target = tamas.target
+    assert userfield_of(tamas, sipp, "1001", "7321") == "ADDED"
+    assert userfield_of(tamas, sipp, "1001", "7621") == "PAUSED"
+    assert tamas.stop() == 0
+    tamas.proc = None
+    tamas.start()
+    agent = start_callee(sipp, tamas, "2003", calls=1)
+    # restored, still paused: nobody to take the call
+    assert userfield_of(tamas, sipp, "1001", "821", check=False) == "QS=JOINEMPTY;AB="
+    assert userfield_of(tamas, sipp, "1001", "7721") == "UNPAUSED"
+    idle(tamas)
+    assert queue_calls(tamas, sipp, "821", 1) == ["2003"]
+    agent.wait()
+    assert userfield_of(tamas, sipp, "1001", "7421") == "REMOVED"
+    assert tamas.stop() == 0
+    tamas.proc = None
+    tamas.start()
+    assert userfield_of(tamas, sipp, "1001", "821", check=False) == "QS=JOINEMPTY;AB="
+    # the restore itself writes no ADDMEMBER
+    assert [e for e, _ in events(tamas, "q21") if e.endswith("MEMBER")] == [
+        "ADDMEMBER", "REMOVEMEMBER"]
 
 
 def test_queue_timeout(tamas_factory, sipp):

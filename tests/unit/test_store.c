@@ -149,8 +149,8 @@ static void test_open_sets_schema_version_and_tables(void **state)
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
 	assert_string_equal(v, "api_users,cdr,cdr_calldate,cdr_linkedid,cdr_uniqueid,kv,outbox,"
-			    "outbox_call,outbox_next,queue_log,queue_log_queue,queue_log_time,users,"
-			    "users_id");
+			    "outbox_call,outbox_next,queue_log,queue_log_queue,queue_log_time,"
+			    "queue_members,users,users_id");
 }
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)

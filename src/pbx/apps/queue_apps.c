@@ -66,7 +66,7 @@ static int add_exec(struct chan *ch, const char *data, app_done_h *doneh, void *
 	err = queue_member_add(f[0], iface, (unsigned)pen, strchr(f[3], 'p') != NULL, true,
 			       chan_uniqueid(ch));
 	st = !err ? "ADDED" : err == EEXIST ? "MEMBERALREADY" : err == ENOENT ? "NOSUCHQUEUE"
-		: "INVALID";
+		: err == EINVAL ? "INVALID" : "FAILED";
 	if (err)
 		log_warn("queue: AddQueueMember(%s,%s): %s (channel=%s)", f[0], iface, st,
 			 chan_name(ch));
@@ -86,7 +86,7 @@ static int remove_exec(struct chan *ch, const char *data, app_done_h *doneh, voi
 	own_device(ch, f[1], iface, sizeof(iface));
 	err = queue_member_remove(f[0], iface, chan_uniqueid(ch));
 	st = !err ? "REMOVED" : err == ENOENT ? "NOSUCHQUEUE" : err == EPERM ? "NOTDYNAMIC"
-		: "NOTINQUEUE";
+		: err == ESRCH ? "NOTINQUEUE" : "FAILED";
 	if (err)
 		log_warn("queue: RemoveQueueMember(%s,%s): %s (channel=%s)", f[0], iface, st,
 			 chan_name(ch));
