@@ -37,6 +37,17 @@ extensions = {
 				";AB=" .. status("ABANDONED"))
 			app.hangup()
 		end,
+		-- 5xx: option n (one ring cycle), 4xx: option c (continue after the agent)
+		["_5XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "n", 10)
+			channel["CDR(userfield)"]:set("QS=" .. status("QUEUESTATUS"))
+			app.hangup()
+		end,
+		["_4XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "c", 10)
+			channel["CDR(userfield)"]:set("QS=" .. status("QUEUESTATUS"))
+			app.hangup()
+		end,
 		["_71XX"] = function(c, e)
 			app.answer()
 			app.pausequeuemember("q" .. e:sub(3), "SIP/2001", "", "lunch")
@@ -308,12 +319,12 @@ def test_dynamic_members_survive_a_restart(tamas_factory, sipp):
         "ADDMEMBER", "REMOVEMEMBER"]
 
 
-def test_queue_timeout(tamas_factory, sipp):
-    tamas = make(tamas_factory, queue_conf("q07", ["SIP/2001"], timeout=30))
+def test_queue_timeout_and_option_n(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q07", ["SIP/2001"], timeout=30),
+                 queue_conf("q22", ["SIP/2001"], timeout=1))
     sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
+    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever", calls=2)
     call(sipp, tamas, "1001", "907", scenario="uac_call_wait_bye")   # BYE after 1 s
-    agent.wait()                                                     # CANCEL reached it
     [row] = tamas.wait_cdrs(1)
     assert row["userfield"] == "QS=TIMEOUT;AB=", row
     rows = qlog(tamas)
@@ -321,6 +332,13 @@ def test_queue_timeout(tamas_factory, sipp):
     assert rows[0]["data2"] == "1001" and rows[0]["data3"] == "1"   # callerid, position
     assert rows[1]["data1"] == "1" and rows[1]["data2"] == "1"      # position, original
     assert rows[0]["callid"] == rows[1]["callid"] == row["uniqueid"]
+    idle(tamas)
+    # n: after one ring cycle (2001 rang 1 s) the caller leaves, long before 10 s
+    call(sipp, tamas, "1001", "522", scenario="uac_call_wait_bye")
+    agent.wait()                                                     # CANCEL reached it
+    assert tamas.wait_cdrs(2)[1]["userfield"] == "QS=TIMEOUT"
+    assert [e for e, _ in events(tamas, "q22")] == ["ENTERQUEUE", "RINGNOANSWER",
+                                                    "EXITWITHTIMEOUT"]
 
 
 def test_caller_abandons(tamas_factory, sipp):
@@ -336,12 +354,17 @@ def test_caller_abandons(tamas_factory, sipp):
 def test_agent_hangs_up_first_completeagent(tamas_factory, sipp):
     tamas = make(tamas_factory, queue_conf("q09", ["SIP/2001"]))
     sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", "uas_bye", hold_ms=800)
+    agent = start_callee(sipp, tamas, "2001", "uas_bye", hold_ms=500, calls=2)
     call(sipp, tamas, "1001", "809", scenario="uac_call_wait_bye")
-    agent.wait()
     [row] = tamas.wait_cdrs(1)
     assert answered_by(row) == "2001" and row["disposition"] == "ANSWERED", row
     assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    assert row["userfield"] == "", row       # Queue returned -1: the dialplan stopped
+    idle(tamas)
+    # c: the caller continues in the dialplan with QUEUESTATUS=CONTINUE
+    call(sipp, tamas, "1001", "409", scenario="uac_call_wait_bye")
+    agent.wait()
+    assert tamas.wait_cdrs(2)[1]["userfield"] == "QS=CONTINUE"
 
 
 def test_second_caller_waits_for_the_busy_agent(tamas_factory, sipp):
