@@ -18,7 +18,7 @@
 #include "pbx/queue.h"
 #include "media/say.h"
 
-#define QUEUE_MAX_PICK 64
+#define QUEUE_MAX_PICK 256     /* members a strategy looks at per queue */
 
 struct queue {
 	struct le le;
@@ -598,21 +598,30 @@ static void retry_h(void *arg)
 {
 	struct qentry *e = arg;
 
-	if (e->state != QE_RETRY)
+	if (e->state != QE_RETRY && e->state != QE_WAIT)
 		return;
 	e->state = QE_WAIT;
 	entry_try(e);
 }
 
-/* Nobody rang: wait `retry` (at least a second, so an empty queue does not
- * spin) and look again; members freed meanwhile kick us sooner. */
-static void entry_retry(struct qentry *e, bool after_ring)
+/* A ring round failed: wait `retry` before the next one (Asterisk's retry);
+ * meanwhile the entry counts as waiting for the callers behind it. */
+static void entry_retry(struct qentry *e)
 {
-	uint32_t s = e->q->retry_s;
-
 	e->state = QE_RETRY;
 	tmr_cancel(&e->tmr_ring);
-	tmr_start(&e->tmr_retry, (uint64_t)(after_ring ? s : (s ? s : 1)) * 1000, retry_h, e);
+	tmr_start(&e->tmr_retry, (uint64_t)e->q->retry_s * 1000, retry_h, e);
+}
+
+/* Nothing to ring now: stay waiting (a freed member kicks us at once) and
+ * look again every `retry` seconds (at least one, so an empty queue does
+ * not spin) for what changes unseen: registrations, device states. */
+static void entry_poll(struct qentry *e)
+{
+	uint32_t s = e->q->retry_s ? e->q->retry_s : 1;
+
+	e->state = QE_WAIT;
+	tmr_start(&e->tmr_retry, (uint64_t)s * 1000, retry_h, e);
 }
 
 static void ring_log(struct qentry *e, struct qleg *l)
@@ -648,7 +657,7 @@ static void round_over(struct qentry *e)
 	list_flush(&e->legs);
 	if (e->state != QE_RING)
 		return;
-	entry_retry(e, true);
+	entry_retry(e);
 	queue_kick(e->q);
 }
 
@@ -836,6 +845,27 @@ static size_t cands_build(struct qentry *e, struct qcand *c, struct qmember **ms
 	return usable;
 }
 
+/* Asterisk's autofill turn: a caller rings when fewer callers ahead of it
+ * are waiting (not ringing) than members are free. Counting the free
+ * members costs a device state each, so callers far back skip it. */
+static bool entry_turn(struct qentry *e)
+{
+	uint64_t now = now_us();
+	unsigned ahead = 0, avail = 0;
+
+	for (struct le *le = e->q->entries.head; le && le->data != e; le = le->next) {
+		const struct qentry *x = le->data;
+		ahead += x->state == QE_WAIT || x->state == QE_RETRY;
+	}
+	if (!ahead)
+		return true;
+	if (ahead >= list_count(&e->q->members))
+		return false;
+	for (struct le *le = e->q->members.head; le && avail <= ahead; le = le->next)
+		avail += !member_status(le->data, e->caller, now);
+	return ahead < avail;
+}
+
 /* Rings what the strategy picks now, if anything. */
 static void entry_try(struct qentry *e)
 {
@@ -843,6 +873,7 @@ static void entry_try(struct qentry *e)
 	struct qmember *ms[QUEUE_MAX_PICK];
 	size_t n, pick[QUEUE_MAX_PICK], np, started = 0;
 	struct queue *q = e->q;
+	bool new_cycle = false;
 
 	if (e->state != QE_WAIT)
 		return;
@@ -851,10 +882,16 @@ static void entry_try(struct qentry *e)
 		entry_finish(e, APP_OK);
 		return;
 	}
+	if (!entry_turn(e)) {
+		entry_poll(e);
+		return;
+	}
 	for (;;) {
 		if (!cands_build(e, c, ms, ARRAY_SIZE(c), &n, false)) {
-			/* Everybody usable was tried: a new ring cycle (n: none). */
-			if (!cands_build(e, c, ms, ARRAY_SIZE(c), &n, true))
+			/* Everybody usable was tried: a new ring cycle (n: none).
+			 * Once per try, so members that cannot be called do not
+			 * loop here. */
+			if (new_cycle || !cands_build(e, c, ms, ARRAY_SIZE(c), &n, true))
 				break;
 			if (e->opt_n && e->cycle_used) {
 				entry_exit(e, "TIMEOUT", "EXITWITHTIMEOUT");
@@ -862,6 +899,7 @@ static void entry_try(struct qentry *e)
 				return;
 			}
 			e->tried[0] = '\0';
+			new_cycle = true;
 		}
 		np = qstrategy_pick(q->strategy, c, n, q->rr_next, rand_h, NULL, pick,
 				    ARRAY_SIZE(pick));
@@ -879,9 +917,10 @@ static void entry_try(struct qentry *e)
 			break;
 	}
 	if (!started) {
-		entry_retry(e, false);
+		entry_poll(e);
 		return;
 	}
+	tmr_cancel(&e->tmr_retry);
 	e->state = QE_RING;
 	e->ring_us = now_us();
 	if (q->timeout_s)
