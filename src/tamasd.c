@@ -528,7 +528,7 @@ static const char *const queue_keys[] = {
 	"strategy", "timeout", "retry", "wrapuptime", "maxlen", "joinempty", "leavewhenempty",
 	"musicclass", "autopause", "ringinuse", "announce-frequency", "announce-position",
 	"announce-holdtime", "announce-to-first-user", "periodic-announce",
-	"periodic-announce-frequency",
+	"periodic-announce-frequency", "context",
 };
 
 /* member keys ("member", "member2", "member.alice": the file format allows a
@@ -630,6 +630,7 @@ static int queue_section_h(const struct cfg *conf, const char *section, const ch
 	if (err)
 		return err;
 	qc.periodic = cfg_get(conf, section, "periodic-announce");
+	qc.context = cfg_get(conf, section, "context");
 	if (queue_empty_parse(cfg_get_str(conf, section, "joinempty", ""), true, &qc.joinempty,
 			      why, sizeof(why))) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: joinempty: %s",
@@ -1014,6 +1015,7 @@ static int tamas_start(struct tamas *t)
 		return err;
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
+	queue_set_dialplan(t->dp);
 	transfer_set_dialplan(t->dp);
 	transfer_set_done_h(callhook_transfer, t->callhook);
 	err = api_setup(t);

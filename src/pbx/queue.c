@@ -14,6 +14,7 @@
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
 #include "pbx/dial.h"
+#include "pbx/dialplan.h"
 #include "pbx/features.h"
 #include "pbx/queue.h"
 #include "media/say.h"
@@ -31,6 +32,7 @@ struct queue {
 	uint32_t announce_freq_s, periodic_freq_s;
 	bool announce_position, announce_holdtime, announce_first;
 	char periodic[256];
+	char context[64];         /* exit keys; "" = none */
 	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
@@ -87,6 +89,7 @@ static struct {
 	queue_log_h *logh;
 	void *logarg;
 	struct queue_persist persist;
+	struct dialplan *dp;
 } qmod;
 
 static uint64_t now_us(void)
@@ -121,6 +124,11 @@ void queue_set_persist(const struct queue_persist *p)
 		qmod.persist = *p;
 	else
 		memset(&qmod.persist, 0, sizeof(qmod.persist));
+}
+
+void queue_set_dialplan(struct dialplan *dp)
+{
+	qmod.dp = dp;
 }
 
 /* --- configuration and members ----------------------------------------- */
@@ -229,6 +237,7 @@ int queue_add(const struct queue_conf *cf)
 	q->announce_holdtime = cf->announce_holdtime;
 	q->announce_first = cf->announce_first;
 	str_ncpy(q->periodic, cf->periodic ? cf->periodic : "", sizeof(q->periodic));
+	str_ncpy(q->context, cf->context ? cf->context : "", sizeof(q->context));
 	q->periodic_freq_s = cf->periodic_freq_s;
 	list_append(&qmod.queues, &q->le, q);
 	return 0;
@@ -545,6 +554,8 @@ static void entry_finish(struct qentry *e, int res)
 		return;
 	e->state = QE_DONE;
 	e->result = res;
+	if (!e->connect_us && q->context[0])
+		chan_set_dtmf_handler(e->caller, NULL, NULL);
 	e->fb = features_detach(e->fb);
 	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
 	if (!e->connect_us)
@@ -699,6 +710,8 @@ static void entry_connect(struct qentry *e, struct qleg *l)
 	(void)re_snprintf(ring, sizeof(ring), "%u", secs_since(e->ring_us));
 	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
 	list_unlink(&e->le);      /* no longer waiting: positions move up */
+	if (e->q->context[0])
+		chan_set_dtmf_handler(e->caller, NULL, NULL);
 	media_gen_stop(e->caller);
 	chan_set_cause(e->caller, CAUSE_NORMAL_CLEARING);
 	chan_set_cause(l->ch, CAUSE_NORMAL_CLEARING);
@@ -1036,6 +1049,29 @@ static void periodic_h(void *arg)
 			 chan_name(e->caller), p);
 }
 
+/* A digit from a waiting caller: when it is an extension of the queue's
+ * context the caller leaves there (EXITWITHKEY: key, position, original
+ * position, wait time); other digits are ignored. */
+static void exit_key_h(struct chan *ch, char digit, void *arg)
+{
+	struct qentry *e = arg;
+	char key[2] = { digit, '\0' }, pos[16], opos[16], w[16];
+
+	if (e->state == QE_BRIDGED || e->state == QE_DONE || !qmod.dp ||
+	    !dialplan_exists(qmod.dp, e->q->context, key))
+		return;
+	(void)re_snprintf(pos, sizeof(pos), "%u", entry_position(e));
+	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
+	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
+	legs_drop(e, NULL, CAUSE_NORMAL_CLEARING);
+	qlog(chan_uniqueid(ch), e->q, "NONE", "EXITWITHKEY", key, pos, opos, w);
+	(void)chan_var_set(ch, "QUEUESTATUS", NULL);
+	if (chan_set_location(ch, e->q->context, key))
+		log_warn("queue: cannot leave to %s@%s (channel=%s)", key, e->q->context,
+			 chan_name(ch));
+	entry_finish(e, APP_OK);
+}
+
 /* The caller's waiting sound: r rings, m(class) overrides the queue's class. */
 static void entry_sound(struct qentry *e)
 {
@@ -1137,6 +1173,8 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	}
 	list_append(&q->entries, &e->le, e);
 	chan_watch_add(ch, &e->w, caller_event_h, e);
+	if (q->context[0])
+		chan_set_dtmf_handler(ch, exit_key_h, e);
 	{
 		char pos[16];
 		(void)re_snprintf(pos, sizeof(pos), "%u", e->orig_pos);

@@ -38,6 +38,8 @@ struct queue_conf {
 	bool announce_first;          /* announce-to-first-user (no) */
 	const char *periodic;         /* periodic-announce: "a,b" rotated */
 	uint32_t periodic_freq_s;     /* periodic-announce-frequency */
+	const char *context;          /* context: a waiting caller's digit that is an
+				       * extension there leaves to it (EXITWITHKEY) */
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,
@@ -82,6 +84,10 @@ int queue_member_remove(const char *queue, const char *iface, const char *callid
  * member (of any queue); EALREADY: already in that state everywhere. */
 int queue_member_pause(const char *queue, const char *iface, bool paused, const char *reason,
 		       const char *callid);
+
+/* The dialplan exit keys are looked up in (context). */
+struct dialplan;
+void queue_set_dialplan(struct dialplan *dp);
 
 /* Registers Queue (queue.c). */
 int queue_app_register(void);

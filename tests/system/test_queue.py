@@ -93,6 +93,12 @@ extensions = {
 			app.hangup()
 		end,
 	},
+	qexit = {
+		["5"] = function(c, e)
+			channel["CDR(userfield)"]:set("EXIT" .. e .. ";QS=" .. status("QUEUESTATUS"))
+			app.hangup()
+		end,
+	},
 }
 """
 
@@ -401,6 +407,18 @@ def test_position_and_periodic_announcements(tamas_factory, sipp):
     assert per[:2] == ["queue-periodic-announce", "queue-thankyou"], per
     assert "announcement not played" not in log
     assert tamas.wait_cdrs(1)[0]["userfield"] == "QS=TIMEOUT;AB="
+
+
+def test_exit_key_leaves_to_the_queue_context(tamas_factory, sipp):
+    tamas = make(tamas_factory, queue_conf("q24", [], context="qexit"))
+    sipp.target = tamas.target
+    # digits 7 and 8 are no extension of qexit: ignored; 5 is
+    call(sipp, tamas, "1001", "824", scenario="uac_info_dtmf", sets={"pause_ms": 300},
+         keys={"ctype": "application/dtmf", "d1": "7", "d2": "8", "d3": "5"})
+    assert tamas.wait_cdrs(1)[0]["userfield"] == "EXIT5;QS="
+    rows = qlog(tamas)
+    assert [r["event"] for r in rows] == ["ENTERQUEUE", "EXITWITHKEY"], rows
+    assert (rows[1]["data1"], rows[1]["data2"], rows[1]["data3"]) == ("5", "1", "1")
 
 
 def test_leavewhenempty(tamas_factory, sipp):
