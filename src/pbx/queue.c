@@ -75,6 +75,7 @@ struct qentry {
 	enum qe_state state;
 	uint64_t join_us, ring_us, connect_us;
 	unsigned orig_pos;
+	long prio;                /* QUEUE_PRIO: higher waits ahead */
 	bool opt_c, opt_n, opt_r, cycle_used;
 	char opts[128];
 	char tried[1024];         /* "|SIP/1001|SIP/1002|": members tried this cycle */
@@ -405,10 +406,18 @@ static unsigned member_status(const struct qmember *m, struct chan *ch, uint64_t
 {
 	char ds[32] = "";
 	char expr[96];
+	const char *v;
 	unsigned st = 0;
 
 	if (m->paused)
 		st |= QEMPTY_PAUSED;
+	/* The caller's own limits (§7.3): members outside are not rung. */
+	v = chan_var_get(ch, "QUEUE_MAX_PENALTY");
+	if (str_isset(v) && m->penalty > strtoul(v, NULL, 10))
+		st |= QEMPTY_PENALTY;
+	v = chan_var_get(ch, "QUEUE_MIN_PENALTY");
+	if (str_isset(v) && m->penalty < strtoul(v, NULL, 10))
+		st |= QEMPTY_PENALTY;
 	if (m->ringing)
 		st |= QEMPTY_RINGING;
 	if (m->in_call)
@@ -1091,6 +1100,23 @@ static void entry_sound(struct qentry *e)
 			 chan_name(e->caller), err);
 }
 
+/* Behind every caller of the same or a higher QUEUE_PRIO (Asterisk's
+ * insert_entry); the position there is the original position. */
+static void entry_insert(struct queue *q, struct qentry *e)
+{
+	struct le *le;
+
+	for (le = q->entries.head; le; le = le->next) {
+		if (((struct qentry *)le->data)->prio < e->prio)
+			break;
+	}
+	if (le)
+		list_insert_before(&q->entries, le, &e->le, e);
+	else
+		list_append(&q->entries, &e->le, e);
+	e->orig_pos = entry_position(e);
+}
+
 static const char *vars_to_clear[] = {
 	"QUEUESTATUS", "ABANDONED", "QUEUEWAIT", "MEMBERINTERFACE", "DIALEDPEERNAME",
 };
@@ -1158,7 +1184,10 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	e->opt_n = strchr(e->opts, 'n') != NULL;
 	e->opt_r = strchr(e->opts, 'r') != NULL;
 	e->join_us = now_us();
-	e->orig_pos = waiting + 1;
+	{
+		const char *prio = chan_var_get(ch, "QUEUE_PRIO");
+		e->prio = str_isset(prio) ? strtol(prio, NULL, 10) : 0;
+	}
 	tmr_init(&e->tmr_ring);
 	tmr_init(&e->tmr_retry);
 	tmr_init(&e->tmr_timeout);
@@ -1171,7 +1200,7 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 		mem_deref(e);
 		return EIO;
 	}
-	list_append(&q->entries, &e->le, e);
+	entry_insert(q, e);
 	chan_watch_add(ch, &e->w, caller_event_h, e);
 	if (q->context[0])
 		chan_set_dtmf_handler(ch, exit_key_h, e);
