@@ -339,52 +339,50 @@ def test_dynamic_members_and_a_restart(tamas_factory, sipp):
                                                        ("UNPAUSE", "SIP/2003", "")]
 
 
-def test_queue_timeout_and_option_n(tamas_factory, sipp):
+def test_single_member_paths(tamas_factory, sipp):
+    # queue timeout, option n, abandon (2001 rings and never answers);
+    # agent hangs up first, option c (2002 answers, then sends BYE)
     tamas = make(tamas_factory, queue_conf("q07", ["SIP/2001"], timeout=30),
-                 queue_conf("q22", ["SIP/2001"], timeout=1))
+                 queue_conf("q22", ["SIP/2001"], timeout=1), queue_conf("q08", ["SIP/2001"]),
+                 queue_conf("q09", ["SIP/2002"]))
     sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever", calls=2)
+    ringer = start_callee(sipp, tamas, "2001", "uas_ring_forever", calls=3)
+    agent = start_callee(sipp, tamas, "2002", "uas_bye", hold_ms=500, calls=2)
+
     call(sipp, tamas, "1001", "907", scenario="uac_call_wait_bye")   # BYE after 1 s
-    [row] = tamas.wait_cdrs(1)
+    row = tamas.wait_cdrs(1)[0]
     assert row["userfield"] == "QS=TIMEOUT;AB=", row
-    rows = qlog(tamas)
+    rows = [r for r in qlog(tamas) if r["queuename"] == "q07"]
     assert [r["event"] for r in rows] == ["ENTERQUEUE", "EXITWITHTIMEOUT"], rows
     assert rows[0]["data2"] == "1001" and rows[0]["data3"] == "1"   # callerid, position
     assert rows[1]["data1"] == "1" and rows[1]["data2"] == "1"      # position, original
     assert rows[0]["callid"] == rows[1]["callid"] == row["uniqueid"]
     idle(tamas)
+
     # n: after one ring cycle (2001 rang 1 s) the caller leaves, long before 10 s
     call(sipp, tamas, "1001", "522", scenario="uac_call_wait_bye")
-    agent.wait()                                                     # CANCEL reached it
     assert tamas.wait_cdrs(2)[1]["userfield"] == "QS=TIMEOUT"
     assert [e for e, _ in events(tamas, "q22")] == ["ENTERQUEUE", "RINGNOANSWER",
                                                     "EXITWITHTIMEOUT"]
+    idle(tamas)
 
-
-def test_caller_abandons(tamas_factory, sipp):
-    tamas = make(tamas_factory, queue_conf("q08", ["SIP/2001"]))
-    sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", "uas_ring_forever")
     call(sipp, tamas, "1001", "808", hold_ms=1000)                  # hangs up while waiting
-    agent.wait()
-    tamas.wait_cdrs(1)
-    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "ABANDON"]
+    tamas.wait_cdrs(3)
+    assert [e for e, _ in events(tamas, "q08")] == ["ENTERQUEUE", "ABANDON"]
+    ringer.wait()                                                   # 3 INVITEs, 3 CANCELs
+    idle(tamas)
 
-
-def test_agent_hangs_up_first_completeagent(tamas_factory, sipp):
-    tamas = make(tamas_factory, queue_conf("q09", ["SIP/2001"]))
-    sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", "uas_bye", hold_ms=500, calls=2)
     call(sipp, tamas, "1001", "809", scenario="uac_call_wait_bye")
-    [row] = tamas.wait_cdrs(1)
-    assert answered_by(row) == "2001" and row["disposition"] == "ANSWERED", row
-    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    row = tamas.wait_cdrs(4)[3]
+    assert answered_by(row) == "2002" and row["disposition"] == "ANSWERED", row
     assert row["userfield"] == "", row       # Queue returned -1: the dialplan stopped
     idle(tamas)
     # c: the caller continues in the dialplan with QUEUESTATUS=CONTINUE
     call(sipp, tamas, "1001", "409", scenario="uac_call_wait_bye")
     agent.wait()
-    assert tamas.wait_cdrs(2)[1]["userfield"] == "QS=CONTINUE"
+    assert tamas.wait_cdrs(5)[4]["userfield"] == "QS=CONTINUE"
+    assert [e for e, _ in events(tamas, "q09")] == ["ENTERQUEUE", "CONNECT",
+                                                    "COMPLETEAGENT"] * 2
 
 
 def test_position_and_periodic_announcements(tamas_factory, sipp):
@@ -405,25 +403,28 @@ def test_position_and_periodic_announcements(tamas_factory, sipp):
     assert tamas.wait_cdrs(1)[0]["userfield"] == "QS=TIMEOUT;AB="
 
 
-def test_exit_key_leaves_to_the_queue_context(tamas_factory, sipp):
-    tamas = make(tamas_factory, queue_conf("q24", [], context="qexit"))
+def test_leaving_without_an_agent(tamas_factory, sipp):
+    # exit key (q24), leavewhenempty (q20: 2003 never registers), a caller's
+    # QUEUE_MAX_PENALTY with joinempty=penalty (q26: 2001 has penalty 1)
+    tamas = make(tamas_factory, queue_conf("q24", [], context="qexit"),
+                 queue_conf("q20", ["SIP/2003"], leavewhenempty="unavailable"),
+                 queue_conf("q26", ["SIP/2001,1"], joinempty="penalty"))
     sipp.target = tamas.target
     # digits 7 and 8 are no extension of qexit: ignored; 5 is
     call(sipp, tamas, "1001", "824", scenario="uac_info_dtmf", sets={"pause_ms": 300},
          keys={"ctype": "application/dtmf", "d1": "7", "d2": "8", "d3": "5"})
     assert tamas.wait_cdrs(1)[0]["userfield"] == "EXIT5;QS="
-    rows = qlog(tamas)
+    rows = [r for r in qlog(tamas) if r["queuename"] == "q24"]
     assert [r["event"] for r in rows] == ["ENTERQUEUE", "EXITWITHKEY"], rows
     assert (rows[1]["data1"], rows[1]["data2"], rows[1]["data3"]) == ("5", "1", "1")
 
+    assert userfield_of(tamas, sipp, "1001", "820") == "QS=LEAVEEMPTY;AB="
+    assert [e for e, _ in events(tamas, "q20")] == ["ENTERQUEUE", "EXITEMPTY"]
 
-def test_leavewhenempty(tamas_factory, sipp):
-    # 2003 is not registered: unavailable, and the caller is sent away
-    tamas = make(tamas_factory, queue_conf("q20", ["SIP/2003"], leavewhenempty="unavailable"))
-    sipp.target = tamas.target
-    call(sipp, tamas, "1001", "820", scenario="uac_call_wait_bye")
-    assert tamas.wait_cdrs(1)[0]["userfield"] == "QS=LEAVEEMPTY;AB="
-    assert [r["event"] for r in qlog(tamas)] == ["ENTERQUEUE", "EXITEMPTY"]
+    agent = start_callee(sipp, tamas, "2001", calls=1)
+    assert userfield_of(tamas, sipp, "1001", "226", check=False) == "QS=JOINEMPTY"
+    assert queue_calls(tamas, sipp, "826", 1) == ["2001"]
+    agent.wait()
 
 
 def test_queue_prio_goes_ahead(tamas_factory, sipp):
@@ -450,15 +451,6 @@ def test_queue_prio_goes_ahead(tamas_factory, sipp):
     assert [r["data2"] for r in enter] == ["1001", "1002", "1001"], enter
     connect = [r["callid"] for r in rows if r["event"] == "CONNECT"]
     assert connect == [enter[0]["callid"], enter[2]["callid"], enter[1]["callid"]], rows
-
-
-def test_caller_max_penalty(tamas_factory, sipp):
-    tamas = make(tamas_factory, queue_conf("q26", ["SIP/2001,1"], joinempty="penalty"))
-    sipp.target = tamas.target
-    agent = start_callee(sipp, tamas, "2001", calls=1)
-    assert userfield_of(tamas, sipp, "1001", "226", check=False) == "QS=JOINEMPTY"
-    assert queue_calls(tamas, sipp, "826", 1) == ["2001"]
-    agent.wait()
 
 
 def test_maxlen_full_and_unknown_queue(tamas_factory, sipp):
