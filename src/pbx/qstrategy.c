@@ -16,7 +16,9 @@ int qstrategy_parse(const char *name, enum qstrategy *out)
 {
 	if (!name || !out)
 		return EINVAL;
-	if (!strcasecmp(name, "roundrobin")) {
+	/* rrordered differs from rrmemory only across reloads, and members
+	 * here always keep their config order. */
+	if (!strcasecmp(name, "roundrobin") || !strcasecmp(name, "rrordered")) {
 		*out = QSTRATEGY_RRMEMORY;
 		return 0;
 	}

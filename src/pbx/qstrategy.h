@@ -21,7 +21,8 @@ struct qcand {
 	bool usable;             /* free, unpaused, reachable, not yet tried by this caller */
 };
 
-/* Name → strategy ("roundrobin" is rrmemory's alias); EINVAL when unknown. */
+/* Name → strategy ("roundrobin" and "rrordered" are rrmemory); EINVAL when
+ * unknown. */
 int qstrategy_parse(const char *name, enum qstrategy *out);
 const char *qstrategy_name(enum qstrategy s);
 

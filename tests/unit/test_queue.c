@@ -38,6 +38,8 @@ static void test_parse_names_and_alias(void **state)
 	assert_int_equal(s, QSTRATEGY_RRMEMORY);
 	assert_int_equal(qstrategy_parse("roundrobin", &s), 0);
 	assert_int_equal(s, QSTRATEGY_RRMEMORY);
+	assert_int_equal(qstrategy_parse("rrordered", &s), 0);
+	assert_int_equal(s, QSTRATEGY_RRMEMORY);
 	assert_int_equal(qstrategy_parse("wrandom", &s), 0);
 	assert_string_equal(qstrategy_name(s), "wrandom");
 	assert_int_equal(qstrategy_parse("bogus", &s), EINVAL);
