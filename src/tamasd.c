@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -39,10 +40,13 @@
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
 #include "pbx/originate.h"
+#include "pbx/queue.h"
 #include "pbx/transfer.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
 #include "store/cdrq.h"
+#include "store/queuelog.h"
+#include "store/queuemember.h"
 #include "store/store.h"
 
 #define MAX_OVERRIDES 64
@@ -565,6 +569,208 @@ static int seed_users(struct tamas *t)
 	return cfg_apply_sections(t->conf, "user", user_section_h, t);
 }
 
+static void qlog_h(const char *callid, const char *queue, const char *agent,
+		   const char *event, const char *const data[5], void *arg)
+{
+	struct tamas *t = arg;
+	int err = queuelog_add(t->store, callid, queue, agent, event, data);
+
+	if (err)
+		log_error("queue: queue_log row not written (queue=%s event=%s callid=%s "
+			  "agent=%s err=%m)", queue, event, callid, agent, err);
+}
+
+struct queue_sec { struct tamas *t; const char *queue; };
+
+static const char *const queue_keys[] = {
+	"strategy", "timeout", "retry", "wrapuptime", "maxlen", "joinempty", "leavewhenempty",
+	"musicclass", "autopause", "ringinuse", "announce-frequency", "announce-position",
+	"announce-holdtime", "announce-to-first-user", "periodic-announce",
+	"periodic-announce-frequency", "context",
+};
+
+/* member keys ("member", "member2", "member.alice": the file format allows a
+ * key once per section) and a check that every other key is known. */
+static int queue_key_h(const char *key, const char *value, const char *where, void *arg)
+{
+	struct queue_sec *qs = arg;
+	struct tamas *t = qs->t;
+	char iface[64], *comma;
+	unsigned long pen = 0;
+	char *end = NULL;
+	int err;
+
+	if (strncasecmp(key, "member", 6)) {
+		for (size_t i = 0; i < ARRAY_SIZE(queue_keys); i++) {
+			if (!strcasecmp(key, queue_keys[i]))
+				return 0;
+		}
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [queue %s]: unknown key '%s'",
+				  where, qs->queue, key);
+		return EINVAL;
+	}
+	str_ncpy(iface, value, sizeof(iface));
+	comma = strchr(iface, ',');
+	if (comma) {
+		*comma++ = '\0';
+		while (*comma == ' ')
+			++comma;
+		pen = strtoul(comma, &end, 10);
+		if (!*comma || *end || pen > 1000000) {
+			(void)re_snprintf(t->err, sizeof(t->err), "%s: [queue %s]: %s: penalty must "
+					  "be a number from 0 to 1000000, got '%s'", where,
+					  qs->queue, key, comma);
+			return EINVAL;
+		}
+	}
+	for (size_t n = strlen(iface); n && iface[n - 1] == ' '; --n)
+		iface[n - 1] = '\0';
+	err = queue_member_add(qs->queue, iface, (unsigned)pen, false, false, "CONFIG");
+	if (err == EEXIST)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [queue %s]: %s is listed twice",
+				  where, qs->queue, iface);
+	else if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [queue %s]: %s: expected "
+				  "TECH/resource[,penalty] (e.g. SIP/1001,0), got '%s'", where,
+				  qs->queue, key, value);
+	return err;
+}
+
+static int queue_section_h(const struct cfg *conf, const char *section, const char *name,
+			   void *arg)
+{
+	struct tamas *t = arg;
+	struct queue_conf qc = { .name = name };
+	struct queue_sec qs = { .t = t, .queue = name };
+	const char *v;
+	char why[200];
+	int err;
+
+	v = cfg_get_str(conf, section, "strategy", "ringall");
+	if (qstrategy_parse(v, &qc.strategy)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: strategy: expected ringall, "
+				  "leastrecent, fewestcalls, random, rrmemory, linear or wrandom, "
+				  "got '%s'", cfg_where(conf, section, "strategy"), section, v);
+		return EINVAL;
+	}
+	err = cfg_get_u32(conf, section, "timeout", 15, 0, 86400, &qc.timeout_s, t->err,
+			  sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "retry", 5, 0, 3600, &qc.retry_s, t->err,
+				  sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "wrapuptime", 0, 0, 86400, &qc.wrapup_s, t->err,
+				  sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "maxlen", 0, 0, 1000000, &qc.maxlen, t->err,
+				  sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "autopause", false, &qc.autopause, t->err,
+				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "ringinuse", false, &qc.ringinuse, t->err,
+				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "announce-frequency", 0, 0, 86400,
+				  &qc.announce_freq_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-position", true,
+				   &qc.announce_position, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-holdtime", true,
+				   &qc.announce_holdtime, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "announce-to-first-user", false,
+				   &qc.announce_first, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "periodic-announce-frequency", 0, 0, 86400,
+				  &qc.periodic_freq_s, t->err, sizeof(t->err));
+	if (err)
+		return err;
+	qc.periodic = cfg_get(conf, section, "periodic-announce");
+	qc.context = cfg_get(conf, section, "context");
+	if (queue_empty_parse(cfg_get_str(conf, section, "joinempty", ""), true, &qc.joinempty,
+			      why, sizeof(why))) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: joinempty: %s",
+				  cfg_where(conf, section, "joinempty"), section, why);
+		return EINVAL;
+	}
+	if (queue_empty_parse(cfg_get_str(conf, section, "leavewhenempty", ""), false,
+			      &qc.leavewhenempty, why, sizeof(why))) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: leavewhenempty: %s",
+				  cfg_where(conf, section, "leavewhenempty"), section, why);
+		return EINVAL;
+	}
+	qc.musicclass = cfg_get(conf, section, "musicclass");
+	if (qc.musicclass && *qc.musicclass && !mohset_exists(t->moh, qc.musicclass)) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: musicclass: no [moh %s]",
+				  cfg_where(conf, section, "musicclass"), section, qc.musicclass);
+		return EINVAL;
+	}
+	err = queue_add(&qc);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s", t->conf_path, section,
+				  err == EEXIST ? "a queue of that name already exists"
+				  : "bad queue name");
+		return err;
+	}
+	return cfg_apply_keys(conf, section, queue_key_h, &qs);
+}
+
+static int qmember_add_h(const char *queue, const char *iface, unsigned penalty, bool paused,
+			 void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_add(t->store, queue, iface, penalty, paused);
+}
+
+static int qmember_del_h(const char *queue, const char *iface, void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_del(t->store, queue, iface);
+}
+
+static int qmember_pause_h(const char *queue, const char *iface, bool paused, void *arg)
+{
+	struct tamas *t = arg;
+	return queuemember_set_paused(t->store, queue, iface, paused);
+}
+
+/* A stored dynamic member whose queue left the config (or that is now a
+ * static member) stays stored and is skipped with a warning. */
+static int qmember_restore_h(const char *queue, const char *iface, unsigned penalty,
+			     bool paused, void *arg)
+{
+	int err = queue_member_restore(queue, iface, penalty, paused);
+
+	(void)arg;
+	if (err)
+		log_warn("queue: stored member not restored (queue=%s member=%s err=%m)", queue,
+			 iface, err);
+	return 0;
+}
+
+/* [queue NAME]: call-center queues (Asterisk queues.conf keys), then the
+ * dynamic members the store kept. */
+static int queues_setup(struct tamas *t)
+{
+	struct queue_persist qp = { qmember_add_h, qmember_del_h, qmember_pause_h, t };
+	int err;
+
+	queue_set_log_h(qlog_h, t);
+	err = cfg_apply_sections(t->conf, "queue", queue_section_h, t);
+	if (err)
+		return err;
+	err = queuemember_apply(t->store, qmember_restore_h, t);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored members: %m",
+				  err);
+		return err;
+	}
+	queue_set_persist(&qp);
+	return 0;
+}
+
 /* [http]: the REST API (Simotel API v4). Accounts come from the store
  * (tamasctl apiuser add); none ship, so a fresh install answers 401. */
 static int http_setup(struct tamas *t)
@@ -889,6 +1095,8 @@ static int tamas_start(struct tamas *t)
 	err |= apps_poll_register(routes_poll_record, &t->routes_poll);
 	err |= dial_app_register();
 	err |= dialplan_apps_register();
+	err |= queue_app_register();
+	err |= queue_member_apps_register();
 	err |= dial_register_tech("SIP", sip_request_h, t);
 	err |= dial_register_tech("PJSIP", sip_request_h, t);
 	if (err) {
@@ -901,11 +1109,14 @@ static int tamas_start(struct tamas *t)
 		return err;
 	t->media.dp = t->dp;
 	dial_set_dialplan(t->dp);
+	queue_set_dialplan(t->dp);
 	transfer_set_dialplan(t->dp);
 	transfer_set_done_h(callhook_transfer, t->callhook);
 	err = api_setup(t);
 	if (!err)
 		err = features_setup(t);
+	if (!err)
+		err = queues_setup(t);
 	if (err)
 		return err;
 	chan_set_redirect_hook(redirect_h, t);
@@ -961,6 +1172,7 @@ static void tamas_stop(struct tamas *t)
 	t->dp = mem_deref(t->dp);
 	app_unregister_all();
 	features_close();
+	queue_close();
 	dial_close();
 	chan_close();
 	t->httpc = mem_deref(t->httpc);   /* after the channels: they cancel theirs */

@@ -134,6 +134,27 @@ static const char *const migrations[] = {
 	" date TEXT NOT NULL);"
 	"CREATE INDEX poll_date ON poll(date);"
 	"CREATE INDEX poll_uniqueid ON poll(uniqueid);",
+	/* 10: Asterisk's queue_log (realtime columns), one row per queue event, */
+	"CREATE TABLE queue_log("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time TEXT NOT NULL,"
+	" callid TEXT NOT NULL DEFAULT 'NONE',"
+	" queuename TEXT NOT NULL,"
+	" agent TEXT NOT NULL DEFAULT 'NONE',"
+	" event TEXT NOT NULL,"
+	" data1 TEXT NOT NULL DEFAULT '', data2 TEXT NOT NULL DEFAULT '',"
+	" data3 TEXT NOT NULL DEFAULT '', data4 TEXT NOT NULL DEFAULT '',"
+	" data5 TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX queue_log_time ON queue_log(time);"
+	"CREATE INDEX queue_log_queue ON queue_log(queuename, time);"
+	/* and the dynamic members (AddQueueMember), kept across restarts as
+	 * Asterisk's persistentmembers does. */
+	"CREATE TABLE queue_members("
+	" queuename TEXT NOT NULL,"
+	" interface TEXT NOT NULL,"
+	" penalty INTEGER NOT NULL DEFAULT 0,"
+	" paused INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(queuename, interface));",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
