@@ -12,9 +12,11 @@
 #include <re.h>
 #include "api/apiauth.h"
 #include "api/callhook.h"
+#include "api/callscreen.h"
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
+#include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
@@ -57,6 +59,7 @@ struct tamas {
 	struct apiauth *apiauth;
 	struct http *http;
 	struct routes_pbx routes_pbx;
+	struct routes_mgmt *routes_mgmt;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -114,10 +117,36 @@ static void dialplan_begin(struct tamas *t, struct chan *ch)
 	}
 }
 
+/* The blacklist refuses a caller before anything else sees the call (no
+ * IncomingCall, no dialplan): 403 Forbidden, cause 21 CALL_REJECTED, as
+ * Asterisk's blacklist dialplans end with Hangup(21). The whitelist lets
+ * its callers in and tells the dialplan (WHITELIST, WHITELIST_LABELS). */
+static bool screen_call(struct tamas *t, struct chan *ch)
+{
+	char labels[512];
+
+	switch (callscreen_check(t->store, chan_cid_num(ch), labels, sizeof(labels))) {
+	case CALLSCREEN_BLACKLISTED:
+		log_info("callscreen: blacklisted caller rejected (channel=%s caller=%s to=%s)",
+			 chan_name(ch), chan_cid_num(ch), chan_exten(ch));
+		chan_hangup(ch, CAUSE_CALL_REJECTED);
+		return true;
+	case CALLSCREEN_WHITELISTED:
+		(void)chan_var_set(ch, "WHITELIST", "yes");
+		(void)chan_var_set(ch, "WHITELIST_LABELS", labels);
+		return false;
+	default:
+		(void)chan_var_set(ch, "WHITELIST", "no");
+		return false;
+	}
+}
+
 static void call_h(struct chan *ch, void *arg)
 {
 	struct tamas *t = arg;
 
+	if (screen_call(t, ch))
+		return;
 	callhook_chan_new(t->callhook, ch, false);
 	dialplan_begin(t, ch);
 }
@@ -345,6 +374,7 @@ static int media_init(struct tamas *t)
 	int err;
 
 	m->sounds_dir = cfg_get_str(t->conf, "media", "sounds_dir", "/usr/share/asterisk/sounds");
+	m->announce_dir = cfg_get_str(t->conf, "media", "announcements_dir", "var/announcements");
 	m->language = cfg_get_str(t->conf, "media", "language", "en");
 	m->tonezone = cfg_get_str(t->conf, "media", "tonezone", "us");
 	m->recordings_dir = cfg_get_str(t->conf, "media", "recordings_dir", "var/recordings");
@@ -509,7 +539,7 @@ static int http_setup(struct tamas *t)
 	const char *allow = cfg_get_str(t->conf, "http", "allow_ips", "");
 	struct apiauth_conf acf = { .allow_ips = allow };
 	struct http_conf hcf = { 0 };
-	uint32_t max_body, window, block;
+	uint32_t max_body, max_upload, window, block;
 	struct sa laddr;
 	uint16_t port;
 	bool enabled;
@@ -533,6 +563,10 @@ static int http_setup(struct tamas *t)
 	if (!err)
 		err = cfg_get_u32(t->conf, "http", "max_body", 1048576, 1024, 64u << 20, &max_body,
 				  t->err, sizeof(t->err));
+	/* Simotel's [upload_size] audio limit (spec §1.6). */
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "max_upload", 5242880, 1024, 256u << 20,
+				  &max_upload, t->err, sizeof(t->err));
 	if (!err)
 		err = cfg_get_u32(t->conf, "http", "timeout", 30, 1, 3600, &hcf.timeout_s,
 				  t->err, sizeof(t->err));
@@ -572,8 +606,22 @@ static int http_setup(struct tamas *t)
 	}
 	t->routes_pbx.store = t->store;
 	err = routes_pbx_register(t->http, &t->routes_pbx);
-	if (err)
+	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
+		return err;
+	}
+	{
+		struct routes_mgmt_conf mcf = {
+			.store = t->store, .moh = t->moh, .tts = t->tts,
+			.announce_dir = t->media.announce_dir, .tts_lang = t->media.language,
+			.max_upload = max_upload,
+		};
+
+		err = routes_mgmt_alloc(&t->routes_mgmt, t->http, &mcf, why, sizeof(why));
+		if (err)
+			(void)re_snprintf(t->err, sizeof(t->err), "%s: %s",
+					  cfg_where(t->conf, "media", "announcements_dir"), why);
+	}
 	return err;
 }
 
@@ -796,6 +844,7 @@ static void tamas_stop(struct tamas *t)
 {
 	tmr_cancel(&t->tmr_stop);
 	t->http = mem_deref(t->http);
+	t->routes_mgmt = mem_deref(t->routes_mgmt);   /* before tts: cancels renderings */
 	t->apiauth = mem_deref(t->apiauth);
 	t->ctl = mem_deref(t->ctl);
 	t->sip = mem_deref(t->sip);

@@ -32,6 +32,8 @@ struct route {
 	char *perm;
 	http_route_h *h;
 	void *arg;
+	bool upload;                   /* multipart/form-data body */
+	size_t max_body;               /* upload routes: their own limit */
 };
 
 struct http {
@@ -60,6 +62,8 @@ struct hreq {
 	struct sa peer;
 	char user[64];
 	struct mbuf *body;
+	size_t max_body;
+	char boundary[80];             /* upload routes: "--" + the multipart boundary */
 	size_t discarded;
 	bool too_big;
 	bool answered;                 /* a response went out before the body */
@@ -185,8 +189,8 @@ static void route_destructor(void *arg)
 	mem_deref(r->perm);
 }
 
-int http_route_add(struct http *h, const char *method, const char *path,
-		   const char *perm, http_route_h *rh, void *arg)
+static int route_add(struct http *h, const char *method, const char *path,
+		     const char *perm, http_route_h *rh, void *arg, struct route **rp)
 {
 	struct route *r;
 	struct le *le;
@@ -215,7 +219,31 @@ int http_route_add(struct http *h, const char *method, const char *path,
 	r->h = rh;
 	r->arg = arg;
 	list_append(&h->routes, &r->le, r);
+	if (rp)
+		*rp = r;
 	return 0;
+}
+
+int http_route_add(struct http *h, const char *method, const char *path,
+		   const char *perm, http_route_h *rh, void *arg)
+{
+	return route_add(h, method, path, perm, rh, arg, NULL);
+}
+
+int http_route_add_upload(struct http *h, const char *path, const char *perm,
+			  size_t max_body, http_route_h *rh, void *arg)
+{
+	struct route *r;
+	int err;
+
+	if (!max_body)
+		return EINVAL;
+	err = route_add(h, "POST", path, perm, rh, arg, &r);
+	if (!err) {
+		r->upload = true;
+		r->max_body = max_body;
+	}
+	return err;
 }
 
 /* The route for method+path; *path_known tells a 405 from a 501. */
@@ -295,6 +323,33 @@ static bool is_json_type(const char *ct)
 	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* "multipart/form-data; boundary=xyz" (maybe quoted) → "--xyz" in buf. */
+static bool multipart_boundary(const char *ct, char *buf, size_t sz)
+{
+	const char *p;
+	size_t n;
+
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; ");
+	if (n != 19 || strncasecmp(ct, "multipart/form-data", 19))
+		return false;
+	p = strcasestr(ct, "boundary=");
+	if (!p)
+		return false;
+	p += 9;
+	if (*p == '"')
+		n = strcspn(++p, "\"");
+	else
+		n = strcspn(p, "; \t");
+	if (!n || n > 70 || n + 3 > sz)
+		return false;
+	buf[0] = buf[1] = '-';
+	memcpy(buf + 2, p, n);
+	buf[n + 2] = '\0';
+	return true;
+}
+
 static void hreq_destructor(void *arg)
 {
 	struct hreq *q = arg;
@@ -372,9 +427,15 @@ static enum MHD_Result request_begin(struct http *h, struct MHD_Connection *c,
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	has_body = (clen && strtoull(clen, NULL, 10) > 0) || te;
-	if ((ctype && !is_json_type(ctype)) || (!ctype && has_body))
+	if (rt->upload) {
+		if (!ctype || !multipart_boundary(ctype, q->boundary, sizeof(q->boundary)))
+			return respond_error(c, 415, "Unsupported Media Type: expected "
+					     "multipart/form-data with a boundary");
+	}
+	else if ((ctype && !is_json_type(ctype)) || (!ctype && has_body))
 		return respond_error(c, 415, "Unsupported Media Type");
-	if (clen && strtoull(clen, NULL, 10) > h->max_body)
+	q->max_body = rt->upload ? rt->max_body : h->max_body;
+	if (clen && strtoull(clen, NULL, 10) > q->max_body)
 		return respond_error(c, 413, "Request body too large");
 
 	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -400,6 +461,127 @@ static bool blank(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* A header parameter: 'name="v"' or 'name=v' after a ';' in the
+ * header value [p, end). Writes v to buf; false if absent. */
+static bool header_param(const char *p, const char *end, const char *name, char *buf,
+			 size_t sz)
+{
+	size_t nlen = strlen(name);
+
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *v;
+		size_t n;
+
+		if (!semi)
+			return false;
+		p = semi + 1;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(end - p) <= nlen || strncasecmp(p, name, nlen) || p[nlen] != '=')
+			continue;
+		v = p + nlen + 1;
+		if (v < end && *v == '"') {
+			const char *q;
+
+			++v;
+			q = memchr(v, '"', (size_t)(end - v));
+
+			if (!q)
+				return false;
+			n = (size_t)(q - v);
+		}
+		else {
+			n = 0;
+			while (v + n < end && v[n] != ';' && v[n] != ' ')
+				n++;
+		}
+		if (n >= sz)
+			n = sz - 1;         /* a long client file name is cut, not refused */
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* Finds the part named "file" in a multipart/form-data body (RFC 7578).
+ * EBADMSG when the body is not well-formed; *found false when no such
+ * part. Names point into the caller's buffers, data into body. */
+static int multipart_file(const uint8_t *body, size_t len, const char *delim,
+			  struct http_upload *up, char *fname, size_t fsz, char *ctype,
+			  size_t csz, bool *found)
+{
+	const size_t dlen = strlen(delim);
+	const uint8_t *end = body + len, *p;
+
+	*found = false;
+	p = memmem(body, len, delim, dlen);
+	if (!p)
+		return EBADMSG;
+	for (;;) {
+		const uint8_t *hdr, *hend, *next, *line;
+		char name[64] = "", pct[128] = "";
+		bool is_file = false;
+
+		p += dlen;
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			return 0;               /* the closing delimiter */
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return EBADMSG;
+		hdr = p + 2;
+		hend = memmem(hdr, (size_t)(end - hdr), "\r\n\r\n", 4);
+		if (!hend && end - hdr >= 2 && hdr[0] == '\r' && hdr[1] == '\n')
+			hend = hdr - 2;         /* a part without headers */
+		if (!hend)
+			return EBADMSG;
+		for (line = hdr; line < hend;) {
+			const uint8_t *eol = memmem(line, (size_t)(hend - line), "\r\n", 2);
+			const char *l = (const char *)line;
+			const char *le = (const char *)(eol ? eol : hend);
+
+			if ((size_t)(le - l) > 20 && !strncasecmp(l, "Content-Disposition:", 20)) {
+				if (header_param(l, le, "name", name, sizeof(name)) &&
+				    !strcmp(name, "file")) {
+					is_file = true;
+					fname[0] = '\0';
+					(void)header_param(l, le, "filename", fname, fsz);
+				}
+			}
+			else if ((size_t)(le - l) > 13 && !strncasecmp(l, "Content-Type:", 13)) {
+				size_t n;
+
+				l += 13;
+				while (l < le && *l == ' ')
+					l++;
+				n = MIN((size_t)(le - l), sizeof(pct) - 1);
+				memcpy(pct, l, n);
+				pct[n] = '\0';
+			}
+			line = (const uint8_t *)le + 2;
+		}
+		hend += 4;
+		next = memmem(hend, (size_t)(end - hend), "\r\n", 2);
+		/* The part ends at CRLF + delimiter. */
+		for (;;) {
+			if (!next)
+				return EBADMSG;
+			if ((size_t)(end - next) >= 2 + dlen && !memcmp(next + 2, delim, dlen))
+				break;
+			next = memmem(next + 2, (size_t)(end - next - 2), "\r\n", 2);
+		}
+		if (is_file && !*found) {
+			*found = true;
+			up->data = hend;
+			up->len = (size_t)(next - hend);
+			str_ncpy(ctype, pct, csz);
+		}
+		p = next + 2;
+	}
+}
+
 static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, struct hreq *q,
 				   const char *method)
 {
@@ -409,11 +591,20 @@ static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, str
 	};
 	enum MHD_Result ret;
 	json_error_t jerr;
-	char msg[256];
+	char msg[256], fname[256] = "", ctype[128] = "";
+	struct http_upload up = { .filename = fname, .ctype = ctype };
+	bool found = false;
 
 	if (q->too_big)
 		return respond_error(c, 413, "Request body too large");
-	if (q->body && !blank(q->body->buf, q->body->end)) {
+	if (q->rt->upload) {
+		if (q->body && multipart_file(q->body->buf, q->body->end, q->boundary, &up, fname,
+					      sizeof(fname), ctype, sizeof(ctype), &found))
+			return respond_error(c, 400, "Unable to parse content: not a well-formed "
+					     "multipart/form-data body");
+		req.file = found ? &up : NULL;
+	}
+	else if (q->body && !blank(q->body->buf, q->body->end)) {
 		req.body = json_loadb((const char *)q->body->buf, q->body->end,
 				      JSON_REJECT_DUPLICATES, &jerr);
 		if (!req.body) {
@@ -456,11 +647,11 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *c, const char 
 		*upload_data_size = 0;
 		if (q->answered)
 			return MHD_YES;
-		if (q->too_big || (q->body ? q->body->end : 0) + n > h->max_body) {
+		if (q->too_big || (q->body ? q->body->end : 0) + n > q->max_body) {
 			/* Chunked bodies have no Content-Length to refuse early. */
 			q->too_big = true;
 			q->discarded += n;
-			return q->discarded > DISCARD_FACTOR * h->max_body ? MHD_NO : MHD_YES;
+			return q->discarded > DISCARD_FACTOR * q->max_body ? MHD_NO : MHD_YES;
 		}
 		if (!q->body && !(q->body = mbuf_alloc(n < 1024 ? 1024 : n)))
 			return MHD_NO;

@@ -1,5 +1,6 @@
 /* afile: audio files read as 8 kHz mono 16-bit, through libsndfile and the
- * speexdsp resampler; plus Asterisk-style prompt lookup. Not for writing. */
+ * speexdsp resampler; plus Asterisk-style prompt lookup, and conversion
+ * to the 8 kHz WAV form (uploaded prompts). Not for recording. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -421,4 +422,60 @@ int afile_find(char *out, size_t sz, const char *dir, const char *lang,
 	if (err != ENOENT)
 		return err;
 	return find_under(out, sz, dir, NULL, name);
+}
+
+int afile_convert(const char *in, const char *out, uint32_t max_ms)
+{
+	SF_INFO info = { .samplerate = AFILE_RATE, .channels = 1,
+			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+	struct afile *af = NULL;
+	SNDFILE *sf = NULL;
+	char *tmp = NULL;
+	int16_t buf[AFILE_CHUNK];
+	uint64_t total = 0;
+	size_t n;
+	int err;
+
+	if (!in || !out)
+		return EINVAL;
+	err = afile_open(&af, in);
+	if (err)
+		return err == ENOENT || err == EACCES ? err : EINVAL;
+	if (max_ms && afile_duration_ms(af) > max_ms) {
+		err = EFBIG;
+		goto out;
+	}
+	err = re_sdprintf(&tmp, "%s.part", out);
+	if (err)
+		goto out;
+	sf = sf_open(tmp, SFM_WRITE, &info);
+	if (!sf) {
+		log_warn("afile: cannot write %s: %s", tmp, sf_strerror(NULL));
+		err = EIO;
+		goto out;
+	}
+	while ((n = afile_read(af, buf, AFILE_CHUNK)) > 0) {
+		if (sf_write_short(sf, buf, (sf_count_t)n) != (sf_count_t)n) {
+			err = EIO;
+			break;
+		}
+		total += n;
+		if (max_ms && total > (uint64_t)max_ms * (AFILE_RATE / 1000)) {
+			err = EFBIG;        /* the header understated the length */
+			break;
+		}
+	}
+	if (!err && !total)
+		err = EINVAL;
+	if (sf_close(sf) && !err)
+		err = EIO;
+	sf = NULL;
+	if (!err && rename(tmp, out))
+		err = errno;
+	if (err)
+		(void)unlink(tmp);
+ out:
+	mem_deref(tmp);
+	mem_deref(af);
+	return err;
 }

@@ -21,6 +21,13 @@ int afile_rewind(struct afile *af);
 /* Length at 8 kHz in milliseconds. */
 uint32_t afile_duration_ms(const struct afile *af);
 
+/* Converts the audio file in (anything afile_open reads: WAV, MP3, FLAC,
+ * OGG...) to out as 8 kHz mono 16-bit PCM WAV, the form prompts are played
+ * in. out is written under a temporary name and renamed, so it is never
+ * seen half-written. EINVAL if in is not readable audio or is empty;
+ * EFBIG if longer than max_ms (0 = no limit). Synchronous: in is read whole. */
+int afile_convert(const char *in, const char *out, uint32_t max_ms);
+
 /* Resolves a prompt name as Asterisk does: an absolute name (or one starting
  * with "./") is used as is; otherwise it is looked up under dir/lang/, then
  * dir/en/, then dir/. A name without extension tries .wav, .WAV, .wav16,

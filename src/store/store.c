@@ -114,6 +114,26 @@ static const char *const migrations[] = {
 	" UPDATE users SET id = lower(hex(randomblob(12))) WHERE ext = NEW.ext; END;",
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
+	/* 7: Simotel's blacklist and whitelist (one table, list = 'black' or
+	 * 'white'; a number once per list) and announcements (named prompts
+	 * whose audio lives under media.announcements_dir). */
+	"CREATE TABLE numlist("
+	" id TEXT PRIMARY KEY,"
+	" list TEXT NOT NULL CHECK(list IN ('black', 'white')),"
+	" number TEXT NOT NULL,"
+	" labels TEXT NOT NULL DEFAULT '[]',"   /* JSON array of strings */
+	" comment TEXT NOT NULL DEFAULT '',"
+	" created TEXT NOT NULL,"
+	" UNIQUE(list, number));"
+	"CREATE TABLE announcements("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" filename TEXT NOT NULL,"              /* under <announcements_dir>/uploads */
+	" comment TEXT NOT NULL DEFAULT '',"
+	" text TEXT NOT NULL DEFAULT '',"       /* TTS source, '' for an upload */
+	" lang TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL DEFAULT 'ready',"  /* ready | rendering */
+	" created TEXT NOT NULL);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
