@@ -1047,13 +1047,24 @@ static void destructor(void *arg)
 	mem_deref(rm->updir);
 }
 
+/* mkdir -p: the default var/announcements may be the first thing in var/. */
 static int dir_make(const char *path, char *err, size_t errsz)
 {
+	char p[512];
+	size_t n = strlen(path);
 	int e = 0;
 
-	if (mkdir(path, 0755) && errno != EEXIST)
-		e = errno;
-	else if (access(path, W_OK | X_OK))
+	if (n >= sizeof(p))
+		e = ENAMETOOLONG;
+	for (size_t i = 1; !e && i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(p, path, i);
+		p[i] = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			e = errno;
+	}
+	if (!e && access(path, W_OK | X_OK))
 		e = errno;
 	if (e)
 		(void)re_snprintf(err, errsz, "media.announcements_dir: cannot use %s: %m", path,
