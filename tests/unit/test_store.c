@@ -144,12 +144,12 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 	open_ok(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
-	assert_string_equal(v, "api_users,cdr,cdr_calldate,cdr_linkedid,cdr_uniqueid,kv,outbox,"
-			    "outbox_call,outbox_next,users,users_id");
+	assert_string_equal(v, "announcements,api_users,cdr,cdr_calldate,cdr_linkedid,"
+			    "cdr_uniqueid,kv,numlist,outbox,outbox_call,outbox_next,users,users_id");
 }
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
@@ -172,7 +172,7 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 	raw_query(f->db, "SELECT created FROM users", again, sizeof(again));
 	assert_string_equal(again, created);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "6");
+	assert_string_equal(v, "7");
 }
 
 static void test_open_refuses_newer_schema(void **state)
