@@ -257,7 +257,11 @@ static int path_of(char *buf, size_t sz, const char *dir, const char *file, cons
 {
 	int n = re_snprintf(buf, sz, "%s/%s%s", dir, file, ext);
 
-	return n < 0 || (size_t)n >= sz ? ENAMETOOLONG : 0;
+	if (n < 0 || (size_t)n >= sz) {
+		buf[0] = '\0';
+		return ENAMETOOLONG;
+	}
+	return 0;
 }
 
 /* Links uploads/<filename> to <dir>/.<name>.wav.new, ready for publish_commit
@@ -489,7 +493,7 @@ static void render_done_h(int err, const char *path, void *arg)
 	struct routes_mgmt *rm = p->rm;
 	struct aform f = { .id = "" };
 	struct announce a;
-	char out[512];
+	char out[512] = "";
 	int e;
 
 	e = announce_get(rm->cf.store, p->id, aform_load_h, &f);
@@ -504,7 +508,8 @@ static void render_done_h(int err, const char *path, void *arg)
 	if (err) {
 		log_error("api: announcement TTS failed (id=%s name=%s lang=%s err=%m)", p->id,
 			  f.name, f.lang, err);
-		(void)unlink(out);
+		if (out[0])
+			(void)unlink(out);
 		if (p->adding && !announce_del(rm->cf.store, p->id))
 			log_info("api: announcement removed, its TTS failed (id=%s name=%s)", p->id,
 				 f.name);
