@@ -294,6 +294,28 @@ static int id_read(const struct http_req *req, struct http_reply *rep, char *buf
 	return err;
 }
 
+static int json_h(const struct pbxtrunk *t, void *arg)
+{
+	json_t **out = arg;
+
+	*out = trunk_json(t);
+	return *out ? 0 : ENOMEM;
+}
+
+/* The row as search shows it; NULL if gone. */
+static json_t *trunk_fetch(struct store *st, const char *id)
+{
+	json_t *o = NULL;
+
+	return pbxtrunk_get(st, id, json_h, &o) ? NULL : o;
+}
+
+static void emit(struct routes_trunks *rt, const char *event, json_t *data)
+{
+	if (rt->event_h && data)
+		rt->event_h(event, data, rt->arg);
+}
+
 static int apply(struct routes_trunks *rt, const struct tform *f)
 {
 	return f->active ? rt->apply_h(f->name, &f->tc, rt->arg) : 0;
@@ -350,6 +372,12 @@ static void trunks_add_h(const struct http_req *req, struct http_reply *rep, voi
 		 "by=%s)", f.name, f.host, f.tc.port, f.context, f.active ? "yes" : "no",
 		 f.tc.reg ? "yes" : "no", f.id, req->user);
 	http_reply_ok(rep, MSG_DONE, json_pack("{s:s}", "_id", f.id));
+	if (rt->event_h) {
+		json_t *ev = trunk_fetch(rt->store, f.id);
+
+		emit(rt, "TrunkAdded", ev);
+		json_decref(ev);
+	}
  out:
 	free(attrs);
 	json_decref(f.attrs);
@@ -443,12 +471,14 @@ static void trunks_remove_h(const struct http_req *req, struct http_reply *rep, 
 {
 	struct routes_trunks *rt = arg;
 	struct tform f = { .id = "" };
+	json_t *ev = NULL;
 	int err;
 
 	if (id_read(req, rep, f.id, sizeof(f.id)))
 		return;
 	if (tform_load(rt, rep, f.id, &f, "pbx/trunks/remove"))
 		goto out;
+	ev = rt->event_h ? trunk_fetch(rt->store, f.id) : NULL;
 	err = pbxtrunk_del(rt->store, f.id);
 	if (err == ENOENT)
 		http_reply_fail(rep, "No trunk with this _id");
@@ -458,8 +488,10 @@ static void trunks_remove_h(const struct http_req *req, struct http_reply *rep, 
 		unapply(rt, &f);
 		log_info("api: trunk removed (name=%s id=%s by=%s)", f.name, f.id, req->user);
 		http_reply_ok(rep, MSG_DONE, json_string(""));
+		emit(rt, "TrunkRemoved", ev);
 	}
  out:
+	json_decref(ev);
 	json_decref(f.attrs);
 }
 

@@ -12,17 +12,24 @@
 struct http;
 struct store;
 struct trunk_conf;
+typedef struct json_t json_t;
 
 /* Puts trunk tc in service (tc->name), or takes name out (tc NULL). */
 typedef int (routes_trunks_apply_h)(const char *name, const struct trunk_conf *tc, void *arg);
 /* Whether a trunk called name is in service (tamas.conf's included). */
 typedef bool (routes_trunks_exists_h)(const char *name, void *arg);
 
-/* Owned by the caller (like struct routes_pbx); must outlive the routes. */
+/* "TrunkAdded" or "TrunkRemoved" (webhooks spec §2.13); data (borrowed) is
+ * the trunk as pbx/trunks/search shows it. */
+typedef void (routes_trunks_event_h)(const char *event, json_t *data, void *arg);
+
+/* Owned by the caller (like struct routes_pbx); must outlive the routes.
+ * event_h may be NULL. */
 struct routes_trunks {
 	struct store *store;
 	routes_trunks_apply_h *apply_h;
 	routes_trunks_exists_h *exists_h;
+	routes_trunks_event_h *event_h;
 	void *arg;
 };
 
