@@ -38,6 +38,7 @@ struct route {
 
 struct http {
 	struct MHD_Daemon *d;
+	struct list deferred;          /* answers still being worked on */
 	int epfd;
 	struct tmr tmr;
 	struct list routes;
@@ -54,6 +55,9 @@ struct http_reply {
 	bool success;
 	char *message;                 /* NULL = JSON null */
 	json_t *data;
+	struct http_deferred *deferred;  /* set by http_reply_defer */
+	struct http *h;                /* for http_reply_defer */
+	struct hreq *q;
 };
 
 /* One request (MHD's per-request con_cls). */
@@ -67,6 +71,18 @@ struct hreq {
 	size_t discarded;
 	bool too_big;
 	bool answered;                 /* a response went out before the body */
+	bool suspended;                /* waiting for a deferred answer */
+	bool final_ready;              /* final holds the deferred answer */
+	bool final_sent;
+	struct http_reply final;
+};
+
+struct http_deferred {
+	struct le le;
+	struct http *h;                /* NULL once the server went away */
+	struct MHD_Connection *c;
+	struct hreq *q;                /* a reference */
+	struct http_reply rep;
 };
 
 /* --- replies ---------------------------------------------------------------- */
@@ -350,11 +366,14 @@ static bool multipart_boundary(const char *ct, char *buf, size_t sz)
 	return true;
 }
 
+static void reply_clear(struct http_reply *rep);
+
 static void hreq_destructor(void *arg)
 {
 	struct hreq *q = arg;
 
 	mem_deref(q->body);
+	reply_clear(&q->final);
 }
 
 static void completed_h(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -582,10 +601,69 @@ static int multipart_file(const uint8_t *body, size_t len, const char *delim,
 	}
 }
 
+static enum MHD_Result respond_reply(struct MHD_Connection *c, const struct hreq *q,
+				     const struct http_reply *rep)
+{
+	log_info("http: request (ip=%j user=%s method=%s path=%s status=%u success=%d)",
+		 &q->peer, q->user, q->rt->method, q->rt->path, rep->status, rep->success);
+	return respond_json(c, rep->status, rep->success, rep->message, rep->data,
+			    rep->status == 200, NULL, NULL);
+}
+
+static enum MHD_Result respond_final(struct MHD_Connection *c, struct hreq *q)
+{
+	q->final_sent = true;
+	return respond_reply(c, q, &q->final);
+}
+
+static void poll_tmr_h(void *arg);
+
+static void deferred_destructor(void *arg)
+{
+	struct http_deferred *d = arg;
+	struct hreq *q = d->q;
+
+	list_unlink(&d->le);
+	if (!d->rep.filled)
+		http_reply_error(&d->rep, 500, "Requested operation failed");
+	/* The answer moves to the request; MHD asks for it once resumed. */
+	reply_clear(&q->final);
+	q->final = d->rep;
+	q->final_ready = true;
+	if (d->h && q->suspended) {
+		q->suspended = false;
+		MHD_resume_connection(d->c);
+		tmr_start(&d->h->tmr, 0, poll_tmr_h, d->h);
+	}
+	mem_deref(q);
+}
+
+struct http_deferred *http_reply_defer(struct http_reply *rep)
+{
+	struct http_deferred *d;
+
+	if (!rep || !rep->h || !rep->q || rep->deferred)
+		return NULL;
+	d = mem_zalloc(sizeof(*d), deferred_destructor);
+	if (!d)
+		return NULL;
+	d->h = rep->h;
+	d->q = mem_ref(rep->q);
+	d->rep.status = 500;
+	list_append(&d->h->deferred, &d->le, d);
+	rep->deferred = d;
+	return d;
+}
+
+struct http_reply *http_deferred_reply(struct http_deferred *d)
+{
+	return d ? &d->rep : NULL;
+}
+
 static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, struct hreq *q,
 				   const char *method)
 {
-	struct http_reply rep = { .status = 500 };
+	struct http_reply rep = { .status = 500, .h = h, .q = q };
 	struct http_req req = {
 		.method = method, .path = q->rt->path, .peer = &q->peer, .user = q->user,
 	};
@@ -620,12 +698,18 @@ static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, str
 	}
 	q->rt->h(&req, &rep, q->rt->arg);
 	json_decref(req.body);
+	if (rep.deferred) {
+		reply_clear(&rep);
+		if (q->final_ready)     /* released before the handler returned */
+			return respond_final(c, q);
+		rep.deferred->c = c;
+		q->suspended = true;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
 	if (!rep.filled)
 		http_reply_error(&rep, 500, "Requested operation failed");
-	log_info("http: request (ip=%j user=%s method=%s path=%s status=%u success=%d)",
-		 &q->peer, q->user, method, q->rt->path, rep.status, rep.success);
-	ret = respond_json(c, rep.status, rep.success, rep.message, rep.data,
-			   rep.status == 200, NULL, NULL);
+	ret = respond_reply(c, q, &rep);
 	reply_clear(&rep);
 	return ret;
 }
@@ -641,6 +725,8 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *c, const char 
 
 	if (!q)
 		return request_begin(h, c, url, method, con_cls);
+	if (q->final_ready && !q->final_sent)
+		return respond_final(c, q);     /* resumed: the deferred answer */
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
@@ -708,6 +794,19 @@ static void destructor(void *arg)
 	struct http *h = arg;
 
 	tmr_cancel(&h->tmr);
+	/* MHD cannot stop with suspended connections: let them go (their
+	 * owners release the deferred answers later, into the void). */
+	for (struct le *le = h->deferred.head; le; le = le->next) {
+		struct http_deferred *d = le->data;
+
+		d->h = NULL;
+		if (d->q->suspended && h->d) {
+			d->q->suspended = false;
+			MHD_resume_connection(d->c);
+		}
+	}
+	while (h->deferred.head)
+		list_unlink(h->deferred.head);
 	if (h->epfd >= 0)
 		fd_close(h->epfd);       /* MHD owns and closes the fd itself */
 	if (h->d)
@@ -752,7 +851,7 @@ int http_alloc(struct http **hp, const struct http_conf *cf, struct apiauth *aut
 	       char *err, size_t errsz)
 {
 	const union MHD_DaemonInfo *di;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct http *h;
 	int e = 0;
 

@@ -89,6 +89,19 @@ void http_reply_fail(struct http_reply *rep, const char *fmt, ...);
 /* An HTTP error status (4xx/5xx) with {"success":0,"message":...}. */
 void http_reply_error(struct http_reply *rep, uint16_t status, const char *fmt, ...);
 
+/* --- answering later --------------------------------------------------------- */
+
+/* For a handler whose work goes on after it returns (an upload being
+ * converted on the loop): the request waits, its connection suspended,
+ * until the returned object is released. Fill the answer through
+ * http_deferred_reply; mem_deref sends it (500 "Requested operation
+ * failed" if none was filled). After this the handler must not touch rep.
+ * NULL when out of memory (answer at once then). If the server goes away
+ * first, the object just stays until released. */
+struct http_deferred;
+struct http_deferred *http_reply_defer(struct http_reply *rep);
+struct http_reply *http_deferred_reply(struct http_deferred *d);
+
 /* --- reading the body, with Simotel's messages (all fail rep themselves) --- */
 
 /* Member name as text: a JSON string as is, an integer or real in decimal

@@ -50,6 +50,7 @@ struct pending {
 	struct le le;
 	struct routes_mgmt *rm;
 	struct tts_req *req;
+	struct afile_conv *conv;    /* the rendering into uploads/, once spoken */
 	char id[32];
 	char filename[FILENAME_MAX_LEN + 1];
 	bool adding;                /* failure removes the row */
@@ -60,7 +61,8 @@ struct routes_mgmt {
 	char *dir;                  /* announce_dir */
 	char *updir;                /* announce_dir/uploads */
 	struct listroutes lists[2];
-	struct list pending;
+	struct list pending;        /* TTS renderings */
+	struct list uploads;        /* uploads being converted */
 };
 
 /* --- helpers ------------------------------------------------------------------ */
@@ -356,10 +358,65 @@ static void stored_name(char *buf, size_t sz, const char *orig)
 
 /* --- announcements (spec §2.7) ---------------------------------------------- */
 
+/* An upload being converted; its request waits for the answer. */
+struct upjob {
+	struct le le;
+	struct http_deferred *d;
+	struct afile_conv *conv;
+	char tmp[512];
+	char name[FILENAME_MAX_LEN + 1];
+	char orig[128];
+	char user[64];
+	size_t len;
+};
+
+static void upjob_destructor(void *arg)
+{
+	struct upjob *j = arg;
+
+	list_unlink(&j->le);
+	mem_deref(j->conv);         /* cancels: no half file */
+	if (j->tmp[0])
+		(void)unlink(j->tmp);
+	mem_deref(j->d);            /* sends the answer (500 if none) */
+}
+
+/* The answer for a conversion result. */
+static void upload_answer(struct http_reply *rep, int err, const char *name, const char *orig,
+			  size_t len, const char *user)
+{
+	if (!err) {
+		log_info("api: announcement file uploaded (filename=%s original=%s bytes=%zu "
+			 "by=%s)", name, orig, len, user);
+		http_reply_ok(rep, MSG_UPLOADED, json_pack("{s:s}", "filename", name));
+	}
+	else if (err == EINVAL) {
+		log_info("api: upload refused: not readable audio (name=%s bytes=%zu by=%s)",
+			 orig, len, user);
+		http_reply_error(rep, 415, "Unsupported Media Type: 'file' is not audio this "
+				 "server can decode (WAV, MP3, FLAC, OGG)");
+	}
+	else if (err == EFBIG)
+		http_reply_fail(rep, "Field 'file': longer than %u minutes", UPLOAD_MAX_MS / 60000);
+	else {
+		log_error("api: cannot convert an upload (name=%s): %m", orig, err);
+		http_reply_error(rep, 500, MSG_FAILED);
+	}
+}
+
+static void upload_conv_h(int err, void *arg)
+{
+	struct upjob *j = arg;
+
+	upload_answer(http_deferred_reply(j->d), err, j->name, j->orig, j->len, j->user);
+	mem_deref(j);
+}
+
 static void upload_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
 	struct routes_mgmt *rm = arg;
 	char tmp[512], out[512], name[FILENAME_MAX_LEN + 1];
+	struct upjob *j;
 	ssize_t w = 0;
 	size_t off = 0;
 	int fd, err;
@@ -399,32 +456,32 @@ static void upload_h(const struct http_req *req, struct http_reply *rep, void *a
 		http_reply_error(rep, 500, MSG_FAILED);
 		goto out;
 	}
-	/* Whatever the client called it, the content decides: libsndfile
-	 * reads WAV, MP3 (through mpg123), FLAC, OGG and more. */
-	err = afile_convert(tmp, out, UPLOAD_MAX_MS);
-	if (err == EINVAL) {
-		log_info("api: upload refused: not readable audio (name=%s type=%s bytes=%zu "
-			 "by=%s)", req->file->filename, req->file->ctype, req->file->len,
-			 req->user);
-		http_reply_error(rep, 415, "Unsupported Media Type: 'file' is not audio this "
-				 "server can decode (WAV, MP3, FLAC, OGG)");
-		goto out;
-	}
-	if (err == EFBIG) {
-		http_reply_fail(rep, "Field 'file': longer than %u minutes",
-				UPLOAD_MAX_MS / 60000);
-		goto out;
-	}
-	if (err) {
-		log_error("api: cannot convert an upload (name=%s): %m", req->file->filename, err);
+	j = mem_zalloc(sizeof(*j), upjob_destructor);
+	if (!j) {
 		http_reply_error(rep, 500, MSG_FAILED);
 		goto out;
 	}
-	log_info("api: announcement file uploaded (filename=%s original=%s bytes=%zu by=%s)",
-		 name, req->file->filename, req->file->len, req->user);
-	http_reply_ok(rep, MSG_UPLOADED, json_pack("{s:s}", "filename", name));
+	str_ncpy(j->tmp, tmp, sizeof(j->tmp));
+	str_ncpy(j->name, name, sizeof(j->name));
+	str_ncpy(j->orig, req->file->filename, sizeof(j->orig));
+	str_ncpy(j->user, req->user, sizeof(j->user));
+	j->len = req->file->len;
+	tmp[0] = '\0';             /* the job owns the file now */
+	/* Whatever the client called it, the content decides: libsndfile
+	 * reads WAV, MP3 (through mpg123), FLAC, OGG and more. A long file is
+	 * converted over many loop turns while the request waits. */
+	err = afile_convert_start(&j->conv, j->tmp, out, UPLOAD_MAX_MS, upload_conv_h, j);
+	if (!err && !(j->d = http_reply_defer(rep)))
+		err = ENOMEM;
+	if (err) {
+		upload_answer(rep, err, j->name, j->orig, j->len, j->user);
+		mem_deref(j);
+		goto out;
+	}
+	list_append(&rm->uploads, &j->le, j);
  out:
-	(void)unlink(tmp);
+	if (tmp[0])
+		(void)unlink(tmp);
 }
 
 static json_t *announce_json(const struct announce *a)
@@ -485,34 +542,38 @@ static void pending_destructor(void *arg)
 
 	list_unlink(&p->le);
 	mem_deref(p->req);
+	mem_deref(p->conv);
 }
 
-static void render_done_h(int err, const char *path, void *arg)
+/* The announcement's rendering failed: an add leaves nothing behind. */
+static void render_failed(struct pending *p, const struct aform *f, int err)
+{
+	struct routes_mgmt *rm = p->rm;
+
+	log_error("api: announcement TTS failed (id=%s name=%s lang=%s err=%m)", p->id,
+		  f->name, f->lang, err);
+	if (p->adding && !announce_del(rm->cf.store, p->id))
+		log_info("api: announcement removed, its TTS failed (id=%s name=%s)", p->id,
+			 f->name);
+}
+
+static void render_conv_h(int err, void *arg)
 {
 	struct pending *p = arg;
 	struct routes_mgmt *rm = p->rm;
 	struct aform f = { .id = "" };
 	struct announce a;
-	char out[512] = "";
+	char out[512];
 	int e;
 
-	e = announce_get(rm->cf.store, p->id, aform_load_h, &f);
-	if (e)
+	if (announce_get(rm->cf.store, p->id, aform_load_h, &f))
 		goto out;               /* removed meanwhile */
-	if (!err)
-		err = path_of(out, sizeof(out), rm->updir, p->filename, "");
-	if (!err)
-		err = afile_convert(path, out, UPLOAD_MAX_MS);
 	if (!err)
 		err = publish_prepare(rm, p->filename, f.name);
 	if (err) {
-		log_error("api: announcement TTS failed (id=%s name=%s lang=%s err=%m)", p->id,
-			  f.name, f.lang, err);
-		if (out[0])
+		if (!path_of(out, sizeof(out), rm->updir, p->filename, ""))
 			(void)unlink(out);
-		if (p->adding && !announce_del(rm->cf.store, p->id))
-			log_info("api: announcement removed, its TTS failed (id=%s name=%s)", p->id,
-				 f.name);
+		render_failed(p, &f, err);
 		goto out;
 	}
 	str_ncpy(f.status, "ready", sizeof(f.status));
@@ -527,6 +588,28 @@ static void render_done_h(int err, const char *path, void *arg)
 			 p->filename);
  out:
 	mem_deref(p);
+}
+
+static void render_done_h(int err, const char *path, void *arg)
+{
+	struct pending *p = arg;
+	struct routes_mgmt *rm = p->rm;
+	struct aform f = { .id = "" };
+	char out[512];
+
+	if (announce_get(rm->cf.store, p->id, aform_load_h, &f)) {
+		mem_deref(p);           /* removed meanwhile */
+		return;
+	}
+	/* espeak-ng's WAV into the 8 kHz form, on the loop in slices. */
+	if (!err)
+		err = path_of(out, sizeof(out), rm->updir, p->filename, "");
+	if (!err)
+		err = afile_convert_start(&p->conv, path, out, UPLOAD_MAX_MS, render_conv_h, p);
+	if (err) {
+		render_failed(p, &f, err);
+		mem_deref(p);
+	}
 }
 
 /* Starts rendering f->text into uploads/<f->filename>. */
@@ -1048,6 +1131,7 @@ static void destructor(void *arg)
 	struct routes_mgmt *rm = arg;
 
 	list_flush(&rm->pending);
+	list_flush(&rm->uploads);
 	mem_deref(rm->dir);
 	mem_deref(rm->updir);
 }

@@ -5,9 +5,13 @@ announcements uploaded (WAV, MP3) or spoken (TTS) then heard by a SIPp
 caller through app.playback('<name>'), music-on-hold classes listed, and
 bad input refused with nothing half-created."""
 
+import base64
 import ctypes
 import ctypes.util
+import io
 import math
+import selectors
+import socket
 import struct
 import time
 import uuid
@@ -41,7 +45,6 @@ def tone(freq=440, seconds=1.0, rate=8000, amp=8000):
 
 
 def wav_bytes(samples, rate=8000, channels=1):
-    import io
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(channels)
@@ -406,6 +409,70 @@ def test_announcement_bad_input_leaves_nothing_behind(tamas_factory):
     assert files == ["a.wav", "uploads"], files
     assert uploads(d) == before
     d.assert_alive()
+
+
+def long_wav(seconds, rate=48000):
+    """A stereo WAV of seconds (one second of tone, repeated)."""
+    sec = struct.pack(f"<{2 * rate}h", *[int(6000 * math.sin(2 * math.pi * 440 * (i // 2) / rate))
+                                         for i in range(2 * rate)])
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(sec * seconds)
+    return buf.getvalue()
+
+
+def raw_request(d, path, body, ctype):
+    auth = base64.b64encode(f"{CRED['user']}:{CRED['password']}".encode()).decode()
+    head = (f"POST /api/v4/{path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Basic {auth}\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    s = socket.create_connection((HOST, d.http_port), timeout=30)
+    s.sendall(head.encode() + body)
+    return s
+
+
+def test_long_upload_is_converted_without_stalling_other_requests(tamas_factory):
+    d = start(tamas_factory, overrides=LENIENT + ["http.max_upload=30000000"])
+    body, ct = multipart([("file", "long.wav", "audio/wav", long_wav(150))])
+    sel = selectors.DefaultSelector()
+    up = raw_request(d, "pbx/announcements/upload", body, ct)
+    # the upload is all sent (tamasd is converting it); a ping now must not
+    # wait for the conversion
+    ping = raw_request(d, "setting/ping/act", b"{}", "application/json")
+    sel.register(up, selectors.EVENT_READ, "upload")
+    sel.register(ping, selectors.EVENT_READ, "ping")
+    order, answers = [], {}
+    deadline = time.monotonic() + 60
+    while len(order) < 2 and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            data = key.fileobj.recv(65536)
+            answers[key.data] = answers.get(key.data, b"") + data
+            if not data:
+                sel.unregister(key.fileobj)
+                order.append(key.data)
+    up.close()
+    ping.close()
+    assert order == ["ping", "upload"], (order, answers)
+    assert answers["upload"].startswith(b"HTTP/1.1 200"), answers["upload"][:300]
+    assert b"1 file(s) uploaded successfully" in answers["upload"]
+    [fname] = uploads(d)
+    with wave.open(str(ann_dir(d) / "uploads" / fname)) as w:
+        assert (w.getframerate(), w.getnchannels()) == (8000, 1)
+        assert abs(w.getnframes() - 150 * 8000) <= 800, w.getnframes()
+
+
+def test_stop_during_a_conversion_leaves_no_file(tamas_factory):
+    d = start(tamas_factory, overrides=LENIENT + ["http.max_upload=30000000"])
+    body, ct = multipart([("file", "long.wav", "audio/wav", long_wav(150))])
+    up = raw_request(d, "pbx/announcements/upload", body, ct)
+    ping = raw_request(d, "setting/ping/act", b"{}", "application/json")
+    assert ping.recv(64).startswith(b"HTTP/1.1 200")    # the upload is being converted
+    assert d.stop() == 0, d.stderr()[-2000:]
+    up.close()
+    ping.close()
+    assert uploads(d) == [], "a cancelled conversion left a file"
 
 
 # ------------------------------------------------------------------ music on hold
