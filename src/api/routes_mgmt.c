@@ -479,6 +479,8 @@ static void upload_h(const struct http_req *req, struct http_reply *rep, void *a
 		goto out;
 	}
 	list_append(&rm->uploads, &j->le, j);
+	log_info("api: announcement upload converting (filename=%s original=%s bytes=%zu)",
+		 j->name, j->orig, j->len);
  out:
 	if (tmp[0])
 		(void)unlink(tmp);

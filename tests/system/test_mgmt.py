@@ -438,8 +438,9 @@ def test_long_upload_is_converted_without_stalling_other_requests(tamas_factory)
     body, ct = multipart([("file", "long.wav", "audio/wav", long_wav(150))])
     sel = selectors.DefaultSelector()
     up = raw_request(d, "pbx/announcements/upload", body, ct)
-    # the upload is all sent (tamasd is converting it); a ping now must not
-    # wait for the conversion
+    # tamasd is converting it; a ping now must not wait for the conversion
+    wait_until(lambda: "announcement upload converting" in d.stderr(), 20, interval=0.01,
+               what="conversion under way")
     ping = raw_request(d, "setting/ping/act", b"{}", "application/json")
     sel.register(up, selectors.EVENT_READ, "upload")
     sel.register(ping, selectors.EVENT_READ, "ping")
@@ -455,6 +456,11 @@ def test_long_upload_is_converted_without_stalling_other_requests(tamas_factory)
     up.close()
     ping.close()
     assert order == ["ping", "upload"], (order, answers)
+    # tamasd answered the ping while the conversion was still going
+    log = d.stderr()
+    pinged = log.find("path=setting/ping/act")
+    converted = log.find("api: announcement file uploaded")
+    assert 0 <= pinged < converted, log[-3000:]
     assert answers["upload"].startswith(b"HTTP/1.1 200"), answers["upload"][:300]
     assert b"1 file(s) uploaded successfully" in answers["upload"]
     [fname] = uploads(d)
@@ -467,11 +473,10 @@ def test_stop_during_a_conversion_leaves_no_file(tamas_factory):
     d = start(tamas_factory, overrides=LENIENT + ["http.max_upload=30000000"])
     body, ct = multipart([("file", "long.wav", "audio/wav", long_wav(150))])
     up = raw_request(d, "pbx/announcements/upload", body, ct)
-    ping = raw_request(d, "setting/ping/act", b"{}", "application/json")
-    assert ping.recv(64).startswith(b"HTTP/1.1 200")    # the upload is being converted
+    wait_until(lambda: "announcement upload converting" in d.stderr(), 20, interval=0.01,
+               what="conversion under way")
     assert d.stop() == 0, d.stderr()[-2000:]
     up.close()
-    ping.close()
     assert uploads(d) == [], "a cancelled conversion left a file"
 
 
