@@ -145,8 +145,9 @@ def test_blacklisted_caller_is_refused_with_403_and_removal_lets_it_in(tamas_fac
     ok(api(d, "pbx/blacklists/remove", {"_id": bid}), "")
     sipp.run("uac_trunk_in", port=d.prov_port, keys={"ext": "0912555"}, service="5551234",
              hold_ms=300)
-    rows = d.wait_cdrs(2)
+    rows = d.wait_cdrs(3)                     # the refused call has its CDR too
     assert [r["src"] for r in rows if r["userfield"] == "no"] == ["0912666", "0912555"], rows
+    assert rows[0]["src"] == "0912555" and rows[0]["answer"] is None, rows[0]
 
 
 def test_whitelist_labels_reach_the_dialplan_and_override_the_blacklist(tamas_factory, sipp):
