@@ -16,6 +16,7 @@
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
+#include "api/routes_lists.h"
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
 #include "api/routes_trunks.h"
@@ -61,6 +62,7 @@ struct tamas {
 	struct http *http;
 	struct routes_pbx routes_pbx;
 	struct routes_mgmt *routes_mgmt;
+	struct routes_lists *routes_lists;
 	struct routes_trunks routes_trunks;
 	int sigfd;
 	struct tmr tmr_stop;
@@ -625,6 +627,8 @@ static int http_setup(struct tamas *t)
 	err = routes_pbx_register(t->http, &t->routes_pbx);
 	if (!err)
 		err = routes_trunks_register(t->http, &t->routes_trunks);
+	if (!err)
+		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
 		return err;
@@ -871,6 +875,7 @@ static void tamas_stop(struct tamas *t)
 	tmr_cancel(&t->tmr_stop);
 	t->http = mem_deref(t->http);
 	t->routes_mgmt = mem_deref(t->routes_mgmt);   /* before tts: cancels renderings */
+	t->routes_lists = mem_deref(t->routes_lists);
 	t->apiauth = mem_deref(t->apiauth);
 	t->ctl = mem_deref(t->ctl);
 	t->sip = mem_deref(t->sip);

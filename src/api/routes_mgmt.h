@@ -1,7 +1,6 @@
-/* routes_mgmt: the REST API's PBX management routes other than users
- * (spec §2.6, §2.7, §2.9): pbx/musiconholds/search,
- * pbx/announcements/{upload,add,search,update,remove} and
- * pbx/{blacklists,whitelists}/{add,search,update,remove}.
+/* routes_mgmt: the REST API's music-on-hold and announcement routes
+ * (spec §2.6, §2.7): pbx/musiconholds/search and
+ * pbx/announcements/{upload,add,search,update,remove}.
  *
  * Announcements live as files under announce_dir: uploads (converted to
  * 8 kHz mono WAV) in announce_dir/uploads/, and each announcement as
@@ -9,7 +8,9 @@
  * app.playback('<name>') finds it (apps/media looks there before the sounds
  * directory). An add with "text" instead of "filename" renders the prompt
  * with TTS; the row shows status "rendering" until the file is there, and
- * is removed again if rendering fails. Not for users (routes_pbx). */
+ * is removed again if rendering fails. Uploads and renderings are
+ * converted in slices on the loop while the request waits. Not for users
+ * (routes_pbx), trunks (routes_trunks) or the lists (routes_lists). */
 #ifndef TAMAS_API_ROUTES_MGMT_H
 #define TAMAS_API_ROUTES_MGMT_H
 
