@@ -19,7 +19,6 @@
 #include "api/routes_lists.h"
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
-#include "api/routes_trunks.h"
 #include "api/webhook.h"
 #include "core/cfg.h"
 #include "core/log.h"
@@ -63,7 +62,6 @@ struct tamas {
 	struct routes_pbx routes_pbx;
 	struct routes_mgmt *routes_mgmt;
 	struct routes_lists *routes_lists;
-	struct routes_trunks routes_trunks;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -206,21 +204,6 @@ static int sip_request_h(struct chan **chp, const char *resource, struct chan *c
 	if (!err)
 		callhook_chan_new(t->callhook, *chp, true);
 	return err;
-}
-
-/* The REST API's trunks (pbx/trunks/...) in and out of the SIP side. */
-static int api_trunk_h(const char *name, const struct trunk_conf *tc, void *arg)
-{
-	struct tamas *t = arg;
-
-	return tc ? sipsrv_trunk_add(t->sip, tc) : sipsrv_trunk_remove(t->sip, name);
-}
-
-static bool api_trunk_exists_h(const char *name, void *arg)
-{
-	struct tamas *t = arg;
-
-	return sipsrv_has_trunk(t->sip, name);
 }
 
 static bool is_trunk_h(const char *name, void *arg)
@@ -626,8 +609,6 @@ static int http_setup(struct tamas *t)
 	t->routes_pbx.store = t->store;
 	err = routes_pbx_register(t->http, &t->routes_pbx);
 	if (!err)
-		err = routes_trunks_register(t->http, &t->routes_trunks);
-	if (!err)
 		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
@@ -844,13 +825,6 @@ static int tamas_start(struct tamas *t)
 	err = cfg_apply_sections(t->conf, "trunk", trunk_section_h, t);
 	if (err)
 		return err;
-	t->routes_trunks = (struct routes_trunks){ .store = t->store, .apply_h = api_trunk_h,
-						   .exists_h = api_trunk_exists_h, .arg = t };
-	err = routes_trunks_load(&t->routes_trunks);
-	if (err) {
-		(void)re_snprintf(t->err, sizeof(t->err), "store: cannot read trunks: %m", err);
-		return err;
-	}
 	t->cmd.store = t->store;
 	t->cmd.sip = t->sip;
 	t->cmd.dp = t->dp;

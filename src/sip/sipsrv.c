@@ -27,7 +27,6 @@ struct sipsrv {
 	struct mclock *clk;
 	struct sipevent_sock *evsock;
 	struct list trunks;
-	struct list retired;        /* removed trunks that legs may still use */
 	struct leg_env env;
 	struct sipsrv_conf cf;
 	sipsrv_user_h *userh;
@@ -49,7 +48,6 @@ static void destructor(void *arg)
 	struct sipsrv *s = arg;
 
 	list_flush(&s->trunks);
-	list_flush(&s->retired);
 	if (s->sock)
 		sipsess_close_all(s->sock);
 	mem_deref(s->sock);
@@ -441,27 +439,6 @@ int sipsrv_trunk_add(struct sipsrv *s, const struct trunk_conf *tc)
 	}
 	list_append(&s->trunks, &e->le, e);
 	return 0;
-}
-
-int sipsrv_trunk_remove(struct sipsrv *s, const char *name)
-{
-	struct le *le;
-
-	if (!s || !name)
-		return EINVAL;
-	for (le = s->trunks.head; le; le = le->next) {
-		struct trunk_entry *e = le->data;
-
-		if (strcmp(trunk_name(e->t), name))
-			continue;
-		/* A leg's digest handler points at the trunk: keep it until the
-		 * server goes, stopped (a few bytes per removal). */
-		trunk_stop(e->t);
-		list_unlink(&e->le);
-		list_append(&s->retired, &e->le, e);
-		return 0;
-	}
-	return ENOENT;
 }
 
 bool sipsrv_has_trunk(const struct sipsrv *s, const char *name)

@@ -44,10 +44,6 @@ typedef void (sipsrv_call_h)(struct chan *ch, void *arg);
 int sipsrv_alloc(struct sipsrv **srvp, const struct sipsrv_conf *cf,
 		 sipsrv_user_h *userh, sipsrv_call_h *callh, void *arg);
 int sipsrv_trunk_add(struct sipsrv *srv, const struct trunk_conf *tc);
-/* Takes trunk name out of service: no new call goes through it and its
- * address is no longer trusted; calls under way keep it (it is freed with
- * srv). ENOENT if there is no such trunk. */
-int sipsrv_trunk_remove(struct sipsrv *srv, const char *name);
 /* Whether a trunk of that name exists (tells trunk legs from users'). */
 bool sipsrv_has_trunk(const struct sipsrv *srv, const char *name);
 

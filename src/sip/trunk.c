@@ -107,12 +107,6 @@ int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc)
 	return err;
 }
 
-void trunk_stop(struct trunk *t)
-{
-	if (t)
-		t->sipreg = mem_deref(t->sipreg);
-}
-
 const char *trunk_name(const struct trunk *t) { return t->name; }
 const char *trunk_context(const struct trunk *t) { return t->context; }
 

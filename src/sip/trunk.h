@@ -10,9 +10,6 @@ struct trunk;
 struct trunk_conf;
 
 int trunk_alloc(struct trunk **tp, struct sip *sip, const struct trunk_conf *tc);
-/* Stops registering (the provider is told), for a trunk being removed
- * while calls may still use it. */
-void trunk_stop(struct trunk *t);
 const char *trunk_name(const struct trunk *t);
 const char *trunk_context(const struct trunk *t);
 /* True when a request from src comes from this trunk's host:port. */

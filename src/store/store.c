@@ -115,9 +115,8 @@ static const char *const migrations[] = {
 	/* 6: the call/originate/act id of an originated call's legs. */
 	"ALTER TABLE cdr ADD COLUMN originated_call_id TEXT;",
 	/* 7: Simotel's blacklist and whitelist (one table, list = 'black' or
-	 * 'white'; a number once per list), announcements (named prompts
-	 * whose audio lives under media.announcements_dir) and trunks added
-	 * through the API (the Simotel fields as one JSON object). */
+	 * 'white'; a number once per list) and announcements (named prompts
+	 * whose audio lives under media.announcements_dir). */
 	"CREATE TABLE numlist("
 	" id TEXT PRIMARY KEY,"
 	" list TEXT NOT NULL CHECK(list IN ('black', 'white')),"
@@ -134,11 +133,6 @@ static const char *const migrations[] = {
 	" text TEXT NOT NULL DEFAULT '',"       /* TTS source, '' for an upload */
 	" lang TEXT NOT NULL DEFAULT '',"
 	" status TEXT NOT NULL DEFAULT 'ready',"  /* ready | rendering */
-	" created TEXT NOT NULL);"
-	"CREATE TABLE trunks("
-	" id TEXT PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" attrs TEXT NOT NULL DEFAULT '{}',"
 	" created TEXT NOT NULL);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

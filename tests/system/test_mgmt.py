@@ -19,7 +19,7 @@ import wave
 
 import pytest
 
-from harness import HOST, call, free_port, wait_until
+from harness import HOST, call, wait_until
 from test_api import basic_user, failed, ok, refused
 from test_media import Listener, pcm_of, rms, snr_db
 from harness import read_media_file
@@ -512,107 +512,8 @@ def test_musiconholds_search_lists_classes_and_files(tamas_factory):
     refused(api(d, "pbx/musiconholds/search", b"{"), 400, "Unable to parse content")
 
 
-# ------------------------------------------------------------------ trunks
-
-TRUNK_PLAN = (
-    "extensions = {\n\tmain_routing = {\n"
-    '\t\t["_9X."] = function(c, e) app.dial("SIP/apiprov/" .. string.sub(e, 2), 10) '
-    "app.hangup() end,\n\t},\n"
-    "\tfrom_trunk = {\n"
-    '\t\t["5551234"] = function() app.answer() app.set("CDR(userfield)=first") '
-    "app.wait(10) end,\n\t},\n"
-    "\tother_in = {\n"
-    '\t\t["5551234"] = function() app.answer() app.set("CDR(userfield)=second") '
-    "app.wait(10) end,\n\t},\n}\n")
-
-
-def test_trunk_added_by_api_carries_calls_both_ways_until_removed(tamas_factory, sipp):
-    d = start(tamas_factory, dialplan=TRUNK_PLAN)
-    sipp.target = d.target
-    port = free_port()
-    r = api(d, "pbx/trunks/add", {"name": "apiprov", "host": HOST, "port": port,
-                                  "context": "from_trunk", "trunk_type": "SIP",
-                                  "more_options": "username=u1\nsecret=s1"})
-    tid = ok(r)["data"]["_id"]
-    [row] = search(d, "trunks", name="apiprov")
-    assert row["_id"] == tid and row["host"] == HOST and row["port"] == str(port)
-    assert row["context"] == "from_trunk" and row["active"] == "yes" and row["date"]
-    assert set(row) >= {"register_string", "insecure", "allow", "disallow", "dtmfmode"}
-    assert any(t.get("name") == "apiprov" for t in d.ctl_json("trunks"))
-
-    # in: from the trunk's host:port, no credentials asked
-    sipp.run("uac_trunk_in", port=port, keys={"ext": "0611223344"}, service="5551234",
-             hold_ms=300)
-    # out: Dial SIP/apiprov/<number> reaches the provider
-    provider = sipp.start("uas_trunk", port=port, keys={"ext": "prov"},
-                          sets={"number": "0123456"}, remote="")
-    provider.wait_bound()
-    call(sipp, d, "1001", "90123456", hold_ms=300)
-    provider.wait()
-    [invite] = provider.result.received(r"INVITE ")
-    assert invite.startswith(f"INVITE sip:0123456@{HOST}:{port}"), invite[:200]
-
-    # a new context applies to the next call
-    ok(api(d, "pbx/trunks/update", {"_id": tid, "context": "other_in"}), "")
-    sipp.run("uac_trunk_in", port=port, keys={"ext": "0611223344"}, service="5551234",
-             hold_ms=300)
-    rows = d.wait_cdrs(3)
-    ins = [r for r in rows if r["src"] == "0611223344"]
-    assert [(r["dcontext"], r["userfield"]) for r in ins] == [("from_trunk", "first"),
-                                                              ("other_in", "second")], rows
-    assert all(r["channel"].startswith("SIP/apiprov") for r in ins), ins
-
-    # removed: its address is no longer trusted, Dial cannot reach it
-    ok(api(d, "pbx/trunks/remove", {"_id": tid}), "")
-    res = sipp.run("uac_trunk_in_refused", port=port, keys={"ext": "0611223344"},
-                   service="5551234")
-    assert res.received(r"SIP/2\.0 407 ")
-    assert search(d, "trunks") == []
-    assert not any(t.get("name") == "apiprov" for t in d.ctl_json("trunks"))
-
-
-def test_trunk_bad_input_changes_nothing(tamas_factory):
-    d = start(tamas_factory)
-    good = {"name": "t1", "host": HOST, "port": "5099"}
-    tid = ok(api(d, "pbx/trunks/add", good))["data"]["_id"]
-    refused(api(d, "pbx/trunks/add", b'{"name":'), 400, "Unable to parse content")
-    refused(api(d, "pbx/trunks/add", b'{}', content_type="text/xml"), 415, "Unsupported")
-    failed(api(d, "pbx/trunks/add", {"host": HOST}), r"Field 'name':value is missing")
-    failed(api(d, "pbx/trunks/add", dict(good, name="a/b")), "Field 'name'")
-    failed(api(d, "pbx/trunks/add", dict(good, name=["x"])), "Field 'name'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", host="provider.example")),
-           "Field 'host'")
-    failed(api(d, "pbx/trunks/add", {"name": "t2"}), "Field 'host'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", port="70000")), "Field 'port'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", port="x")), "Field 'port'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", active="maybe")), "Field 'active'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", trunk_type="IAX2")),
-           "Field 'trunk_type'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", register_string="nocreds")),
-           "Field 'register_string'")
-    failed(api(d, "pbx/trunks/add", dict(good, name="t2", context="a b")), "Field 'context'")
-    failed(api(d, "pbx/trunks/add", dict(good, host="127.0.0.2")), "already exists")
-    # tamas.conf's trunk "prov" cannot be shadowed
-    failed(api(d, "pbx/trunks/add", dict(good, name="prov")), "already exists")
-    failed(api(d, "pbx/trunks/search", {}), r"Field 'alike':value is missing")
-    failed(api(d, "pbx/trunks/update", {"name": "x"}), r"Field '_id':value is missing")
-    failed(api(d, "pbx/trunks/update", {"_id": "a" * 24}), "No trunk")
-    failed(api(d, "pbx/trunks/update", {"_id": tid, "name": "prov"}), "already exists")
-    failed(api(d, "pbx/trunks/update", {"_id": tid, "host": "nope"}), "Field 'host'")
-    failed(api(d, "pbx/trunks/remove", {"_id": "a" * 24}), "No trunk")
-    [row] = search(d, "trunks")
-    assert (row["name"], row["host"], row["port"]) == ("t1", HOST, "5099"), row
-    names = sorted(t.get("name") for t in d.ctl_json("trunks"))
-    assert names == ["prov", "t1"], names
-    # inactive: kept, not in service
-    ok(api(d, "pbx/trunks/update", {"_id": tid, "active": "no"}), "")
-    assert sorted(t.get("name") for t in d.ctl_json("trunks")) == ["prov"]
-    d.assert_alive()
-
-
 def test_store_survives_restart(tamas_factory):
     d = start(tamas_factory)
-    ok(api(d, "pbx/trunks/add", {"name": "kept", "host": HOST, "port": "5098"}))
     ok(api(d, "pbx/blacklists/add", {"number": "777"}))
     fname = ok(upload(d, wav_bytes(tone(440, 0.3))))["data"]["filename"]
     ok(api(d, "pbx/announcements/add", {"name": "keep", "filename": fname}))
@@ -620,5 +521,4 @@ def test_store_survives_restart(tamas_factory):
     d.proc = None
     d.start()
     assert [x["number"] for x in search(d, "blacklists")] == ["777"]
-    assert "kept" in [t.get("name") for t in d.ctl_json("trunks")]
     assert [x["name"] for x in search(d, "announcements")] == ["keep"]
