@@ -149,8 +149,7 @@ static void test_open_sets_schema_version_and_tables(void **state)
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
 	assert_string_equal(v, "announcements,api_users,cdr,cdr_calldate,cdr_linkedid,"
-			    "cdr_uniqueid,kv,numlist,outbox,outbox_call,outbox_next,trunks,users,"
-			    "users_id");
+			    "cdr_uniqueid,kv,numlist,outbox,outbox_call,outbox_next,users,users_id");
 }
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
