@@ -301,6 +301,31 @@ static void unpublish(struct routes_mgmt *rm, const char *name)
 		log_warn("api: cannot remove announcement file %s: %m", dst, errno);
 }
 
+/* The announcement also as "id:<_id>", the name PlayAnnouncement('id:...')
+ * uses (spec §2.7); best effort: the name is what matters. */
+static void publish_id(struct routes_mgmt *rm, const char *filename, const char *id)
+{
+	char n[48];
+	int err;
+
+	(void)re_snprintf(n, sizeof(n), "id:%s", id);
+	err = publish_prepare(rm, filename, n);
+	if (!err)
+		err = publish_commit(rm, n);
+	if (err) {
+		publish_abort(rm, n);
+		log_warn("api: announcement not playable by id (id=%s err=%m)", id, err);
+	}
+}
+
+static void unpublish_id(struct routes_mgmt *rm, const char *id)
+{
+	char n[48];
+
+	(void)re_snprintf(n, sizeof(n), "id:%s", id);
+	unpublish(rm, n);
+}
+
 /* Deletes uploads/<filename> once no announcement uses it. */
 static void upload_release(struct routes_mgmt *rm, const char *filename)
 {
@@ -577,9 +602,11 @@ static void render_conv_h(int err, void *arg)
 		log_error("api: announcement TTS not published (id=%s err=%m)", p->id, e);
 		publish_abort(rm, f.name);
 	}
-	else
+	else {
+		publish_id(rm, p->filename, p->id);
 		log_info("api: announcement rendered (id=%s name=%s filename=%s)", p->id, f.name,
 			 p->filename);
+	}
  out:
 	mem_deref(p);
 }
@@ -743,6 +770,8 @@ static void ann_add_h(const struct http_req *req, struct http_reply *rep, void *
 			store_failed(rep, "pbx/announcements/add", err);
 		return;
 	}
+	if (!text_given)
+		publish_id(rm, f.filename, f.id);
 	log_info("api: announcement added (name=%s id=%s filename=%s tts=%s by=%s)", f.name,
 		 f.id, f.filename, text_given ? "yes" : "no", req->user);
 	http_reply_ok(rep, MSG_DONE, json_pack("{s:s}", "_id", f.id));
@@ -798,8 +827,10 @@ static void ann_update_h(const struct http_req *req, struct http_reply *rep, voi
 			store_failed(rep, "pbx/announcements/update", err);
 		return;
 	}
-	if (file_given)
+	if (file_given) {
 		mem_deref(pending_find(rm, f.id));   /* the upload replaces the TTS */
+		publish_id(rm, f.filename, f.id);
+	}
 	if (strcmp(f.name, old.name))
 		unpublish(rm, old.name);
 	if (strcmp(f.filename, old.filename))
@@ -831,6 +862,7 @@ static void ann_remove_h(const struct http_req *req, struct http_reply *rep, voi
 	}
 	mem_deref(pending_find(rm, f.id));
 	unpublish(rm, f.name);
+	unpublish_id(rm, f.id);
 	upload_release(rm, f.filename);
 	log_info("api: announcement removed (name=%s id=%s by=%s)", f.name, f.id, req->user);
 	http_reply_ok(rep, MSG_DONE, json_string(""));

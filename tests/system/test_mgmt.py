@@ -10,7 +10,9 @@ import ctypes
 import ctypes.util
 import io
 import math
+import os
 import selectors
+import signal
 import socket
 import struct
 import time
@@ -292,6 +294,14 @@ def test_uploaded_wav_plays_by_name_then_update_and_remove(tamas_factory, sipp):
     assert abs(len(got) - len(src)) <= 320, (len(got), len(src))
     assert snr_db(src, got) >= 25, "what the caller heard is not the uploaded prompt"
 
+    # by id too (PlayAnnouncement('id:<_id>'), spec §2.7)
+    d.write_dialplan(PLAY.replace('["5001"]', f'["5002"] = function() app.playback("id:{aid}") '
+                                  'app.hangup() end,\n\t\t["5001"]'))
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_until(lambda: "dialplan: reloaded on SIGHUP" in d.stderr(), 5, what="reload")
+    got = hear(d, sipp, "5002", 2.0)
+    assert snr_db(src, got) >= 25, "the announcement did not play by its id"
+
     # a new file under the same name applies to the next call, no restart
     src2 = tone(1000, 0.6)
     f2 = ok(upload(d, wav_bytes(tone(1000, 0.6, rate=16000), rate=16000), "b.wav"))["data"]["filename"]
@@ -307,8 +317,9 @@ def test_uploaded_wav_plays_by_name_then_update_and_remove(tamas_factory, sipp):
     assert search(d, "announcements") == []
     assert not (ann_dir(d) / "hello2.wav").exists() and uploads(d) == []
     got = hear(d, sipp, "5001", 0.5)
-    rows = d.wait_cdrs(3)
-    assert [r["userfield"] for r in rows] == ["SUCCESS", "SUCCESS", "FAILED"], rows
+    assert not (ann_dir(d) / f"id:{aid}.wav").exists()
+    rows = d.wait_cdrs(4)
+    assert [r["userfield"] for r in rows] == ["SUCCESS", "", "SUCCESS", "FAILED"], rows
 
 
 def test_uploaded_mp3_is_converted_and_plays(tamas_factory, sipp, tmp_path):
