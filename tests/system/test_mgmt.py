@@ -418,7 +418,7 @@ def test_announcement_bad_input_leaves_nothing_behind(tamas_factory):
     [row] = search(d, "announcements")
     assert row["name"] == "a" and row["filename"] == good, row
     files = sorted(p.name for p in ann_dir(d).iterdir())
-    assert files == ["a.wav", "uploads"], files
+    assert files == ["a.wav", f"id:{aid}.wav", "uploads"], files
     assert uploads(d) == before
     d.assert_alive()
 
