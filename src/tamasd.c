@@ -13,11 +13,14 @@
 #include <re.h>
 #include "api/apiauth.h"
 #include "api/callhook.h"
+#include "api/callscreen.h"
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
 #include "api/http.h"
 #include "api/httpc.h"
 #include "api/routes_call.h"
+#include "api/routes_lists.h"
+#include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
 #include "api/routes_poll.h"
 #include "api/routes_reports.h"
@@ -76,6 +79,8 @@ struct tamas {
 	struct routes_trunks routes_trunks;
 	struct routes_reports routes_reports;
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
+	struct routes_mgmt *routes_mgmt;
+	struct routes_lists *routes_lists;
 	int sigfd;
 	struct tmr tmr_stop;
 	bool stopping;
@@ -133,10 +138,36 @@ static void dialplan_begin(struct tamas *t, struct chan *ch)
 	}
 }
 
+/* The blacklist refuses a caller before anything else sees the call (no
+ * IncomingCall, no dialplan): 403 Forbidden, cause 21 CALL_REJECTED, as
+ * Asterisk's blacklist dialplans end with Hangup(21). The whitelist lets
+ * its callers in and tells the dialplan (WHITELIST, WHITELIST_LABELS). */
+static bool screen_call(struct tamas *t, struct chan *ch)
+{
+	char labels[512];
+
+	switch (callscreen_check(t->store, chan_cid_num(ch), labels, sizeof(labels))) {
+	case CALLSCREEN_BLACKLISTED:
+		log_info("callscreen: blacklisted caller rejected (channel=%s caller=%s to=%s)",
+			 chan_name(ch), chan_cid_num(ch), chan_exten(ch));
+		chan_hangup(ch, CAUSE_CALL_REJECTED);
+		return true;
+	case CALLSCREEN_WHITELISTED:
+		(void)chan_var_set(ch, "WHITELIST", "yes");
+		(void)chan_var_set(ch, "WHITELIST_LABELS", labels);
+		return false;
+	default:
+		(void)chan_var_set(ch, "WHITELIST", "no");
+		return false;
+	}
+}
+
 static void call_h(struct chan *ch, void *arg)
 {
 	struct tamas *t = arg;
 
+	if (screen_call(t, ch))
+		return;
 	callhook_chan_new(t->callhook, ch, false);
 	dialplan_begin(t, ch);
 }
@@ -380,6 +411,7 @@ static int media_init(struct tamas *t)
 	int err;
 
 	m->sounds_dir = cfg_get_str(t->conf, "media", "sounds_dir", "/usr/share/asterisk/sounds");
+	m->announce_dir = cfg_get_str(t->conf, "media", "announcements_dir", "var/announcements");
 	m->language = cfg_get_str(t->conf, "media", "language", "en");
 	m->tonezone = cfg_get_str(t->conf, "media", "tonezone", "us");
 	m->recordings_dir = cfg_get_str(t->conf, "media", "recordings_dir", "var/recordings");
@@ -779,7 +811,7 @@ static int http_setup(struct tamas *t)
 	const char *allow = cfg_get_str(t->conf, "http", "allow_ips", "");
 	struct apiauth_conf acf = { .allow_ips = allow };
 	struct http_conf hcf = { 0 };
-	uint32_t max_body, window, block;
+	uint32_t max_body, max_upload, window, block;
 	struct sa laddr;
 	uint16_t port;
 	bool enabled;
@@ -803,6 +835,10 @@ static int http_setup(struct tamas *t)
 	if (!err)
 		err = cfg_get_u32(t->conf, "http", "max_body", 1048576, 1024, 64u << 20, &max_body,
 				  t->err, sizeof(t->err));
+	/* Simotel's [upload_size] audio limit (spec §1.6). */
+	if (!err)
+		err = cfg_get_u32(t->conf, "http", "max_upload", 5242880, 1024, 256u << 20,
+				  &max_upload, t->err, sizeof(t->err));
 	if (!err)
 		err = cfg_get_u32(t->conf, "http", "timeout", 30, 1, 3600, &hcf.timeout_s,
 				  t->err, sizeof(t->err));
@@ -858,8 +894,24 @@ static int http_setup(struct tamas *t)
 		err = routes_reports_register(t->http, &t->routes_reports);
 	if (!err)
 		err = routes_poll_register(t->http, &t->routes_poll);
-	if (err)
+	if (!err)
+		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
+	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "http: cannot add routes: %m", err);
+		return err;
+	}
+	{
+		struct routes_mgmt_conf mcf = {
+			.store = t->store, .moh = t->moh, .tts = t->tts,
+			.announce_dir = t->media.announce_dir, .tts_lang = t->media.language,
+			.max_upload = max_upload,
+		};
+
+		err = routes_mgmt_alloc(&t->routes_mgmt, t->http, &mcf, why, sizeof(why));
+		if (err)
+			(void)re_snprintf(t->err, sizeof(t->err), "%s: %s",
+					  cfg_where(t->conf, "media", "announcements_dir"), why);
+	}
 	return err;
 }
 
@@ -1166,6 +1218,8 @@ static void tamas_stop(struct tamas *t)
 {
 	tmr_cancel(&t->tmr_stop);
 	t->http = mem_deref(t->http);
+	t->routes_mgmt = mem_deref(t->routes_mgmt);   /* before tts: cancels renderings */
+	t->routes_lists = mem_deref(t->routes_lists);
 	t->apiauth = mem_deref(t->apiauth);
 	t->ctl = mem_deref(t->ctl);
 	t->sip = mem_deref(t->sip);

@@ -33,10 +33,13 @@ struct route {
 	char *perm;
 	http_route_h *h;
 	void *arg;
+	bool upload;                   /* multipart/form-data body */
+	size_t max_body;               /* upload routes: their own limit */
 };
 
 struct http {
 	struct MHD_Daemon *d;
+	struct list deferred;          /* answers still being worked on */
 	int epfd;
 	struct tmr tmr;
 	struct list routes;
@@ -59,6 +62,9 @@ struct http_reply {
 	uint64_t fsize;
 	char ctype[64];
 	char disposition[300];
+	struct http_deferred *deferred;  /* set by http_reply_defer */
+	struct http *h;                /* for http_reply_defer */
+	struct hreq *q;
 };
 
 /* One request (MHD's per-request con_cls). */
@@ -67,9 +73,23 @@ struct hreq {
 	struct sa peer;
 	char user[64];
 	struct mbuf *body;
+	size_t max_body;
+	char boundary[80];             /* upload routes: "--" + the multipart boundary */
 	size_t discarded;
 	bool too_big;
 	bool answered;                 /* a response went out before the body */
+	bool suspended;                /* waiting for a deferred answer */
+	bool final_ready;              /* final holds the deferred answer */
+	bool final_sent;
+	struct http_reply final;
+};
+
+struct http_deferred {
+	struct le le;
+	struct http *h;                /* NULL once the server went away */
+	struct MHD_Connection *c;
+	struct hreq *q;                /* a reference */
+	struct http_reply rep;
 };
 
 /* --- replies ---------------------------------------------------------------- */
@@ -255,8 +275,8 @@ static void route_destructor(void *arg)
 	mem_deref(r->perm);
 }
 
-int http_route_add(struct http *h, const char *method, const char *path,
-		   const char *perm, http_route_h *rh, void *arg)
+static int route_add(struct http *h, const char *method, const char *path,
+		     const char *perm, http_route_h *rh, void *arg, struct route **rp)
 {
 	struct route *r;
 	struct le *le;
@@ -285,7 +305,31 @@ int http_route_add(struct http *h, const char *method, const char *path,
 	r->h = rh;
 	r->arg = arg;
 	list_append(&h->routes, &r->le, r);
+	if (rp)
+		*rp = r;
 	return 0;
+}
+
+int http_route_add(struct http *h, const char *method, const char *path,
+		   const char *perm, http_route_h *rh, void *arg)
+{
+	return route_add(h, method, path, perm, rh, arg, NULL);
+}
+
+int http_route_add_upload(struct http *h, const char *path, const char *perm,
+			  size_t max_body, http_route_h *rh, void *arg)
+{
+	struct route *r;
+	int err;
+
+	if (!max_body)
+		return EINVAL;
+	err = route_add(h, "POST", path, perm, rh, arg, &r);
+	if (!err) {
+		r->upload = true;
+		r->max_body = max_body;
+	}
+	return err;
 }
 
 /* The route for method+path; *path_known tells a 405 from a 501. */
@@ -365,11 +409,41 @@ static bool is_json_type(const char *ct)
 	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* "multipart/form-data; boundary=xyz" (maybe quoted) → "--xyz" in buf. */
+static bool multipart_boundary(const char *ct, char *buf, size_t sz)
+{
+	const char *p;
+	size_t n;
+
+	while (*ct == ' ')
+		ct++;
+	n = strcspn(ct, "; ");
+	if (n != 19 || strncasecmp(ct, "multipart/form-data", 19))
+		return false;
+	p = strcasestr(ct, "boundary=");
+	if (!p)
+		return false;
+	p += 9;
+	if (*p == '"')
+		n = strcspn(++p, "\"");
+	else
+		n = strcspn(p, "; \t");
+	if (!n || n > 70 || n + 3 > sz)
+		return false;
+	buf[0] = buf[1] = '-';
+	memcpy(buf + 2, p, n);
+	buf[n + 2] = '\0';
+	return true;
+}
+
+static void reply_clear(struct http_reply *rep);
+
 static void hreq_destructor(void *arg)
 {
 	struct hreq *q = arg;
 
 	mem_deref(q->body);
+	reply_clear(&q->final);
 }
 
 static void completed_h(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -442,9 +516,15 @@ static enum MHD_Result request_begin(struct http *h, struct MHD_Connection *c,
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	has_body = (clen && strtoull(clen, NULL, 10) > 0) || te;
-	if ((ctype && !is_json_type(ctype)) || (!ctype && has_body))
+	if (rt->upload) {
+		if (!ctype || !multipart_boundary(ctype, q->boundary, sizeof(q->boundary)))
+			return respond_error(c, 415, "Unsupported Media Type: expected "
+					     "multipart/form-data with a boundary");
+	}
+	else if ((ctype && !is_json_type(ctype)) || (!ctype && has_body))
 		return respond_error(c, 415, "Unsupported Media Type");
-	if (clen && strtoull(clen, NULL, 10) > h->max_body)
+	q->max_body = rt->upload ? rt->max_body : h->max_body;
+	if (clen && strtoull(clen, NULL, 10) > q->max_body)
 		return respond_error(c, 413, "Request body too large");
 
 	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -470,20 +550,214 @@ static bool blank(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* A header parameter: 'name="v"' or 'name=v' after a ';' in the
+ * header value [p, end). Writes v to buf; false if absent. */
+static bool header_param(const char *p, const char *end, const char *name, char *buf,
+			 size_t sz)
+{
+	size_t nlen = strlen(name);
+
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *v;
+		size_t n;
+
+		if (!semi)
+			return false;
+		p = semi + 1;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((size_t)(end - p) <= nlen || strncasecmp(p, name, nlen) || p[nlen] != '=')
+			continue;
+		v = p + nlen + 1;
+		if (v < end && *v == '"') {
+			const char *q;
+
+			++v;
+			q = memchr(v, '"', (size_t)(end - v));
+
+			if (!q)
+				return false;
+			n = (size_t)(q - v);
+		}
+		else {
+			n = 0;
+			while (v + n < end && v[n] != ';' && v[n] != ' ')
+				n++;
+		}
+		if (n >= sz)
+			n = sz - 1;         /* a long client file name is cut, not refused */
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* Finds the part named "file" in a multipart/form-data body (RFC 7578).
+ * EBADMSG when the body is not well-formed; *found false when no such
+ * part. Names point into the caller's buffers, data into body. */
+static int multipart_file(const uint8_t *body, size_t len, const char *delim,
+			  struct http_upload *up, char *fname, size_t fsz, char *ctype,
+			  size_t csz, bool *found)
+{
+	const size_t dlen = strlen(delim);
+	const uint8_t *end = body + len, *p;
+
+	*found = false;
+	p = memmem(body, len, delim, dlen);
+	if (!p)
+		return EBADMSG;
+	for (;;) {
+		const uint8_t *hdr, *hend, *next, *line;
+		char name[64] = "", pct[128] = "";
+		bool is_file = false;
+
+		p += dlen;
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			return 0;               /* the closing delimiter */
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return EBADMSG;
+		hdr = p + 2;
+		hend = memmem(hdr, (size_t)(end - hdr), "\r\n\r\n", 4);
+		if (!hend && end - hdr >= 2 && hdr[0] == '\r' && hdr[1] == '\n')
+			hend = hdr - 2;         /* a part without headers */
+		if (!hend)
+			return EBADMSG;
+		for (line = hdr; line < hend;) {
+			const uint8_t *eol = memmem(line, (size_t)(hend - line), "\r\n", 2);
+			const char *l = (const char *)line;
+			const char *le = (const char *)(eol ? eol : hend);
+
+			if ((size_t)(le - l) > 20 && !strncasecmp(l, "Content-Disposition:", 20)) {
+				if (header_param(l, le, "name", name, sizeof(name)) &&
+				    !strcmp(name, "file")) {
+					is_file = true;
+					fname[0] = '\0';
+					(void)header_param(l, le, "filename", fname, fsz);
+				}
+			}
+			else if ((size_t)(le - l) > 13 && !strncasecmp(l, "Content-Type:", 13)) {
+				size_t n;
+
+				l += 13;
+				while (l < le && *l == ' ')
+					l++;
+				n = MIN((size_t)(le - l), sizeof(pct) - 1);
+				memcpy(pct, l, n);
+				pct[n] = '\0';
+			}
+			line = (const uint8_t *)le + 2;
+		}
+		hend += 4;
+		next = memmem(hend, (size_t)(end - hend), "\r\n", 2);
+		/* The part ends at CRLF + delimiter. */
+		for (;;) {
+			if (!next)
+				return EBADMSG;
+			if ((size_t)(end - next) >= 2 + dlen && !memcmp(next + 2, delim, dlen))
+				break;
+			next = memmem(next + 2, (size_t)(end - next - 2), "\r\n", 2);
+		}
+		if (is_file && !*found) {
+			*found = true;
+			up->data = hend;
+			up->len = (size_t)(next - hend);
+			str_ncpy(ctype, pct, csz);
+		}
+		p = next + 2;
+	}
+}
+
+static enum MHD_Result respond_reply(struct MHD_Connection *c, const struct hreq *q,
+				     struct http_reply *rep)
+{
+	log_info("http: request (ip=%j user=%s method=%s path=%s status=%u success=%d)",
+		 &q->peer, q->user, q->rt->method, q->rt->path, rep->status, rep->success);
+	if (rep->has_file)
+		return respond_file(c, rep);
+	if (rep->plain)
+		return respond(c, rep->status, "text/plain; charset=utf-8", strdup("Not Found\n"),
+			       NULL, NULL);
+	return respond_json(c, rep->status, rep->success, rep->message, rep->data,
+			    rep->status == 200, NULL, NULL);
+}
+
+static enum MHD_Result respond_final(struct MHD_Connection *c, struct hreq *q)
+{
+	q->final_sent = true;
+	return respond_reply(c, q, &q->final);
+}
+
+static void poll_tmr_h(void *arg);
+
+static void deferred_destructor(void *arg)
+{
+	struct http_deferred *d = arg;
+	struct hreq *q = d->q;
+
+	list_unlink(&d->le);
+	if (!d->rep.filled)
+		http_reply_error(&d->rep, 500, "Requested operation failed");
+	/* The answer moves to the request; MHD asks for it once resumed. */
+	reply_clear(&q->final);
+	q->final = d->rep;
+	q->final_ready = true;
+	if (d->h && q->suspended) {
+		q->suspended = false;
+		MHD_resume_connection(d->c);
+		tmr_start(&d->h->tmr, 0, poll_tmr_h, d->h);
+	}
+	mem_deref(q);
+}
+
+struct http_deferred *http_reply_defer(struct http_reply *rep)
+{
+	struct http_deferred *d;
+
+	if (!rep || !rep->h || !rep->q || rep->deferred)
+		return NULL;
+	d = mem_zalloc(sizeof(*d), deferred_destructor);
+	if (!d)
+		return NULL;
+	d->h = rep->h;
+	d->q = mem_ref(rep->q);
+	d->rep.status = 500;
+	list_append(&d->h->deferred, &d->le, d);
+	rep->deferred = d;
+	return d;
+}
+
+struct http_reply *http_deferred_reply(struct http_deferred *d)
+{
+	return d ? &d->rep : NULL;
+}
+
 static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, struct hreq *q,
 				   const char *method)
 {
-	struct http_reply rep = { .status = 500 };
+	struct http_reply rep = { .status = 500, .h = h, .q = q };
 	struct http_req req = {
 		.method = method, .path = q->rt->path, .peer = &q->peer, .user = q->user,
 	};
 	enum MHD_Result ret;
 	json_error_t jerr;
-	char msg[256];
+	char msg[256], fname[256] = "", ctype[128] = "";
+	struct http_upload up = { .filename = fname, .ctype = ctype };
+	bool found = false;
 
 	if (q->too_big)
 		return respond_error(c, 413, "Request body too large");
-	if (q->body && !blank(q->body->buf, q->body->end)) {
+	if (q->rt->upload) {
+		if (q->body && multipart_file(q->body->buf, q->body->end, q->boundary, &up, fname,
+					      sizeof(fname), ctype, sizeof(ctype), &found))
+			return respond_error(c, 400, "Unable to parse content: not a well-formed "
+					     "multipart/form-data body");
+		req.file = found ? &up : NULL;
+	}
+	else if (q->body && !blank(q->body->buf, q->body->end)) {
 		req.body = json_loadb((const char *)q->body->buf, q->body->end,
 				      JSON_REJECT_DUPLICATES, &jerr);
 		if (!req.body) {
@@ -499,18 +773,18 @@ static enum MHD_Result request_run(struct http *h, struct MHD_Connection *c, str
 	}
 	q->rt->h(&req, &rep, q->rt->arg);
 	json_decref(req.body);
+	if (rep.deferred) {
+		reply_clear(&rep);
+		if (q->final_ready)     /* released before the handler returned */
+			return respond_final(c, q);
+		rep.deferred->c = c;
+		q->suspended = true;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
 	if (!rep.filled)
 		http_reply_error(&rep, 500, "Requested operation failed");
-	log_info("http: request (ip=%j user=%s method=%s path=%s status=%u success=%d)",
-		 &q->peer, q->user, method, q->rt->path, rep.status, rep.success);
-	if (rep.has_file)
-		ret = respond_file(c, &rep);
-	else if (rep.plain)
-		ret = respond(c, rep.status, "text/plain; charset=utf-8", strdup("Not Found\n"),
-			      NULL, NULL);
-	else
-		ret = respond_json(c, rep.status, rep.success, rep.message, rep.data,
-				   rep.status == 200, NULL, NULL);
+	ret = respond_reply(c, q, &rep);
 	reply_clear(&rep);
 	return ret;
 }
@@ -526,17 +800,19 @@ static enum MHD_Result access_h(void *cls, struct MHD_Connection *c, const char 
 
 	if (!q)
 		return request_begin(h, c, url, method, con_cls);
+	if (q->final_ready && !q->final_sent)
+		return respond_final(c, q);     /* resumed: the deferred answer */
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
 		if (q->answered)
 			return MHD_YES;
-		if (q->too_big || (q->body ? q->body->end : 0) + n > h->max_body) {
+		if (q->too_big || (q->body ? q->body->end : 0) + n > q->max_body) {
 			/* Chunked bodies have no Content-Length to refuse early. */
 			q->too_big = true;
 			q->discarded += n;
-			return q->discarded > DISCARD_FACTOR * h->max_body ? MHD_NO : MHD_YES;
+			return q->discarded > DISCARD_FACTOR * q->max_body ? MHD_NO : MHD_YES;
 		}
 		if (!q->body && !(q->body = mbuf_alloc(n < 1024 ? 1024 : n)))
 			return MHD_NO;
@@ -593,6 +869,19 @@ static void destructor(void *arg)
 	struct http *h = arg;
 
 	tmr_cancel(&h->tmr);
+	/* MHD cannot stop with suspended connections: let them go (their
+	 * owners release the deferred answers later, into the void). */
+	for (struct le *le = h->deferred.head; le; le = le->next) {
+		struct http_deferred *d = le->data;
+
+		d->h = NULL;
+		if (d->q->suspended && h->d) {
+			d->q->suspended = false;
+			MHD_resume_connection(d->c);
+		}
+	}
+	while (h->deferred.head)
+		list_unlink(h->deferred.head);
 	if (h->epfd >= 0)
 		fd_close(h->epfd);       /* MHD owns and closes the fd itself */
 	if (h->d)
@@ -637,7 +926,7 @@ int http_alloc(struct http **hp, const struct http_conf *cf, struct apiauth *aut
 	       char *err, size_t errsz)
 {
 	const union MHD_DaemonInfo *di;
-	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct http *h;
 	int e = 0;
 

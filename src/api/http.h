@@ -8,6 +8,7 @@
  * Errors the server answers itself, before a handler runs (spec §1.4):
  *   404 path outside /api/ (plain text)   501 no route for the path under /api/
  *   405 the path exists, not the method   415 body without application/json
+ *                                             (upload routes: multipart/form-data)
  *   413 body over http.max_body           403 address not allowed
  *   401 credentials missing or wrong      403 account lacks the route's permission
  *   429 too many failed logins            400 body is not a JSON object
@@ -41,6 +42,14 @@ int http_alloc(struct http **hp, const struct http_conf *cf, struct apiauth *aut
 /* Whether this libmicrohttpd was built with TLS. */
 bool http_tls_supported(void);
 
+/* The part named "file" of a multipart/form-data body (spec §1.6). */
+struct http_upload {
+	const char *filename;       /* the client's name for it; "" if none given */
+	const char *ctype;          /* the part's Content-Type; "" if none given */
+	const uint8_t *data;
+	size_t len;
+};
+
 /* What a handler gets; valid for the duration of the call. */
 struct http_req {
 	const char *method;         /* "POST", "PUT", ... */
@@ -48,6 +57,7 @@ struct http_req {
 	json_t *body;               /* the body, a JSON object; NULL when empty. Borrowed */
 	const struct sa *peer;      /* remote address and port */
 	const char *user;           /* the authenticated API account */
+	const struct http_upload *file;  /* upload routes: the "file" part, NULL if absent */
 };
 
 /* What a handler fills, with exactly one of the http_reply_* calls. A
@@ -62,6 +72,13 @@ typedef void (http_route_h)(const struct http_req *req, struct http_reply *rep, 
  * method+path exist. Strings are copied; arg must outlive h. */
 int http_route_add(struct http *h, const char *method, const char *path,
 		   const char *perm, http_route_h *rh, void *arg);
+
+/* Adds a POST route whose body is multipart/form-data instead of JSON
+ * (spec §1.6): the handler gets the part named "file" in req->file and no
+ * body. max_body (bytes, the whole request) replaces http.max_body for it;
+ * more gets 413. A body that is not well-formed multipart gets 400. */
+int http_route_add_upload(struct http *h, const char *path, const char *perm,
+			  size_t max_body, http_route_h *rh, void *arg);
 
 /* 200 {"success":1,"message":message,"data":data}. Takes the reference to
  * data (NULL gives null); message NULL gives null. */
@@ -81,6 +98,18 @@ void http_reply_file(struct http_reply *rep, int fd, uint64_t size, const char *
 /* 404 with the web server's plain "Not Found" body and no envelope (a
  * download whose file does not exist, spec §1.4). */
 void http_reply_not_found(struct http_reply *rep);
+/* --- answering later --------------------------------------------------------- */
+
+/* For a handler whose work goes on after it returns (an upload being
+ * converted on the loop): the request waits, its connection suspended,
+ * until the returned object is released. Fill the answer through
+ * http_deferred_reply; mem_deref sends it (500 "Requested operation
+ * failed" if none was filled). After this the handler must not touch rep.
+ * NULL when out of memory (answer at once then). If the server goes away
+ * first, the object just stays until released. */
+struct http_deferred;
+struct http_deferred *http_reply_defer(struct http_reply *rep);
+struct http_reply *http_deferred_reply(struct http_deferred *d);
 
 /* --- reading the body, with Simotel's messages (all fail rep themselves) --- */
 

@@ -1,5 +1,6 @@
 /* afile: audio files read as 8 kHz mono 16-bit, through libsndfile and the
- * speexdsp resampler; plus Asterisk-style prompt lookup. Not for writing. */
+ * speexdsp resampler; plus Asterisk-style prompt lookup, and conversion
+ * to the 8 kHz WAV form (uploaded prompts). Not for recording. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -421,4 +422,150 @@ int afile_find(char *out, size_t sz, const char *dir, const char *lang,
 	if (err != ENOENT)
 		return err;
 	return find_under(out, sz, dir, NULL, name);
+}
+
+/* --- conversion ------------------------------------------------------------ */
+
+enum { CONV_SLICE = 8 * AFILE_RATE };   /* output samples per loop turn: 8 s */
+
+struct afile_conv {
+	struct afile *af;
+	SNDFILE *sf;
+	char *tmp, *out;
+	uint32_t max_ms;
+	uint64_t total;
+	struct tmr tmr;
+	afile_conv_h *h;
+	void *arg;
+};
+
+static void conv_destructor(void *arg)
+{
+	struct afile_conv *c = arg;
+
+	tmr_cancel(&c->tmr);
+	if (c->sf)
+		(void)sf_close(c->sf);
+	if (c->tmp)
+		(void)unlink(c->tmp);   /* cancelled or failed: no half file */
+	mem_deref(c->af);
+	mem_deref(c->tmp);
+	mem_deref(c->out);
+}
+
+/* Converts up to max samples; 0 and *more, or an errno value. */
+static int conv_step(struct afile_conv *c, size_t max, bool *more)
+{
+	int16_t buf[AFILE_CHUNK];
+	size_t n, done = 0;
+
+	*more = true;
+	while (done < max) {
+		n = afile_read(c->af, buf, AFILE_CHUNK);
+		if (!n) {
+			*more = false;
+			break;
+		}
+		if (sf_write_short(c->sf, buf, (sf_count_t)n) != (sf_count_t)n)
+			return EIO;
+		done += n;
+		c->total += n;
+		if (c->max_ms && c->total > (uint64_t)c->max_ms * (AFILE_RATE / 1000))
+			return EFBIG;       /* the header understated the length */
+	}
+	if (*more)
+		return 0;
+	if (!c->total)
+		return EINVAL;
+	if (sf_close(c->sf)) {
+		c->sf = NULL;
+		return EIO;
+	}
+	c->sf = NULL;
+	if (rename(c->tmp, c->out))
+		return errno;
+	c->tmp = mem_deref(c->tmp);
+	return 0;
+}
+
+static void conv_tmr_h(void *arg)
+{
+	struct afile_conv *c = arg;
+	bool more;
+	int err = conv_step(c, CONV_SLICE, &more);
+
+	if (!err && more) {
+		tmr_start(&c->tmr, 0, conv_tmr_h, c);
+		return;
+	}
+	c->h(err, c->arg);
+}
+
+static int conv_open(struct afile_conv **cp, const char *in, const char *out, uint32_t max_ms)
+{
+	SF_INFO info = { .samplerate = AFILE_RATE, .channels = 1,
+			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+	struct afile_conv *c;
+	int err;
+
+	if (!cp || !in || !out)
+		return EINVAL;
+	c = mem_zalloc(sizeof(*c), conv_destructor);
+	if (!c)
+		return ENOMEM;
+	tmr_init(&c->tmr);
+	c->max_ms = max_ms;
+	err = afile_open(&c->af, in);
+	if (err) {
+		err = err == ENOENT || err == EACCES || err == ENOMEM ? err : EINVAL;
+		goto out;
+	}
+	if (max_ms && afile_duration_ms(c->af) > max_ms) {
+		err = EFBIG;
+		goto out;
+	}
+	err = str_dup(&c->out, out);
+	err = err ? err : re_sdprintf(&c->tmp, "%s.part", out);
+	if (err)
+		goto out;
+	c->sf = sf_open(c->tmp, SFM_WRITE, &info);
+	if (!c->sf) {
+		log_warn("afile: cannot write %s: %s", c->tmp, sf_strerror(NULL));
+		c->tmp = mem_deref(c->tmp);     /* nothing was created */
+		err = EIO;
+	}
+ out:
+	if (err)
+		mem_deref(c);
+	else
+		*cp = c;
+	return err;
+}
+
+int afile_convert_start(struct afile_conv **cp, const char *in, const char *out,
+			uint32_t max_ms, afile_conv_h *h, void *arg)
+{
+	int err;
+
+	if (!h)
+		return EINVAL;
+	err = conv_open(cp, in, out, max_ms);
+	if (err)
+		return err;
+	(*cp)->h = h;
+	(*cp)->arg = arg;
+	tmr_start(&(*cp)->tmr, 0, conv_tmr_h, *cp);
+	return 0;
+}
+
+int afile_convert(const char *in, const char *out, uint32_t max_ms)
+{
+	struct afile_conv *c = NULL;
+	bool more = true;
+	int err = conv_open(&c, in, out, max_ms);
+
+	while (!err && more)
+		err = conv_step(c, SIZE_MAX, &more);
+	mem_deref(c);
+	return err;
 }

@@ -21,6 +21,23 @@ int afile_rewind(struct afile *af);
 /* Length at 8 kHz in milliseconds. */
 uint32_t afile_duration_ms(const struct afile *af);
 
+/* Converts the audio file in (anything afile_open reads: WAV, MP3, FLAC,
+ * OGG...) to out as 8 kHz mono 16-bit PCM WAV, the form prompts are played
+ * in. out is written under a temporary name and renamed, so it is never
+ * seen half-written. EINVAL if in is not readable audio or is empty;
+ * EFBIG if longer than max_ms (0 = no limit). Synchronous: reads in whole;
+ * for short files (tests, tools). */
+int afile_convert(const char *in, const char *out, uint32_t max_ms);
+
+/* The same, a slice per turn of the libre loop so that a long upload never
+ * stalls calls. Errors known at once (EINVAL, EFBIG, ENOENT) are returned
+ * and h is not called; otherwise h gets the result on the loop. *cp is a
+ * mem object: mem_deref before h cancels (no file is left behind). */
+struct afile_conv;
+typedef void (afile_conv_h)(int err, void *arg);
+int afile_convert_start(struct afile_conv **cp, const char *in, const char *out,
+			uint32_t max_ms, afile_conv_h *h, void *arg);
+
 /* Resolves a prompt name as Asterisk does: an absolute name (or one starting
  * with "./") is used as is; otherwise it is looked up under dir/lang/, then
  * dir/en/, then dir/. A name without extension tries .wav, .WAV, .wav16,

@@ -14,6 +14,7 @@ enum moh_sort { MOH_ALPHA, MOH_RANDOM, MOH_RANDSTART };
 struct mohclass {
 	struct le le;
 	char *name;
+	char *dir;
 	enum moh_sort sort;
 	char **files;
 	size_t nfiles;
@@ -32,6 +33,7 @@ static void class_destructor(void *arg)
 		mem_deref(c->files[i]);
 	mem_deref(c->files);
 	mem_deref(c->name);
+	mem_deref(c->dir);
 }
 
 static void set_destructor(void *arg)
@@ -125,6 +127,8 @@ int mohset_add(struct mohset *ms, const char *name, const char *directory, const
 	}
 	err = str_dup(&c->name, name);
 	if (!err)
+		err = str_dup(&c->dir, directory);
+	if (!err)
 		err = class_scan(c, directory);
 	if (!err && !c->nfiles)
 		err = ENOENT;
@@ -172,5 +176,24 @@ int mohset_fill(const struct mohset *ms, const char *name, struct player *p)
 		err = player_add_file(p, c->files[k]);
 	}
 	player_set_loop(p, true);
+	return err;
+}
+
+int mohset_foreach(const struct mohset *ms, mohset_class_h *h, void *arg)
+{
+	static const char *const sorts[] = { "alpha", "random", "randstart" };
+	int err = 0;
+
+	if (!ms || !h)
+		return EINVAL;
+	for (struct le *le = ms->classes.head; le && !err; le = le->next) {
+		const struct mohclass *c = le->data;
+		struct mohclass_info ci = {
+			.name = c->name, .directory = c->dir, .sort = sorts[c->sort],
+			.files = (const char *const *)c->files, .nfiles = c->nfiles,
+		};
+
+		err = h(&ci, arg);
+	}
 	return err;
 }

@@ -155,6 +155,26 @@ static const char *const migrations[] = {
 	" penalty INTEGER NOT NULL DEFAULT 0,"
 	" paused INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY(queuename, interface));",
+	/* 11: Simotel's blacklist and whitelist (one table, list = 'black' or
+	 * 'white'; a number once per list) and announcements (named prompts
+	 * whose audio lives under media.announcements_dir). */
+	"CREATE TABLE numlist("
+	" id TEXT PRIMARY KEY,"
+	" list TEXT NOT NULL CHECK(list IN ('black', 'white')),"
+	" number TEXT NOT NULL,"
+	" labels TEXT NOT NULL DEFAULT '[]',"   /* JSON array of strings */
+	" comment TEXT NOT NULL DEFAULT '',"
+	" created TEXT NOT NULL,"
+	" UNIQUE(list, number));"
+	"CREATE TABLE announcements("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" filename TEXT NOT NULL,"              /* under <announcements_dir>/uploads */
+	" comment TEXT NOT NULL DEFAULT '',"
+	" text TEXT NOT NULL DEFAULT '',"       /* TTS source, '' for an upload */
+	" lang TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL DEFAULT 'ready',"  /* ready | rendering */
+	" created TEXT NOT NULL);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

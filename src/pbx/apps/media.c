@@ -114,7 +114,10 @@ static int load_prompts(struct mop *op, const char *names, const char *lang)
 
 	str_ncpy(buf, names ? names : "", sizeof(buf));
 	for (char *n = strtok_r(buf, "&", &save); n && !err; n = strtok_r(NULL, "&", &save)) {
-		if (afile_find(path, sizeof(path), mc->sounds_dir, lang, n)) {
+		/* An announcement (by its name) comes first: the admin named it. */
+		if ((!str_isset(mc->announce_dir) || strchr(n, '/') ||
+		     afile_find(path, sizeof(path), mc->announce_dir, lang, n)) &&
+		    afile_find(path, sizeof(path), mc->sounds_dir, lang, n)) {
 			log_warn("media: prompt '%s' not found for language %s under %s (channel=%s)",
 				 n, lang, mc->sounds_dir, chan_name(op->ch));
 			op->failed = true;

@@ -16,6 +16,8 @@ struct tts;
 /* Owned by the daemon; must outlive every channel. */
 struct media_conf {
 	const char *sounds_dir;       /* media.sounds_dir */
+	const char *announce_dir;     /* media.announcements_dir: the REST API's
+				       * announcements, looked up before sounds_dir */
 	const char *language;         /* media.language (default "en") */
 	const char *tonezone;         /* media.tonezone ("us", "ir", ...) */
 	const char *recordings_dir;   /* media.recordings_dir */
