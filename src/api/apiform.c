@@ -4,6 +4,7 @@
 #include <string.h>
 #include "api/apiform.h"
 #include "api/http.h"
+#include "core/log.h"
 
 int apiform_text(const struct http_req *req, struct http_reply *rep, const char *name,
 		 char *buf, size_t sz)
@@ -101,4 +102,46 @@ int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, si
 	if (err == ENOENT)
 		http_reply_fail(rep, "Field '_id':value is missing");
 	return err;
+}
+
+int apiform_conditions(const struct http_req *req, struct http_reply *rep,
+		       struct http_req *creq)
+{
+	json_t *cond = req->body ? json_object_get(req->body, "conditions") : NULL;
+
+	*creq = *req;
+	creq->body = NULL;
+	if (!cond || json_is_null(cond))
+		return 0;
+	if (!json_is_object(cond)) {
+		http_reply_fail(rep, "Field 'conditions': expected an object");
+		return EINVAL;
+	}
+	creq->body = cond;
+	return 0;
+}
+
+int apiform_page(const struct http_req *req, struct http_reply *rep, struct http_page *pg,
+		 const char *const *sorts)
+{
+	if (http_arg_page(req, rep, pg))
+		return EINVAL;
+	if (!pg->sort[0])
+		return 0;
+	for (size_t i = 0; sorts[i]; i++)
+		if (!strcmp(pg->sort, sorts[i]))
+			return 0;
+	http_reply_fail(rep, "Field 'pagination.sorting': cannot sort by '%s'", pg->sort);
+	return EINVAL;
+}
+
+int apiform_append(json_t *rows, json_t *o)
+{
+	return o ? json_array_append_new(rows, o) ? ENOMEM : 0 : ENOMEM;
+}
+
+void apiform_store_failed(struct http_reply *rep, const char *what, int err)
+{
+	log_error("api: %s failed in the store: %m", what, err);
+	http_reply_error(rep, 500, "Requested operation failed");
 }

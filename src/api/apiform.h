@@ -37,6 +37,19 @@ int apiform_read_fields(const struct http_req *req, struct http_reply *rep,
 			const struct apiform_field *fields, size_t n, json_t *attrs);
 /* Adds each field's default where attrs lacks it. */
 void apiform_complete(json_t *attrs, const struct apiform_field *fields, size_t n);
+/* body.conditions as a request of its own (filters live there, spec §1.5):
+ * creq is req with that body (NULL when absent). 0, or EINVAL. */
+int apiform_conditions(const struct http_req *req, struct http_reply *rep,
+		       struct http_req *creq);
+/* Pagination (http_arg_page) limited to the endpoint's sort fields (a
+ * NULL-terminated list). 0, or EINVAL. */
+struct http_page;
+int apiform_page(const struct http_req *req, struct http_reply *rep, struct http_page *pg,
+		 const char *const *sorts);
+/* Appends o (a new reference, may be NULL) to rows: 0 or ENOMEM. */
+int apiform_append(json_t *rows, json_t *o);
+/* 500 "Requested operation failed" after a store error, logged with what. */
+void apiform_store_failed(struct http_reply *rep, const char *what, int err);
 /* `_id`, or `id_` as the docs' tables spell it. 0, or an errno with rep
  * filled ("Field '_id':value is missing" when absent). */
 int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz);

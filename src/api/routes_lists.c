@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_lists.h"
 #include "core/log.h"
@@ -32,88 +33,7 @@ struct routes_lists {
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static void store_failed(struct http_reply *rep, const char *what, int err)
-{
-	log_error("api: %s failed in the store: %m", what, err);
-	http_reply_error(rep, 500, MSG_FAILED);
-}
-
-static bool charset_ok(const char *s, size_t max, const char *set)
-{
-	size_t n = strlen(s);
-
-	return n && n <= max && strspn(s, set) == n;
-}
-
 #define DIGITS "0123456789"
-#define ALNUM DIGITS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-/* _id, or id_ as the docs' tables spell it (spec §1.7). */
-static int id_read(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz)
-{
-	int err = http_arg_str(req, rep, "_id", false, buf, sz);
-
-	if (err == ENOENT)
-		err = http_arg_str(req, rep, "id_", false, buf, sz);
-	if (err == ENOENT)
-		http_reply_fail(rep, "Field '_id':value is missing");
-	return err;
-}
-
-/* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused (rep
- * filled). "" is a value: it clears a field. */
-static int field_text(const struct http_req *req, struct http_reply *rep, const char *name,
-		      char *buf, size_t sz)
-{
-	json_t *v = req->body ? json_object_get(req->body, name) : NULL;
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v) && !json_string_length(v)) {
-		buf[0] = '\0';
-		return 1;
-	}
-	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
-}
-
-/* body.conditions as a request of its own (filters live there, spec §1.5);
- * 0, or EINVAL with rep filled. */
-static int conditions(const struct http_req *req, struct http_reply *rep,
-		      struct http_req *creq)
-{
-	json_t *cond = req->body ? json_object_get(req->body, "conditions") : NULL;
-
-	*creq = *req;
-	creq->body = NULL;
-	if (!cond || json_is_null(cond))
-		return 0;
-	if (!json_is_object(cond)) {
-		http_reply_fail(rep, "Field 'conditions': expected an object");
-		return EINVAL;
-	}
-	creq->body = cond;
-	return 0;
-}
-
-/* Pagination as users/search takes it, with the endpoint's sort fields. */
-static int page_read(const struct http_req *req, struct http_reply *rep, struct http_page *pg,
-		     const char *const *sorts)
-{
-	if (http_arg_page(req, rep, pg))
-		return EINVAL;
-	if (!pg->sort[0])
-		return 0;
-	for (size_t i = 0; sorts[i]; i++)
-		if (!strcmp(pg->sort, sorts[i]))
-			return 0;
-	http_reply_fail(rep, "Field 'pagination.sorting': cannot sort by '%s'", pg->sort);
-	return EINVAL;
-}
-
-static int append_h(json_t *rows, json_t *o)
-{
-	return o ? json_array_append_new(rows, o) ? ENOMEM : 0 : ENOMEM;
-}
 
 /* --- blacklist / whitelist (spec §2.9) ------------------------------------- */
 
@@ -186,7 +106,7 @@ static int labels_read(const struct http_req *req, struct http_reply *rep, struc
 static int nform_read(const struct http_req *req, struct http_reply *rep,
 		      const struct listroutes *lr, struct nform *f, bool adding)
 {
-	int r = field_text(req, rep, "number", f->number, sizeof(f->number));
+	int r = apiform_text(req, rep, "number", f->number, sizeof(f->number));
 
 	if (r < 0)
 		return EINVAL;
@@ -195,12 +115,12 @@ static int nform_read(const struct http_req *req, struct http_reply *rep,
 		return EINVAL;
 	}
 	/* What a SIP From user part can carry as a phone number. */
-	if (!charset_ok(f->number, NUMBER_MAX_LEN, ALNUM "+*#_.-")) {
+	if (!apiform_charset_ok(f->number, NUMBER_MAX_LEN, APIFORM_ALNUM "+*#_.-")) {
 		http_reply_fail(rep, "Field 'number': use digits, letters and + * # _ . - only "
 				"(at most %u)", NUMBER_MAX_LEN);
 		return EINVAL;
 	}
-	r = field_text(req, rep, "comment", f->comment, sizeof(f->comment));
+	r = apiform_text(req, rep, "comment", f->comment, sizeof(f->comment));
 	if (r < 0)
 		return EINVAL;
 	/* The blacklist has no labels; its sample sends none (spec §2.9). */
@@ -236,7 +156,7 @@ static void list_add_h(const struct http_req *req, struct http_reply *rep, void 
 	if (err == EEXIST)
 		http_reply_fail(rep, "This number already exists");
 	else if (err)
-		store_failed(rep, lr->what, err);
+		apiform_store_failed(rep, lr->what, err);
 	else {
 		log_info("api: %s number added (number=%s id=%s by=%s)", lr->what, f.number,
 			 f.id, req->user);
@@ -254,7 +174,7 @@ static void list_update_h(const struct http_req *req, struct http_reply *rep, vo
 	struct numlist_entry e;
 	int err;
 
-	if (id_read(req, rep, f.id, sizeof(f.id)))
+	if (apiform_id(req, rep, f.id, sizeof(f.id)))
 		return;
 	err = numlist_get(lr->store, lr->kind, f.id, nform_load_h, &f);
 	if (err == ENOENT) {
@@ -262,7 +182,7 @@ static void list_update_h(const struct http_req *req, struct http_reply *rep, vo
 		goto out;
 	}
 	if (err) {
-		store_failed(rep, lr->what, err);
+		apiform_store_failed(rep, lr->what, err);
 		goto out;
 	}
 	if (nform_read(req, rep, lr, &f, false))
@@ -275,7 +195,7 @@ static void list_update_h(const struct http_req *req, struct http_reply *rep, vo
 	else if (err == ENOENT)
 		http_reply_fail(rep, "No %s entry with this _id", lr->what);
 	else if (err)
-		store_failed(rep, lr->what, err);
+		apiform_store_failed(rep, lr->what, err);
 	else {
 		log_info("api: %s number updated (number=%s id=%s by=%s)", lr->what, f.number,
 			 f.id, req->user);
@@ -291,13 +211,13 @@ static void list_remove_h(const struct http_req *req, struct http_reply *rep, vo
 	char id[32];
 	int err;
 
-	if (id_read(req, rep, id, sizeof(id)))
+	if (apiform_id(req, rep, id, sizeof(id)))
 		return;
 	err = numlist_del(lr->store, lr->kind, id);
 	if (err == ENOENT)
 		http_reply_fail(rep, "No %s entry with this _id", lr->what);
 	else if (err)
-		store_failed(rep, lr->what, err);
+		apiform_store_failed(rep, lr->what, err);
 	else {
 		log_info("api: %s number removed (id=%s by=%s)", lr->what, id, req->user);
 		http_reply_ok(rep, MSG_DONE, json_string(""));
@@ -313,7 +233,7 @@ static int list_row_h(const struct numlist_entry *e, void *arg)
 {
 	struct listrows *lrw = arg;
 
-	return append_h(lrw->rows, entry_json(lrw->kind, e));
+	return apiform_append(lrw->rows, entry_json(lrw->kind, e));
 }
 
 static void list_search_h(const struct http_req *req, struct http_reply *rep, void *arg)
@@ -328,9 +248,9 @@ static void list_search_h(const struct http_req *req, struct http_reply *rep, vo
 	uint64_t total = 0;
 	int err;
 
-	if (http_arg_bool(req, rep, "alike", true, &q.alike) || conditions(req, rep, &creq)
+	if (http_arg_bool(req, rep, "alike", true, &q.alike) || apiform_conditions(req, rep, &creq)
 	    || http_arg_str(&creq, rep, "number", false, number, sizeof(number)) == EINVAL
-	    || page_read(req, rep, &pg, sorts))
+	    || apiform_page(req, rep, &pg, sorts))
 		return;
 	q.number = number;
 	if (pg.sort[0])
@@ -348,7 +268,7 @@ static void list_search_h(const struct http_req *req, struct http_reply *rep, vo
 	err = numlist_search(lr->store, lr->kind, &q, &total, list_row_h, &lrw);
 	if (err) {
 		json_decref(lrw.rows);
-		store_failed(rep, lr->what, err);
+		apiform_store_failed(rep, lr->what, err);
 		return;
 	}
 	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, lrw.rows) : lrw.rows);

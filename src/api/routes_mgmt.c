@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_mgmt.h"
 #include "core/log.h"
@@ -59,88 +60,7 @@ struct routes_mgmt {
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static void store_failed(struct http_reply *rep, const char *what, int err)
-{
-	log_error("api: %s failed in the store: %m", what, err);
-	http_reply_error(rep, 500, MSG_FAILED);
-}
-
-static bool charset_ok(const char *s, size_t max, const char *set)
-{
-	size_t n = strlen(s);
-
-	return n && n <= max && strspn(s, set) == n;
-}
-
 #define DIGITS "0123456789"
-#define ALNUM DIGITS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-/* _id, or id_ as the docs' tables spell it (spec §1.7). */
-static int id_read(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz)
-{
-	int err = http_arg_str(req, rep, "_id", false, buf, sz);
-
-	if (err == ENOENT)
-		err = http_arg_str(req, rep, "id_", false, buf, sz);
-	if (err == ENOENT)
-		http_reply_fail(rep, "Field '_id':value is missing");
-	return err;
-}
-
-/* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused (rep
- * filled). "" is a value: it clears a field. */
-static int field_text(const struct http_req *req, struct http_reply *rep, const char *name,
-		      char *buf, size_t sz)
-{
-	json_t *v = req->body ? json_object_get(req->body, name) : NULL;
-
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_string(v) && !json_string_length(v)) {
-		buf[0] = '\0';
-		return 1;
-	}
-	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
-}
-
-/* body.conditions as a request of its own (filters live there, spec §1.5);
- * 0, or EINVAL with rep filled. */
-static int conditions(const struct http_req *req, struct http_reply *rep,
-		      struct http_req *creq)
-{
-	json_t *cond = req->body ? json_object_get(req->body, "conditions") : NULL;
-
-	*creq = *req;
-	creq->body = NULL;
-	if (!cond || json_is_null(cond))
-		return 0;
-	if (!json_is_object(cond)) {
-		http_reply_fail(rep, "Field 'conditions': expected an object");
-		return EINVAL;
-	}
-	creq->body = cond;
-	return 0;
-}
-
-/* Pagination as users/search takes it, with the endpoint's sort fields. */
-static int page_read(const struct http_req *req, struct http_reply *rep, struct http_page *pg,
-		     const char *const *sorts)
-{
-	if (http_arg_page(req, rep, pg))
-		return EINVAL;
-	if (!pg->sort[0])
-		return 0;
-	for (size_t i = 0; sorts[i]; i++)
-		if (!strcmp(pg->sort, sorts[i]))
-			return 0;
-	http_reply_fail(rep, "Field 'pagination.sorting': cannot sort by '%s'", pg->sort);
-	return EINVAL;
-}
-
-static int append_h(json_t *rows, json_t *o)
-{
-	return o ? json_array_append_new(rows, o) ? ENOMEM : 0 : ENOMEM;
-}
 
 /* --- music on hold (spec §2.6) ---------------------------------------------- */
 
@@ -198,7 +118,7 @@ static int moh_class_h(const struct mohclass_info *ci, void *arg)
 			continue;           /* removed since the class was scanned */
 		human_size(size, sizeof(size), (uint64_t)st.st_size);
 		mtime_str(fdate, sizeof(fdate), st.st_mtime, false);
-		err = append_h(musics, json_pack("{s:s,s:s,s:s,s:s}", "file",
+		err = apiform_append(musics, json_pack("{s:s,s:s,s:s,s:s}", "file",
 						 base ? base + 1 : ci->files[i], "size", size,
 						 "date", fdate, "type", "file"));
 		if (err) {
@@ -212,7 +132,7 @@ static int moh_class_h(const struct mohclass_info *ci, void *arg)
 	md5((const uint8_t *)ci->name, strlen(ci->name), (uint8_t *)md);
 	for (size_t i = 0; i < 12; i++)
 		(void)snprintf(id + 2 * i, 3, "%02x", (uint8_t)md[i]);
-	return append_h(q->rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "_id", id,
+	return apiform_append(q->rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "_id", id,
 					   "name", ci->name, "date", date,
 					   "path", ci->directory, "sort", ci->sort,
 					   "count", (json_int_t)json_array_size(musics),
@@ -227,7 +147,7 @@ static void moh_search_h(const struct http_req *req, struct http_reply *rep, voi
 	struct mohq q = { .name = name };
 	int err;
 
-	if (http_arg_bool(req, rep, "alike", true, &q.alike) || conditions(req, rep, &creq)
+	if (http_arg_bool(req, rep, "alike", true, &q.alike) || apiform_conditions(req, rep, &creq)
 	    || http_arg_str(&creq, rep, "name", false, name, sizeof(name)) == EINVAL)
 		return;
 	q.rows = json_array();
@@ -663,7 +583,7 @@ static int aform_read(const struct http_req *req, struct http_reply *rep,
 	char name[NAME_MAX_LEN + 2];
 	int r, rf, rt;
 
-	r = field_text(req, rep, "name", name, sizeof(name));
+	r = apiform_text(req, rep, "name", name, sizeof(name));
 	if (r < 0)
 		return EINVAL;
 	if ((r == 0 && adding) || (r == 1 && !name[0])) {
@@ -672,17 +592,17 @@ static int aform_read(const struct http_req *req, struct http_reply *rep,
 	}
 	if (r == 1) {
 		/* The name becomes a file name and a playback() argument. */
-		if (!charset_ok(name, NAME_MAX_LEN, ALNUM "_-") || name[0] == '-') {
+		if (!apiform_charset_ok(name, NAME_MAX_LEN, APIFORM_ALNUM "_-") || name[0] == '-') {
 			http_reply_fail(rep, "Field 'name': use letters, digits, _ and - only (at "
 					"most %u, not starting with -)", NAME_MAX_LEN);
 			return EINVAL;
 		}
 		str_ncpy(f->name, name, sizeof(f->name));
 	}
-	rf = field_text(req, rep, "filename", f->filename, sizeof(f->filename));
+	rf = apiform_text(req, rep, "filename", f->filename, sizeof(f->filename));
 	if (rf < 0)
 		return EINVAL;
-	rt = field_text(req, rep, "text", f->text, sizeof(f->text));
+	rt = apiform_text(req, rep, "text", f->text, sizeof(f->text));
 	if (rt < 0)
 		return EINVAL;
 	*file_given = rf == 1 && f->filename[0];
@@ -704,20 +624,20 @@ static int aform_read(const struct http_req *req, struct http_reply *rep,
 		http_reply_fail(rep, "Field 'text': only add renders text; remove and add again");
 		return EINVAL;
 	}
-	if (*file_given && (!charset_ok(f->filename, FILENAME_MAX_LEN, ALNUM "_-.")
+	if (*file_given && (!apiform_charset_ok(f->filename, FILENAME_MAX_LEN, APIFORM_ALNUM "_-.")
 			    || f->filename[0] == '.' || !upload_exists(rm, f->filename))) {
 		http_reply_fail(rep, "Field 'filename': no uploaded file '%s' (upload it with "
 				"pbx/announcements/upload)", f->filename);
 		return EINVAL;
 	}
 	if (*text_given) {
-		r = field_text(req, rep, "lang", f->lang, sizeof(f->lang));
+		r = apiform_text(req, rep, "lang", f->lang, sizeof(f->lang));
 		if (r < 0)
 			return EINVAL;
 		if (r == 0 || !f->lang[0])
 			str_ncpy(f->lang, rm->cf.tts_lang ? rm->cf.tts_lang : "en",
 				 sizeof(f->lang));
-		if (!charset_ok(f->lang, sizeof(f->lang) - 1, "abcdefghijklmnopqrstuvwxyz-")) {
+		if (!apiform_charset_ok(f->lang, sizeof(f->lang) - 1, "abcdefghijklmnopqrstuvwxyz-")) {
 			http_reply_fail(rep, "Field 'lang': expected a language code such as fa "
 					"or en");
 			return EINVAL;
@@ -727,7 +647,7 @@ static int aform_read(const struct http_req *req, struct http_reply *rep,
 			return EINVAL;
 		}
 	}
-	r = field_text(req, rep, "comment", f->comment, sizeof(f->comment));
+	r = apiform_text(req, rep, "comment", f->comment, sizeof(f->comment));
 	return r < 0 ? EINVAL : 0;
 }
 
@@ -767,7 +687,7 @@ static void ann_add_h(const struct http_req *req, struct http_reply *rep, void *
 		if (err == EEXIST)
 			http_reply_fail(rep, "This announcement already exists");
 		else
-			store_failed(rep, "pbx/announcements/add", err);
+			apiform_store_failed(rep, "pbx/announcements/add", err);
 		return;
 	}
 	if (!text_given)
@@ -786,7 +706,7 @@ static void ann_update_h(const struct http_req *req, struct http_reply *rep, voi
 	int err;
 
 	memset(&f, 0, sizeof(f));
-	if (id_read(req, rep, f.id, sizeof(f.id)))
+	if (apiform_id(req, rep, f.id, sizeof(f.id)))
 		return;
 	err = announce_get(rm->cf.store, f.id, aform_load_h, &f);
 	if (err == ENOENT) {
@@ -794,7 +714,7 @@ static void ann_update_h(const struct http_req *req, struct http_reply *rep, voi
 		return;
 	}
 	if (err) {
-		store_failed(rep, "pbx/announcements/update", err);
+		apiform_store_failed(rep, "pbx/announcements/update", err);
 		return;
 	}
 	old = f;
@@ -824,7 +744,7 @@ static void ann_update_h(const struct http_req *req, struct http_reply *rep, voi
 		else if (err == ENOENT)
 			http_reply_fail(rep, "No announcement with this _id");
 		else
-			store_failed(rep, "pbx/announcements/update", err);
+			apiform_store_failed(rep, "pbx/announcements/update", err);
 		return;
 	}
 	if (file_given) {
@@ -847,7 +767,7 @@ static void ann_remove_h(const struct http_req *req, struct http_reply *rep, voi
 	int err;
 
 	memset(&f, 0, sizeof(f));
-	if (id_read(req, rep, f.id, sizeof(f.id)))
+	if (apiform_id(req, rep, f.id, sizeof(f.id)))
 		return;
 	err = announce_get(rm->cf.store, f.id, aform_load_h, &f);
 	if (!err)
@@ -857,7 +777,7 @@ static void ann_remove_h(const struct http_req *req, struct http_reply *rep, voi
 		return;
 	}
 	if (err) {
-		store_failed(rep, "pbx/announcements/remove", err);
+		apiform_store_failed(rep, "pbx/announcements/remove", err);
 		return;
 	}
 	mem_deref(pending_find(rm, f.id));
@@ -870,7 +790,7 @@ static void ann_remove_h(const struct http_req *req, struct http_reply *rep, voi
 
 static int ann_row_h(const struct announce *a, void *arg)
 {
-	return append_h(arg, announce_json(a));
+	return apiform_append(arg, announce_json(a));
 }
 
 static void ann_search_h(const struct http_req *req, struct http_reply *rep, void *arg)
@@ -885,9 +805,9 @@ static void ann_search_h(const struct http_req *req, struct http_reply *rep, voi
 	json_t *rows;
 	int err;
 
-	if (http_arg_bool(req, rep, "alike", true, &q.alike) || conditions(req, rep, &creq)
+	if (http_arg_bool(req, rep, "alike", true, &q.alike) || apiform_conditions(req, rep, &creq)
 	    || http_arg_str(&creq, rep, "name", false, name, sizeof(name)) == EINVAL
-	    || page_read(req, rep, &pg, sorts))
+	    || apiform_page(req, rep, &pg, sorts))
 		return;
 	q.name = name;
 	if (pg.sort[0])
@@ -905,7 +825,7 @@ static void ann_search_h(const struct http_req *req, struct http_reply *rep, voi
 	err = announce_search(rm->cf.store, &q, &total, ann_row_h, rows);
 	if (err) {
 		json_decref(rows);
-		store_failed(rep, "pbx/announcements/search", err);
+		apiform_store_failed(rep, "pbx/announcements/search", err);
 		return;
 	}
 	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, rows) : rows);

@@ -65,11 +65,6 @@ static void emit(struct routes_pbx *rp, const char *event, json_t *data)
 		rp->event_h(event, data ? data : json_null(), rp->arg);
 }
 
-static void store_failed(struct http_reply *rep, const char *what, int err)
-{
-	log_error("api: %s failed in the store: %m", what, err);
-	http_reply_error(rep, 500, MSG_FAILED);
-}
 
 static int forward_read(const struct http_req *req, struct http_reply *rep, json_t *attrs)
 {
@@ -271,7 +266,7 @@ static void users_add_h(const struct http_req *req, struct http_reply *rep, void
 		goto out;
 	}
 	if (err) {
-		store_failed(rep, "pbx/users/add", err);
+		apiform_store_failed(rep, "pbx/users/add", err);
 		goto out;
 	}
 	log_info("api: user added (number=%s id=%s by=%s)", f.number, f.id, req->user);
@@ -321,7 +316,7 @@ static void users_update_h(const struct http_req *req, struct http_reply *rep, v
 		goto out;
 	}
 	if (err) {
-		store_failed(rep, "pbx/users/update", err);
+		apiform_store_failed(rep, "pbx/users/update", err);
 		goto out;
 	}
 	if (uform_read(req, rep, &f, false))
@@ -340,7 +335,7 @@ static void users_update_h(const struct http_req *req, struct http_reply *rep, v
 	else if (err == ENOENT)
 		http_reply_fail(rep, "No user with this _id");
 	else if (err)
-		store_failed(rep, "pbx/users/update", err);
+		apiform_store_failed(rep, "pbx/users/update", err);
 	else {
 		log_info("api: user updated (number=%s id=%s by=%s)", f.number, f.id, req->user);
 		http_reply_ok(rep, MSG_DONE, json_string(""));
@@ -364,7 +359,7 @@ static void users_remove_h(const struct http_req *req, struct http_reply *rep, v
 	if (err == ENOENT)
 		http_reply_fail(rep, "No user with this _id");
 	else if (err)
-		store_failed(rep, "pbx/users/remove", err);
+		apiform_store_failed(rep, "pbx/users/remove", err);
 	else {
 		log_info("api: user removed (id=%s by=%s)", id, req->user);
 		http_reply_ok(rep, MSG_DONE, json_string(""));
@@ -443,7 +438,7 @@ static void users_search_h(const struct http_req *req, struct http_reply *rep, v
 		err = pbxuser_search(rp->store, &q, &total, search_row_h, rows);
 		if (err) {
 			json_decref(rows);
-			store_failed(rep, "pbx/users/search", err);
+			apiform_store_failed(rep, "pbx/users/search", err);
 			return;
 		}
 	}
