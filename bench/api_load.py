@@ -53,6 +53,56 @@ def ticks(pid):
         return 0
 
 
+def sysbusy():
+    """All busy jiffies of the box (user+nice+system+irq+softirq+steal)."""
+    with open("/proc/stat") as f:
+        v = f.readline().split()
+    return sum(int(v[i]) for i in (1, 2, 3, 6, 7, 8))
+
+
+def own_ticks():
+    t = os.times()
+    return (t.user + t.system) * HZ
+
+
+def wait_quiet(a):
+    """Until other processes take < --quiet-pct of a core (bounded by --quiet-max s):
+    the box is shared, and a step measured under foreign load says little."""
+    waited, other = 0.0, 0
+    while True:
+        b0, m0 = sysbusy(), ticks(a.pid) + ticks(a.uas_pid) + own_ticks()
+        time.sleep(2)
+        b1, m1 = sysbusy(), ticks(a.pid) + ticks(a.uas_pid) + own_ticks()
+        waited += 2
+        other = max(0, ((b1 - b0) - (m1 - m0)) * 100 / (2 * HZ))
+        if other < a.quiet_pct or waited >= a.quiet_max:
+            if other >= a.quiet_pct:
+                log("box still busy (other processes %.0f%% of a core); going on" % other)
+            return other
+
+
+def uas_stats(path):
+    """Cumulative counters from the last line of SIPp's -trace_stat CSV."""
+    if not path:
+        return {}
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}
+    if len(lines) < 2:
+        return {}
+    head, last = lines[0].split(";"), lines[-1].split(";")
+    out = {}
+    for k, v in zip(head, last):
+        if k in ("SuccessfulCall(C)", "FailedCall(C)") or k.startswith("ResponseTimeRepartition1_"):
+            try:
+                out[k] = int(v)
+            except ValueError:
+                pass
+    return out
+
+
 def rss_kib(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -255,10 +305,13 @@ def run_step(a, step, rate, secs, headers):
 
 def step_once(a, step, rate, hooks, sampler, headers):
     secs = a.secs
+    quiet = wait_quiet(a)
     cdr0 = cdr_max_id(a.db)
-    tk0, uk0, me0 = ticks(a.pid), ticks(a.uas_pid), os.times()
+    time.sleep(1.2)                      # SIPp writes its CSV each second
+    us0 = uas_stats(a.uas_csv)
+    tk0, uk0, me0, bz0 = ticks(a.pid), ticks(a.uas_pid), os.times(), sysbusy()
     t0, t_sent, res = run_step(a, step, rate, secs, headers)
-    tk1, uk1, me1 = ticks(a.pid), ticks(a.uas_pid), os.times()
+    tk1, uk1, me1, bz1 = ticks(a.pid), ticks(a.uas_pid), os.times(), sysbusy()
     send_wall = max(1e-6, t_sent - t0)
     done = [r for r in res if r is not None]
     # achieved send rate: requests over the span of their send times
@@ -311,6 +364,14 @@ def step_once(a, step, rate, hooks, sampler, headers):
         time.sleep(0.25)
     t_fin = time.monotonic()
     tk2 = ticks(a.pid)
+    time.sleep(1.2)
+    us1 = uas_stats(a.uas_csv)
+    ud = {k: us1.get(k, 0) - us0.get(k, 0) for k in us1}
+    slow = sum(v for k, v in ud.items() if k.startswith("ResponseTimeRepartition1_")
+               and k.split("_", 1)[1] in ("<500", "<1000", ">=1000"))
+    vslow = ud.get("ResponseTimeRepartition1_>=1000", 0)
+    fast = ud.get("ResponseTimeRepartition1_<10", 0)
+    rtd_n = sum(v for k, v in ud.items() if k.startswith("ResponseTimeRepartition1_"))
     ev = hooks.window(t0, t_fin)
     by_name = {}
     for e in ev:
@@ -343,6 +404,11 @@ def step_once(a, step, rate, hooks, sampler, headers):
         "cpu_all": (tk2 - tk0) / HZ / max(1e-6, t_fin - t0) * 100,
         "uas_cpu": (uk1 - uk0) / HZ / send_wall * 100 if a.uas_pid else None,
         "drv_cpu": ((me1.user + me1.system) - (me0.user + me0.system)) / send_wall * 100,
+        "other_cpu": max(0, ((bz1 - bz0) - (tk1 - tk0) - (uk1 - uk0)) / HZ / send_wall * 100
+                         - ((me1.user + me1.system) - (me0.user + me0.system)) / send_wall * 100),
+        "quiet": quiet,
+        "uas_ok": ud.get("SuccessfulCall(C)"), "uas_fail": ud.get("FailedCall(C)"),
+        "ack_fast": fast, "ack_slow": slow, "ack_vslow": vslow, "ack_n": rtd_n,
         "rss_peak": rss_peak / 1024.0,
     }
     on_time = send_wall <= secs * 1.1 + 0.5
@@ -367,6 +433,10 @@ def main():
     ap.add_argument("--db", required=True, help="tamasd's SQLite store (read-only)")
     ap.add_argument("--pid", type=int, required=True, help="tamasd's PID (CPU, RSS)")
     ap.add_argument("--uas-pid", type=int, default=0, help="SIPp UAS's PID (CPU)")
+    ap.add_argument("--uas-csv", default="", help="SIPp UAS's -trace_stat file (-fd 1)")
+    ap.add_argument("--quiet-pct", type=float, default=15,
+                    help="wait before a step until other processes take less (%% of a core)")
+    ap.add_argument("--quiet-max", type=float, default=30, help="longest such wait, s")
     ap.add_argument("--hook-port", type=int, required=True)
     ap.add_argument("--rates", required=True, help='"20 50 100": requests/s per step')
     ap.add_argument("--secs", type=float, default=10)
@@ -452,11 +522,12 @@ def write_out(a, steps):
         f.write("| target req/s | requests | ok | sent req/s | p50 ms | p99 ms | max ms | max lag ms "
                 "| calls ANSWERED | webhooks | by event | deliveries/s | peak/s | Cdr hooks for these calls "
                 "| outbox peak | outbox empty after s | tamasd CPU % (all) | UAS CPU % | driver CPU % "
+                "| other CPU % (before) | UAS legs ok/failed | answer->ACK <10 ms / >=200 ms / >=1 s "
                 "| tamasd RSS peak MiB | sustained |\n")
-        f.write("|" + "---|" * 21 + "\n")
+        f.write("|" + "---|" * 24 + "\n")
         for st in steps:
             f.write("| %g | %d | %d | %.1f | %s | %s | %s | %.0f | %d | %d | %s | %s | %d | %d%s | %d | %s "
-                    "| %s (%s) | %s | %s | %.1f | %s |\n" % (
+                    "| %s (%s) | %s | %s | %s (%s) | %s/%s | %s / %s / %s | %.1f | %s |\n" % (
                         st["rate"], st["requests"], st["ok"], st["sent_rate"], fmt(st["p50"]),
                         fmt(st["p99"]), fmt(st["max"]), st["lag_max"], st["answered"], st["hooks"],
                         " ".join("%s=%d" % kv for kv in sorted(st["hooks_by_name"].items())) or "-",
@@ -464,6 +535,8 @@ def write_out(a, steps):
                         " (+%d dup)" % st["cdr_hooks_dup"] if st["cdr_hooks_dup"] else "",
                         st["backlog"], fmt(st["drain_s"]), fmt(st["cpu_load"], "%.0f"),
                         fmt(st["cpu_all"], "%.0f"), fmt(st["uas_cpu"], "%.0f"), fmt(st["drv_cpu"], "%.0f"),
+                        fmt(st["other_cpu"], "%.0f"), fmt(st["quiet"], "%.0f"),
+                        st["uas_ok"], st["uas_fail"], st["ack_fast"], st["ack_slow"], st["ack_vslow"],
                         st["rss_peak"], "yes" if st["sustained"] else "**no**"))
         for st in steps:
             if st["errors"]:
@@ -494,6 +567,7 @@ def write_out(a, steps):
             kv("CPU", fmt(best["cpu_load"], "%.0f"))
             kv("RSS", "%.1f" % best["rss_peak"])
             kv("CALLS", best["answered"])
+            kv("OTHER", fmt(best["other_cpu"], "%.0f"))
         # the step after the best: what it looked like when it broke
         if fail:
             st = next(s for s in steps if not s["sustained"])

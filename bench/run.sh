@@ -244,7 +244,7 @@ api_phase() {
 	"$TAMASCTL" -S "$SOCK" apiuser add bench --auth "$API_AUTH" "$@" \
 		> "$out/apiuser.out" 2>&1 || { cat "$out/apiuser.out" >&2; die "apiuser add failed"; }
 	sipp -sf "$REPO/bench/uas-hangup.xml" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$MEDIA" \
-		-nostdin -trace_stat -stf "$out/uas.csv" -fd 5 -trace_err -error_file "$out/uas_err.log" \
+		-nostdin -trace_stat -stf "$out/uas.csv" -fd 1 -trace_err -error_file "$out/uas_err.log" \
 		> "$out/uas.out" 2>&1 &
 	UPID=$!
 	sleep 1
@@ -252,6 +252,7 @@ api_phase() {
 	"$PY" "$REPO/bench/api_load.py" --api "127.0.0.1:$HTTP_PORT" --auth "$API_AUTH" \
 		--user bench --password "$pass" --key "$key" --db "$DIR/tamas.db" --pid "$TPID" \
 		--uas-pid "$UPID" --hook-port "$HOOK_PORT" --rates "$API_RATES" --secs "$STEP_SECS" \
+		--uas-csv "$out/uas.csv" --quiet-max "$QUIET_MAX" \
 		--workers "$API_WORKERS" --out "$out" 2> "$DIR/$name.log"
 	rc=$?
 	grep '^\[api_load' "$DIR/$name.log" | sed 's/^/    /' >&2
@@ -417,7 +418,7 @@ SUM=$DIR/summary.md
 	echo "| RTP calls each recorded by MixMonitor (mixed WAV), most with 0 failed | $(or_na "$TE_BEST") | - | - | steps: $(or_na "$TE_ALL"); last step wrote ${REC_FILES:-n/a} |"
 	echo "| ... CPU per call while recording vs plain relay (% of a core / N) | $([ -n "$TE_BEST" ] && awk -v c="$TE_CPU" -v n="$TE_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) vs $([ -n "$TR_BEST" ] && awk -v c="$TR_CPU" -v n="$TR_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) | - | - | tamas_rec_${TE_BEST:-none} vs tamas_rtp_${TR_BEST:-none}; RSS/call $(kib "$TE_KIB") |"
 	echo "| calls each hearing a prompt played by tamasd, most with 0 failed | $(or_na "$TP_BEST") | - | - | steps: $(or_na "$TP_ALL"); CPU/call $([ -n "$TP_BEST" ] && awk -v c="$TP_CPU" -v n="$TP_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a), RSS/call $(kib "$TP_KIB") |"
-	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU, RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a} |"
+	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU (other procs ${API_OTHER:-?} %), RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a} |"
 	echo "| API latency p50 / p99 (max) at that rate, ms | **$(or_na "${API_P50:-}") / $(or_na "${API_P99:-}")** ($(or_na "${API_MAX:-}")) | - | - | tamas_api step ${API_BEST:-none}, auth $API_AUTH, $API_WORKERS keep-alive connections$([ -n "$API_FAIL" ] && echo "; failing step: ${API_FP50:-?} / ${API_FP99:-?}") |"
 	echo "| webhook deliveries/s during that step and its drain (peak in 1 s) | **$(or_na "${API_HOOKS:-}")** ($(or_na "${API_HOOKPEAK:-}")) | - | - | ${API_HOOKN:-?} events (${API_HOOKNAMES:-?}); outbox peak ${API_BACKLOG:-?} rows, empty $(or_na "${API_DRAIN:-}") s after the last request |"
 	echo
