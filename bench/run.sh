@@ -151,6 +151,8 @@ udp_peak() {
 	     END { for (i = 4; i <= NR; i++) { r = (d[i] - d[i-3]) / (t[i] - t[i-3]); if (r > m) m = r }
 	           printf "%.0f", m }' "$1" 2>/dev/null
 }
+# udp_drops PORT: datagrams dropped at the UDP socket bound to PORT (ss skmem d)
+udp_drops() { ss -Huamn "sport = :$1" 2>/dev/null | grep -o 'd[0-9]*)' | tr -d 'd)' | head -1; }
 # The SIPp UAS of the tamas_api phase (bench.sh runs its own for the others).
 UPID=""
 stop_uas() {
@@ -243,8 +245,11 @@ api_phase() {
 	esac
 	"$TAMASCTL" -S "$SOCK" apiuser add bench --auth "$API_AUTH" "$@" \
 		> "$out/apiuser.out" 2>&1 || { cat "$out/apiuser.out" >&2; die "apiuser add failed"; }
+	# -buff_size: SIPp's 64 KiB default receive buffer overflows when SIPp is
+	# descheduled on a busy box (every leg's ACK, 2 per originate), and the
+	# retransmissions then look like a slow PBX; the kernel caps it at rmem_max.
 	sipp -sf "$REPO/bench/uas-hangup.xml" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$MEDIA" \
-		-nostdin -trace_stat -stf "$out/uas.csv" -fd 1 -trace_err -error_file "$out/uas_err.log" \
+		-buff_size 8388608 -nostdin -trace_stat -stf "$out/uas.csv" -fd 1 -trace_err -error_file "$out/uas_err.log" \
 		> "$out/uas.out" 2>&1 &
 	UPID=$!
 	sleep 1
@@ -257,12 +262,17 @@ api_phase() {
 	rc=$?
 	grep '^\[api_load' "$DIR/$name.log" | sed 's/^/    /' >&2
 	[ "$rc" = 0 ] || log "api_load.py exited with status $rc (see $DIR/$name.log)"
+	# UDP datagrams the kernel dropped for a full receive buffer, per socket
+	API_DROPS="UAS :$UAS_PORT $(udp_drops "$UAS_PORT"), tamasd :$PORT $(udp_drops "$PORT")"
 	stop_uas
 	# SIPp's own count of the legs it answered (both legs of every originate)
 	API_UAS=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
 		END { if (NR > 1) printf "%s ok, %s failed", $c["SuccessfulCall(C)"], $c["FailedCall(C)"] }' \
 		"$out/uas.csv" 2>/dev/null)
-	[ -f "$out/results.md" ] && echo "SIPp UAS over the phase (both legs of each originate): ${API_UAS:-no statistics} legs." >> "$out/results.md"
+	[ -f "$out/results.md" ] && {
+		echo "SIPp UAS over the phase (both legs of each originate): ${API_UAS:-no statistics} legs,"
+		echo "$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } END { if (NR > 1) print $c["Retransmissions(C)"] }' "$out/uas.csv" 2>/dev/null) retransmissions by SIPp; UDP receive-buffer drops over the phase: $API_DROPS."
+	} >> "$out/results.md"
 	kill -0 "$TPID" 2>/dev/null || { log "tamasd died during $name (see $TLOG)"; DIED+=("$name"); }
 	stop_tamasd
 }
@@ -364,7 +374,7 @@ conc_summary rtp "${dp[@]}"
 DR_BEST=$CONC_BEST DR_FAIL=$CONC_FAIL
 
 # tamas_api: api_load.py's summary.env sets API_* (best sustained step etc.)
-API_BEST=""; API_ALLPASS=""; API_FAIL=""; API_STEPS=""; API_UAS=${API_UAS:-}
+API_BEST=""; API_ALLPASS=""; API_FAIL=""; API_STEPS=""; API_UAS=${API_UAS:-}; API_DROPS=${API_DROPS:-}
 [ -f "$DIR/tamas_api/summary.env" ] && . "$DIR/tamas_api/summary.env"
 if [ -n "$API_BEST" ] && [ -n "$API_ALLPASS" ]; then API_R=">= $API_BEST/s (every step passed)"
 elif [ -n "$API_BEST" ]; then API_R="$API_BEST/s"
@@ -418,7 +428,7 @@ SUM=$DIR/summary.md
 	echo "| RTP calls each recorded by MixMonitor (mixed WAV), most with 0 failed | $(or_na "$TE_BEST") | - | - | steps: $(or_na "$TE_ALL"); last step wrote ${REC_FILES:-n/a} |"
 	echo "| ... CPU per call while recording vs plain relay (% of a core / N) | $([ -n "$TE_BEST" ] && awk -v c="$TE_CPU" -v n="$TE_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) vs $([ -n "$TR_BEST" ] && awk -v c="$TR_CPU" -v n="$TR_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) | - | - | tamas_rec_${TE_BEST:-none} vs tamas_rtp_${TR_BEST:-none}; RSS/call $(kib "$TE_KIB") |"
 	echo "| calls each hearing a prompt played by tamasd, most with 0 failed | $(or_na "$TP_BEST") | - | - | steps: $(or_na "$TP_ALL"); CPU/call $([ -n "$TP_BEST" ] && awk -v c="$TP_CPU" -v n="$TP_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a), RSS/call $(kib "$TP_KIB") |"
-	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU (other procs ${API_OTHER:-?} %), RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a} |"
+	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU (other procs ${API_OTHER:-?} %), RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a}; UDP drops: ${API_DROPS:-n/a} |"
 	echo "| API latency p50 / p99 (max) at that rate, ms | **$(or_na "${API_P50:-}") / $(or_na "${API_P99:-}")** ($(or_na "${API_MAX:-}")) | - | - | tamas_api step ${API_BEST:-none}, auth $API_AUTH, $API_WORKERS keep-alive connections$([ -n "$API_FAIL" ] && echo "; failing step: ${API_FP50:-?} / ${API_FP99:-?}") |"
 	echo "| webhook deliveries/s during that step and its drain (peak in 1 s) | **$(or_na "${API_HOOKS:-}")** ($(or_na "${API_HOOKPEAK:-}")) | - | - | ${API_HOOKN:-?} events (${API_HOOKNAMES:-?}); outbox peak ${API_BACKLOG:-?} rows, empty $(or_na "${API_DRAIN:-}") s after the last request |"
 	echo
