@@ -9,6 +9,9 @@
 #      call" is measured on a fresh heap, as the anchor's figures were
 #   3. the same ramp and steps with the UAC calling the UAS directly: the
 #      ceiling of the harness itself on this box
+# Then (issue 6) tamas_api: REST call/originate/act at a ramp of request rates
+# (bench/api_load.py), both legs answered by a SIPp UAS that hangs up after
+# 1 s (bench/uas-hangup.xml), webhooks to a local receiver.
 #
 # Environment (all optional):
 #   BENCH_RATES="100 200 ..."  call-rate ramp, calls/s
@@ -22,6 +25,10 @@
 #   BENCH_QUIET_MAX=S          longest wait for a quiet box before a step (30)
 #   BENCH_BUDGET=S             skip phases that would start after S s (1320)
 #   BENCH_HARNESS=PATH         bench.sh to use
+#   BENCH_API_RATES="20 50 .." tamas_api ramp, originate requests/s ("" skips)
+#   BENCH_API_AUTH=basic|token tamas_api's API auth (basic)
+#   BENCH_API_WORKERS=N        tamas_api driver threads/connections (32)
+#   BENCH_HTTP_PORT/BENCH_HOOK_PORT  tamasd's REST API / webhook receiver (18080/18081)
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +62,17 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
 	CONC_REC=${BENCH_CONC_REC-"250 500"}; CONC_PLAY=${BENCH_CONC_PLAY-"250 500"}
 fi
+# REST API phase (issue 6): originate requests/s, each step STEP_SECS long.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	API_RATES=${BENCH_API_RATES-"5 10"}
+else
+	API_RATES=${BENCH_API_RATES-"20 50 100 200 300 400"}
+fi
+HTTP_PORT=${BENCH_HTTP_PORT:-18080}
+HOOK_PORT=${BENCH_HOOK_PORT:-18081}
+API_AUTH=${BENCH_API_AUTH:-basic}
+API_WORKERS=${BENCH_API_WORKERS:-32}
+PY=$(command -v /usr/bin/python3 || command -v python3)
 PHASE_ARGS=""
 
 log() { echo "[run.sh $(date +%T)] $*" >&2; }
@@ -80,6 +98,7 @@ for n in $CONC $CONC_RTP; do [ $((n * 2 + 1000)) -gt "$max_calls" ] && max_calls
 sed -e "s#@SIP_PORT@#$PORT#g" -e "s#@UAC_PORT@#$UAC_PORT#g" -e "s#@UAS_PORT@#$UAS_PORT#g" \
     -e "s#@RTP_MIN@#$RTP_MIN#g" -e "s#@RTP_MAX@#$RTP_MAX#g" -e "s#@DIR@#$DIR#g" \
     -e "s#@MAX_CALLS@#$max_calls#g" -e "s#@DIALPLAN@#$REPO/bench/extensions-bench.lua#g" \
+    -e "s#@HTTP_PORT@#$HTTP_PORT#g" \
     "$REPO/bench/tamas-bench.conf" > "$CONF" || die "cannot write $CONF"
 
 # tamasd keeps 2 RTP(+RTCP) sockets per call: give it the hard fd limit.
@@ -132,7 +151,20 @@ udp_peak() {
 	     END { for (i = 4; i <= NR; i++) { r = (d[i] - d[i-3]) / (t[i] - t[i-3]); if (r > m) m = r }
 	           printf "%.0f", m }' "$1" 2>/dev/null
 }
-trap 'udp_sampler_stop; stop_tamasd' EXIT
+# udp_drops PORT: datagrams dropped at the UDP socket bound to PORT (ss skmem d)
+udp_drops() { ss -Huamn "sport = :$1" 2>/dev/null | grep -o 'd[0-9]*)' | tr -d 'd)' | head -1; }
+# The SIPp UAS of the tamas_api phase (bench.sh runs its own for the others).
+UPID=""
+stop_uas() {
+	[ -n "$UPID" ] || return 0
+	local i
+	kill -TERM "$UPID" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$UPID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$UPID" 2>/dev/null && kill -KILL "$UPID" 2>/dev/null
+	wait "$UPID" 2>/dev/null
+	UPID=""
+}
+trap 'udp_sampler_stop; stop_uas; stop_tamasd' EXIT
 trap 'exit 130' INT TERM
 
 over_budget() { [ $(( $(date +%s) - T0 )) -ge "$BUDGET" ]; }
@@ -188,6 +220,63 @@ for n in $CONC_PLAY; do
 	PHASE_ARGS=""
 done
 stop_tamasd
+# 2b. REST API (issue 6): originates/s with calls completing, API latency,
+# webhook deliveries/s. A fresh tamasd with webhooks on (the SIPp phases run
+# without a webhook url, as before), one API account, a SIPp UAS that answers
+# both legs of each originate and hangs up after 1 s, bench/api_load.py.
+api_phase() {
+	local name=tamas_api out=$DIR/tamas_api pass key rc
+	if over_budget; then log "time budget spent: skipping $name"; SKIPPED+=("$name"); return 0; fi
+	ss -Hltn "sport = :$HTTP_PORT" 2>/dev/null | grep -q . && die "TCP port $HTTP_PORT in use (set BENCH_HTTP_PORT)"
+	ss -Hltn "sport = :$HOOK_PORT" 2>/dev/null | grep -q . && die "TCP port $HOOK_PORT in use (set BENCH_HOOK_PORT)"
+	ss -Hlun "sport = :$UAS_PORT" 2>/dev/null | grep -q . && die "UDP port $UAS_PORT in use (set BENCH_UAS_PORT)"
+	mkdir -p "$out"
+	log "phase $name -> http://127.0.0.1:$HTTP_PORT, rates '$API_RATES' originates/s, $STEP_SECS s each, auth $API_AUTH"
+	PHASE_ARGS="-s webhook.url=http://127.0.0.1:$HOOK_PORT/hook"
+	start_tamasd
+	PHASE_ARGS=""
+	pass=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+	key=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+	# --auth both would demand Basic and X-APIKEY together: one kind per run.
+	case $API_AUTH in
+	basic) set -- --password "$pass";;
+	token) set -- --key "$key";;
+	*) die "BENCH_API_AUTH must be basic or token";;
+	esac
+	"$TAMASCTL" -S "$SOCK" apiuser add bench --auth "$API_AUTH" "$@" \
+		> "$out/apiuser.out" 2>&1 || { cat "$out/apiuser.out" >&2; die "apiuser add failed"; }
+	# -buff_size: SIPp's 64 KiB default receive buffer overflows when SIPp is
+	# descheduled on a busy box (every leg's ACK, 2 per originate), and the
+	# retransmissions then look like a slow PBX; the kernel caps it at rmem_max.
+	sipp -sf "$REPO/bench/uas-hangup.xml" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$MEDIA" \
+		-buff_size 8388608 -nostdin -trace_stat -stf "$out/uas.csv" -fd 1 -trace_err -error_file "$out/uas_err.log" \
+		> "$out/uas.out" 2>&1 &
+	UPID=$!
+	sleep 1
+	kill -0 "$UPID" 2>/dev/null || { cat "$out/uas.out" >&2; UPID=""; die "SIPp UAS failed to start"; }
+	"$PY" "$REPO/bench/api_load.py" --api "127.0.0.1:$HTTP_PORT" --auth "$API_AUTH" \
+		--user bench --password "$pass" --key "$key" --db "$DIR/tamas.db" --pid "$TPID" \
+		--uas-pid "$UPID" --hook-port "$HOOK_PORT" --rates "$API_RATES" --secs "$STEP_SECS" \
+		--uas-csv "$out/uas.csv" --quiet-max "$QUIET_MAX" \
+		--workers "$API_WORKERS" --out "$out" 2> "$DIR/$name.log"
+	rc=$?
+	grep '^\[api_load' "$DIR/$name.log" | sed 's/^/    /' >&2
+	[ "$rc" = 0 ] || log "api_load.py exited with status $rc (see $DIR/$name.log)"
+	# UDP datagrams the kernel dropped for a full receive buffer, per socket
+	API_DROPS="UAS :$UAS_PORT $(udp_drops "$UAS_PORT"), tamasd :$PORT $(udp_drops "$PORT")"
+	stop_uas
+	# SIPp's own count of the legs it answered (both legs of every originate)
+	API_UAS=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+		END { if (NR > 1) printf "%s ok, %s failed", $c["SuccessfulCall(C)"], $c["FailedCall(C)"] }' \
+		"$out/uas.csv" 2>/dev/null)
+	[ -f "$out/results.md" ] && {
+		echo "SIPp UAS over the phase (both legs of each originate): ${API_UAS:-no statistics} legs,"
+		echo "$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } END { if (NR > 1) print $c["Retransmissions(C)"] }' "$out/uas.csv" 2>/dev/null) retransmissions by SIPp; UDP receive-buffer drops over the phase: $API_DROPS."
+	} >> "$out/results.md"
+	kill -0 "$TPID" 2>/dev/null || { log "tamasd died during $name (see $TLOG)"; DIED+=("$name"); }
+	stop_tamasd
+}
+[ -n "$API_RATES" ] && api_phase
 # 3. the harness alone: UAC -> UAS, nothing in between
 if [ "$DIRECT" = 1 ]; then
 	harness direct "127.0.0.1:$UAS_PORT" --rates "$RATES" --conc "$CONC" --conc-rtp ""
@@ -284,6 +373,14 @@ dp=(); for n in $CONC_RTP; do dp+=("direct_rtp_$n"); done
 conc_summary rtp "${dp[@]}"
 DR_BEST=$CONC_BEST DR_FAIL=$CONC_FAIL
 
+# tamas_api: api_load.py's summary.env sets API_* (best sustained step etc.)
+API_BEST=""; API_ALLPASS=""; API_FAIL=""; API_STEPS=""; API_UAS=${API_UAS:-}; API_DROPS=${API_DROPS:-}
+[ -f "$DIR/tamas_api/summary.env" ] && . "$DIR/tamas_api/summary.env"
+if [ -n "$API_BEST" ] && [ -n "$API_ALLPASS" ]; then API_R=">= $API_BEST/s (every step passed)"
+elif [ -n "$API_BEST" ]; then API_R="$API_BEST/s"
+elif [ -n "$API_STEPS" ]; then API_R="none passed"
+else API_R="n/a"; fi
+
 A_CPS=$(anchor 'max call rate, 0 failed calls[^|]*| \*\*[0-9]* cps' | grep -o '[0-9]* cps$')
 A_MS=$(anchor 'CPU per B2BUA call[^|]*| \*\*~[0-9.]* ms' | grep -o '~[0-9.]* ms$')
 A_KIB=$(anchor 'memory per concurrent call[^|]*| \*\*~[0-9]* KiB\*\* (signalling), ~[0-9]* KiB with RTP' | grep -o '~[0-9]* KiB.*')
@@ -331,6 +428,9 @@ SUM=$DIR/summary.md
 	echo "| RTP calls each recorded by MixMonitor (mixed WAV), most with 0 failed | $(or_na "$TE_BEST") | - | - | steps: $(or_na "$TE_ALL"); last step wrote ${REC_FILES:-n/a} |"
 	echo "| ... CPU per call while recording vs plain relay (% of a core / N) | $([ -n "$TE_BEST" ] && awk -v c="$TE_CPU" -v n="$TE_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) vs $([ -n "$TR_BEST" ] && awk -v c="$TR_CPU" -v n="$TR_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a) | - | - | tamas_rec_${TE_BEST:-none} vs tamas_rtp_${TR_BEST:-none}; RSS/call $(kib "$TE_KIB") |"
 	echo "| calls each hearing a prompt played by tamasd, most with 0 failed | $(or_na "$TP_BEST") | - | - | steps: $(or_na "$TP_ALL"); CPU/call $([ -n "$TP_BEST" ] && awk -v c="$TP_CPU" -v n="$TP_BEST" 'BEGIN{printf "%.3f %%", c / n}' || echo n/a), RSS/call $(kib "$TP_KIB") |"
+	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU (other procs ${API_OTHER:-?} %), RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a}; UDP drops: ${API_DROPS:-n/a} |"
+	echo "| API latency p50 / p99 (max) at that rate, ms | **$(or_na "${API_P50:-}") / $(or_na "${API_P99:-}")** ($(or_na "${API_MAX:-}")) | - | - | tamas_api step ${API_BEST:-none}, auth $API_AUTH, $API_WORKERS keep-alive connections$([ -n "$API_FAIL" ] && echo "; failing step: ${API_FP50:-?} / ${API_FP99:-?}") |"
+	echo "| webhook deliveries/s during that step and its drain (peak in 1 s) | **$(or_na "${API_HOOKS:-}")** ($(or_na "${API_HOOKPEAK:-}")) | - | - | ${API_HOOKN:-?} events (${API_HOOKNAMES:-?}); outbox peak ${API_BACKLOG:-?} rows, empty $(or_na "${API_DRAIN:-}") s after the last request |"
 	echo
 	echo "Per relayed RTP packet = PBX CPU seconds / packets the PBX received. With rtp_echo each call"
 	echo "carries 50 pps UAC->PBX->UAS and 50 pps back, so the PBX receives 100 pps and sends 100 pps"
@@ -345,13 +445,13 @@ SUM=$DIR/summary.md
 	echo "tamasd log: $(grep -v '^--- start' "$TLOG" 2>/dev/null | wc -l) lines at log_level=warn ($TLOG)"
 	echo "Per-phase tables: $DIR/*/results.md; whole run took $(( $(date +%s) - T0 )) s."
 } > "$SUM"
-for p in tamas_ramp "${tp[@]}" "${rp[@]}" "${ep[@]}" "${pp[@]}" direct "${dp[@]}"; do
+for p in tamas_ramp "${tp[@]}" "${rp[@]}" "${ep[@]}" "${pp[@]}" tamas_api direct "${dp[@]}"; do
 	[ -f "$DIR/$p/results.md" ] || continue
 	echo "== $p: $DIR/$p/results.md"
 	# each table's header only when rows follow; the ramp's verdict only after a ramp
 	awk '/^\| (target|concurrent)/ { h = $0; next }
 	     /^\| [0-9]/ { if (h != "") print h; h = ""; print; seen = 1 }
-	     /^\*\*Max/ && seen { print }' "$DIR/$p/results.md"
+	     /^\*\*(Max|First)/ && seen { print }' "$DIR/$p/results.md"
 done
 echo
 cat "$SUM"
