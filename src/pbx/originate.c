@@ -12,6 +12,7 @@
 #include "pbx/originate.h"
 
 static struct originate_conf oconf = { .hold = "moh" };
+static uint64_t last_id_us;    /* ids are never handed out twice */
 
 struct orig {
 	struct chan *ch;          /* reference */
@@ -24,6 +25,22 @@ void originate_set_conf(const struct originate_conf *cf)
 {
 	if (cf)
 		oconf = *cf;
+}
+
+/* "orig.call.<epoch>.<micro>": the request's time, made unique by taking
+ * the next microsecond when two requests share one. */
+static void make_id(char *id, size_t idsz)
+{
+	struct timespec ts;
+	uint64_t us;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (us <= last_id_us)
+		us = last_id_us + 1;
+	last_id_us = us;
+	(void)re_snprintf(id, idsz, "orig.call.%llu.%06llu", (unsigned long long)(us / 1000000u),
+			  (unsigned long long)(us % 1000000u));
 }
 
 static void orig_destructor(void *arg)
@@ -157,8 +174,7 @@ int originate_start(const struct originate_req *rq, char *id, size_t idsz,
 				  rq->context);
 		return ENOENT;
 	}
-	(void)re_snprintf(id, idsz, "orig.call.%lld.%06u", (long long)time(NULL),
-			  rand_u32() % 1000000u);
+	make_id(id, idsz);
 	if (str_isset(rq->trunk))
 		(void)re_snprintf(dest, sizeof(dest), "SIP/%s/%s", rq->trunk, rq->caller);
 	else

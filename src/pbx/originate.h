@@ -32,7 +32,7 @@ struct originate_req {
 /* Copies cf; call once before originate_start. */
 void originate_set_conf(const struct originate_conf *cf);
 /* Starts the call; id receives the originated call id
- * ("orig.call.<epoch>.<6 digits>"), also set on the channel (and inherited
+ * ("orig.call.<epoch>.<microseconds>", unique within the process), also set on the channel (and inherited
  * by the second leg) as ORIGINATED_CALL_ID. EINVAL for a missing field,
  * ENOENT when context/callee is not in the dialplan (why says which).
  * A first party that cannot be called still returns 0: its CDR says

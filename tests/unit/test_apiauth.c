@@ -245,6 +245,26 @@ static void test_check_basic_mode(void **state)
 	assert_int_equal(chk(f, &f->local, NULL, KEY_A, "x", NULL), APIAUTH_INVALID);
 }
 
+static void test_check_basic_cache_follows_password_changes(void **state)
+{
+	struct fix *f = *state;
+
+	add(f, "bob", "basic", "bob-pass-1", NULL, NULL, NULL);
+	/* the second check is answered from the cache, the same way */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(chk(f, &f->local, basic(f, "bob", "bob-pass-1"), NULL, "x", NULL),
+				 APIAUTH_OK);
+	assert_int_equal(chk(f, &f->local, basic(f, "bob", "bob-pass-2"), NULL, "x", NULL),
+			 APIAUTH_INVALID);
+	/* a new password (a new stored hash) is not served by the old entry */
+	assert_int_equal(apiuser_del(f->st, "bob"), 0);
+	add(f, "bob", "basic", "bob-pass-2", NULL, NULL, NULL);
+	assert_int_equal(chk(f, &f->local, basic(f, "bob", "bob-pass-1"), NULL, "x", NULL),
+			 APIAUTH_INVALID);
+	assert_int_equal(chk(f, &f->local, basic(f, "bob", "bob-pass-2"), NULL, "x", NULL),
+			 APIAUTH_OK);
+}
+
 static void test_check_token_mode(void **state)
 {
 	struct fix *f = *state;
@@ -419,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_hash_round_trip_with_fresh_salt),
 		cmocka_unit_test(test_equal_compares_whole_strings),
 		T(test_check_basic_mode),
+		T(test_check_basic_cache_follows_password_changes),
 		T(test_check_token_mode),
 		T(test_check_both_mode_needs_both),
 		T(test_check_address_and_permission),
