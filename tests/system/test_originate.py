@@ -268,6 +268,10 @@ def test_first_party_unreachable_is_a_failed_spool(tamas, sipp):
     # 1001 exists but is not registered
     oid = originated(tamas, caller="1001", callee="1002", context="main_routing")
     row = one_cdr(tamas, oid)
+    # ids are unique even for requests within one second
+    ids = {originated(tamas, caller="1001", callee="1002", context="main_routing")
+           for _ in range(20)}
+    assert len(ids) == 20 and oid not in ids, ids
     assert row["disposition"] == "FAILED", row
     assert row["channel"].startswith("OutgoingSpoolFailed"), row
 
