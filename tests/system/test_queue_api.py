@@ -2,7 +2,8 @@
 SIPp agent gives one CdrQueue event (queue, caller, agent, times, status)
 and one reports/queue row; abandoned and timed-out calls give MISSED ones;
 agents paused over the API are not rung, members added and removed over
-the API take calls or stop; reports/agent shows logged-in and paused
+the API take calls or stop; a call originated into a queue carries its
+originated_call_id; reports/agent shows logged-in and paused
 sessions; bad requests are refused with nothing changed."""
 
 import re
@@ -168,6 +169,14 @@ def test_abandon_and_timeout_give_missed_events(tamas_factory, receiver, sipp):
                                                          "sorting": {"starttime": 1}}})
     assert asc["pagination"]["total"] == 2 and \
         [r["queue_status"] for r in asc["data"]] == ["TIMEOUT"], asc
+    # an originated call into the queue: the event names the originate id
+    idle(d)
+    party = start_callee(sipp, d, "1001", "uas_bye", hold_ms=1500)
+    oid = ok(d, "call/originate/act", {"caller": "1001", "callee": "802",
+                                       "context": "main_routing"})["originated_call_id"]
+    party.wait()
+    orig = cdrqueue(receiver, 3)[2]
+    assert (orig["originated_call_id"], orig["queue_status"]) == (oid, "ABANDON"), orig
 
 
 def test_paused_agent_is_not_rung_and_resumes(tamas_factory, receiver, sipp):
