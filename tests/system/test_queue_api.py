@@ -198,10 +198,11 @@ def test_paused_agent_is_not_rung_and_resumes(tamas_factory, receiver, sipp):
     assert ok(d, "pbx/queues/resumeagent", {"queue": "q03", "agent": 2001}) == \
         {"message": "UnPaused successfully", "ok": 1}
     failed(d, "pbx/queues/resumeagent", {"queue": "q03", "agent": "2001"}, "not paused")
-    first = start_callee(sipp, d, "2001")
-    call(sipp, d, "1001", "803", hold_ms=300)
+    first = start_callee(sipp, d, "2001", "uas_bye", hold_ms=500)     # the agent hangs up
+    call(sipp, d, "1001", "803", scenario="uac_call_wait_bye")
     first.wait()
-    assert cdrqueue(receiver, 2)[1]["dst"] == "2001"
+    back = cdrqueue(receiver, 2)[1]
+    assert (back["dst"], back["hangup"], back["disposition"]) == ("2001", "agent", "ANSWERED")
     ev = [(r["event"], r["agent"], r["data1"]) for r in qlog(d)
           if r["event"] in ("PAUSE", "UNPAUSE")]
     assert ev == [("PAUSE", "SIP/2001", "lunch"), ("UNPAUSE", "SIP/2001", "")], ev
