@@ -413,14 +413,14 @@ static int list_member_h(const struct queue_info *qi, const struct queue_member_
 {
 	struct list_ctx *c = arg;
 	const char *slash = strchr(mi->iface, '/');
+	const char *ext = slash ? slash + 1 : mi->iface;
 	json_t *o;
 
 	(void)qi;
 	if (!c->cur)
 		return 0;
 	o = json_pack("{s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:b,s:I}",
-		      "agent", slash ? slash + 1 : mi->iface, "source", slash ? slash + 1 : mi->iface,
-		      "interface", mi->iface, "penalty", num_str(mi->penalty),
+		      "agent", ext, "source", ext, "interface", mi->iface, "penalty", num_str(mi->penalty),
 		      "paused", mi->paused ? "yes" : "no",
 		      "dynamic", mi->dynamic ? "yes" : "no", "state", member_state(mi),
 		      "wrapup", mi->wrapup, "calls", (json_int_t)mi->calls);
@@ -496,9 +496,12 @@ static int range_read(const struct http_req *req, struct http_reply *rep, bool r
 		http_reply_fail(rep, "Field 'date_range.%s':value is missing", f[0] ? "to" : "from");
 		return EINVAL;
 	}
-	if ((f[0] && reportarg_date(f, false, from, sz)) || (t[0] && reportarg_date(t, true, to, sz))) {
-		http_reply_fail(rep, "Field 'date_range.%s': expected a date as YYYY-MM-DD HH:MM",
-				f[0] && reportarg_date(f, false, from, sz) ? "from" : "to");
+	if (f[0] && reportarg_date(f, false, from, sz)) {
+		http_reply_fail(rep, "Field 'date_range.from': expected a date as YYYY-MM-DD HH:MM");
+		return EINVAL;
+	}
+	if (t[0] && reportarg_date(t, true, to, sz)) {
+		http_reply_fail(rep, "Field 'date_range.to': expected a date as YYYY-MM-DD HH:MM");
 		return EINVAL;
 	}
 	if (from[0] && to[0] && strcmp(from, to) > 0) {
