@@ -13,6 +13,7 @@
 #include <re.h>
 #include "api/apiauth.h"
 #include "api/callhook.h"
+#include "api/queuehook.h"
 #include "api/callscreen.h"
 #include "api/ctl.h"
 #include "api/ctlcmd.h"
@@ -23,6 +24,7 @@
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
 #include "api/routes_poll.h"
+#include "api/routes_queues.h"
 #include "api/routes_reports.h"
 #include "api/routes_trunks.h"
 #include "api/webhook.h"
@@ -61,6 +63,7 @@ struct tamas {
 	struct webhook_conf webhook_cf;
 	struct webhook *webhook;
 	struct callhook *callhook;
+	struct queuehook *queuehook;   /* CdrQueue from queue_log events */
 	struct httpc *httpc;         /* dialplan API components' client */
 	struct dpapi_conf dpapi;
 	struct sipsrv *sip;
@@ -79,6 +82,7 @@ struct tamas {
 	struct routes_trunks routes_trunks;
 	struct routes_reports routes_reports;
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
+	struct routes_queues routes_queues;
 	struct routes_mgmt *routes_mgmt;
 	struct routes_lists *routes_lists;
 	int sigfd;
@@ -610,6 +614,7 @@ static void qlog_h(const char *callid, const char *queue, const char *agent,
 	if (err)
 		log_error("queue: queue_log row not written (queue=%s event=%s callid=%s "
 			  "agent=%s err=%m)", queue, event, callid, agent, err);
+	queuehook_event(t->queuehook, callid, queue, agent, event, data);
 }
 
 struct queue_sec { struct tamas *t; const char *queue; };
@@ -894,6 +899,9 @@ static int http_setup(struct tamas *t)
 		err = routes_reports_register(t->http, &t->routes_reports);
 	if (!err)
 		err = routes_poll_register(t->http, &t->routes_poll);
+	t->routes_queues.store = t->store;
+	if (!err)
+		err = routes_queues_register(t->http, &t->routes_queues);
 	if (!err)
 		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {
@@ -1062,6 +1070,8 @@ static int webhook_setup(struct tamas *t)
 		err = callhook_alloc(&t->callhook, t->webhook, is_trunk_h, t);
 	if (!err)
 		callhook_set_store(t->callhook, t->store);
+	if (!err)
+		err = queuehook_alloc(&t->queuehook, t->webhook);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "webhook: cannot start: %m", err);
 		return err;
@@ -1237,6 +1247,7 @@ static void tamas_stop(struct tamas *t)
 	/* After cdrq: its last group queues Cdr events. Undelivered events
 	 * stay in the outbox for the next start. */
 	t->callhook = mem_deref(t->callhook);
+	t->queuehook = mem_deref(t->queuehook);   /* after the channels' last queue events */
 	t->webhook = mem_deref(t->webhook);
 	if (t->sigfd >= 0) {
 		fd_close(t->sigfd);

@@ -388,6 +388,43 @@ int queue_member_pause(const char *queue, const char *iface, bool paused, const 
 	return changed ? 0 : EALREADY;
 }
 
+int queue_apply(queue_info_h *qh, queue_member_info_h *mh, void *arg)
+{
+	uint64_t now = now_us();
+	struct le *le, *me;
+	int err;
+
+	for (le = qmod.queues.head; le; le = le->next) {
+		const struct queue *q = le->data;
+		struct queue_info qi = {
+			.name = q->name, .strategy = q->strategy, .timeout_s = q->timeout_s,
+			.retry_s = q->retry_s, .wrapup_s = q->wrapup_s, .maxlen = q->maxlen,
+			.musicclass = q->musicclass, .autopause = q->autopause,
+			.ringinuse = q->ringinuse, .waiting = list_count(&q->entries),
+			.members = list_count(&q->members),
+		};
+
+		err = qh ? qh(&qi, arg) : 0;
+		if (err)
+			return err;
+		for (me = q->members.head; mh && me; me = me->next) {
+			const struct qmember *m = me->data;
+			struct queue_member_info mi = {
+				.iface = m->iface, .penalty = m->penalty, .paused = m->paused,
+				.dynamic = m->dynamic, .in_call = m->in_call,
+				.ringing = m->ringing > 0,
+				.wrapup = m->wrapup_until_us && now < m->wrapup_until_us,
+				.calls = m->calls,
+			};
+
+			err = mh(&qi, &mi, arg);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
 void queue_close(void)
 {
 	list_flush(&qmod.queues);

@@ -85,6 +85,32 @@ int queue_member_remove(const char *queue, const char *iface, const char *callid
 int queue_member_pause(const char *queue, const char *iface, bool paused, const char *reason,
 		       const char *callid);
 
+/* What the API lists (pbx/queues/search): a queue's settings and, per
+ * member, what the queue itself knows of it (no device state: that needs a
+ * channel). Strings are valid during the callback only. */
+struct queue_info {
+	const char *name;
+	enum qstrategy strategy;
+	uint32_t timeout_s, retry_s, wrapup_s, maxlen;
+	const char *musicclass;
+	bool autopause, ringinuse;
+	unsigned waiting;             /* callers in the queue now */
+	size_t members;
+};
+struct queue_member_info {
+	const char *iface;
+	unsigned penalty;
+	bool paused, dynamic;
+	bool in_call, ringing, wrapup;
+	unsigned calls;               /* answered since start */
+};
+typedef int (queue_info_h)(const struct queue_info *qi, void *arg);
+typedef int (queue_member_info_h)(const struct queue_info *qi,
+				  const struct queue_member_info *mi, void *arg);
+/* Visits every queue in configuration order, each followed by its members;
+ * either handler may be NULL. A non-zero return stops and is returned. */
+int queue_apply(queue_info_h *qh, queue_member_info_h *mh, void *arg);
+
 /* The dialplan exit keys are looked up in (context). */
 struct dialplan;
 void queue_set_dialplan(struct dialplan *dp);

@@ -175,6 +175,10 @@ static const char *const migrations[] = {
 	" lang TEXT NOT NULL DEFAULT '',"
 	" status TEXT NOT NULL DEFAULT 'ready',"  /* ready | rendering */
 	" created TEXT NOT NULL);",
+	/* 12: queue_log lookups of the queue and agent reports (store/queuerep):
+	 * a call's rows by callid, a member's rows by queue and interface. */
+	"CREATE INDEX queue_log_call ON queue_log(callid, queuename);"
+	"CREATE INDEX queue_log_agent ON queue_log(queuename, agent);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

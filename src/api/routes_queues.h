@@ -1,0 +1,24 @@
+/* routes_queues: the REST API's queue side (spec §2.5, §2.11):
+ *   pbx/queues/search                 configured queues with members and states
+ *   pbx/queues/add, update, remove    refused: queues live in tamas.conf
+ *   pbx/queues/{add,pause,resume,remove}agent and their batch* forms
+ *                                     member changes through pbx/queue
+ *   reports/queue/search              one row per queue call (queue_log)
+ *   reports/agent/search              agent sessions: logged in, paused
+ * Members are interfaces ("SIP/2001"); the API's `source`/`agent` name an
+ * extension ("2001", meaning SIP/2001) or a whole interface. Not for the
+ * CdrQueue webhook (api/queuehook). Each route's permission is its path. */
+#ifndef TAMAS_API_ROUTES_QUEUES_H
+#define TAMAS_API_ROUTES_QUEUES_H
+
+struct http;
+struct store;
+
+/* What the routes work on; the caller owns it and it must outlive h. */
+struct routes_queues {
+	struct store *store;        /* queue_log for the reports */
+};
+
+int routes_queues_register(struct http *h, struct routes_queues *rq);
+
+#endif
