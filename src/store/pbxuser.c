@@ -2,7 +2,6 @@
  * active and attrs). Statements are prepared per call: API traffic is light,
  * and the registrar's hot path keeps store.c's prepared ones. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -45,17 +44,14 @@ static int bind_fields(sqlite3_stmt *s, const struct pbxuser *u)
 
 int pbxuser_add(struct store *st, const struct pbxuser *u, char *id, size_t idsz)
 {
-	uint8_t rnd[12];
-	char hex[25];
+	char hex[STORE_ID_SIZE];
 	sqlite3_stmt *s;
 	int err;
 
 	if (!store_db(st) || !u || !u->number || !*u->number || !u->secret || !id ||
 	    idsz < sizeof(hex))
 		return EINVAL;
-	rand_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	store_id_new(hex);
 	err = store_prepare(st, "INSERT INTO users(ext, password, context, name, active,"
 			    " attrs, id, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 			    " strftime('%Y-%m-%d %H:%M:%S', 'now'))", &s);

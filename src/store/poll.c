@@ -1,7 +1,6 @@
 /* poll: survey results (migration 7). Statements are prepared per call:
  * a score arrives once per call at most and searches are API traffic. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -18,16 +17,13 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 
 int poll_add(struct store *st, const struct poll_rec *r, char *id, size_t idsz)
 {
-	uint8_t rnd[12];
-	char hex[25];
+	char hex[STORE_ID_SIZE];
 	sqlite3_stmt *s;
 	int err;
 
 	if (!store_db(st) || !r || !r->uniqueid || !*r->uniqueid || !id || idsz < sizeof(hex))
 		return EINVAL;
-	rand_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	store_id_new(hex);
 	err = store_prepare(st, "INSERT INTO poll(id, uniqueid, src, dst, point, label, qnum,"
 			    " date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 			    " COALESCE(?8, strftime('%Y-%m-%d %H:%M:%S', 'now')))", &s);

@@ -2,6 +2,7 @@
  * prepare, bind, step to the end, finalize, and the paged searches of the
  * REST API (a count, then one page) with filters bound as parameters. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -74,6 +75,15 @@ int store_changed(struct store *st, int err)
 	if (!err && sqlite3_changes(store_db(st)) < 1)
 		err = ENOENT;
 	return err;
+}
+
+void store_id_new(char id[STORE_ID_SIZE])
+{
+	uint8_t rnd[(STORE_ID_SIZE - 1) / 2];
+
+	rand_bytes(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		(void)snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 }
 
 /* --- searches -------------------------------------------------------------- */

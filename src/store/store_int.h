@@ -44,6 +44,11 @@ int store_get(struct store *st, const char *sql, const char *key, store_row_h *h
  * (UPDATE/DELETE of a missing key). */
 int store_changed(struct store *st, int err);
 
+/* A new row id: 24 random hex digits (the API's _id, like MongoDB's), in
+ * id[STORE_ID_SIZE]. */
+enum { STORE_ID_SIZE = 25 };
+void store_id_new(char id[STORE_ID_SIZE]);
+
 /* --- searches with client filters (stmt.c) -------------------------------- */
 
 enum { STORE_WHERE_MAX = 12 };
