@@ -33,8 +33,9 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* Binds ?2..?7 = name, filename, comment, text, lang, status. */
-static int bind_fields(sqlite3_stmt *s, const struct announce *a)
+static int bind_fields(sqlite3_stmt *s, const void *row)
 {
+	const struct announce *a = row;
 	int err = bind_text(s, 2, a->name);
 
 	err = err ? err : bind_text(s, 3, a->filename);
@@ -47,41 +48,20 @@ static int bind_fields(sqlite3_stmt *s, const struct announce *a)
 
 int announce_add(struct store *st, const struct announce *a, char *id, size_t idsz)
 {
-	char hex[STORE_ID_SIZE];
-	sqlite3_stmt *s;
-	int err;
-
-	if (!store_db(st) || !a || !a->name || !*a->name || !a->filename || !id ||
-	    idsz < sizeof(hex))
+	if (!a || !a->name || !*a->name || !a->filename)
 		return EINVAL;
-	store_id_new(hex);
-	err = store_prepare(st, "INSERT INTO announcements(id, name, filename, comment, text,"
+	return store_insert(st, "INSERT INTO announcements(id, name, filename, comment, text,"
 			    " lang, status, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			    " strftime('%Y-%m-%d %H:%M:%S', 'now'))", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, hex);
-	err = err ? err : bind_fields(s, a);
-	err = store_run(s, err, NULL, NULL, NULL);
-	if (!err)
-		str_ncpy(id, hex, idsz);
-	return err;
+			    " strftime('%Y-%m-%d %H:%M:%S', 'now'))", 1, bind_fields, a, id, idsz);
 }
 
 int announce_update(struct store *st, const struct announce *a)
 {
-	sqlite3_stmt *s;
-	int err;
-
-	if (!store_db(st) || !a || !a->id || !a->name || !*a->name || !a->filename)
+	if (!a || !a->id || !a->name || !*a->name || !a->filename)
 		return EINVAL;
-	err = store_prepare(st, "UPDATE announcements SET name = ?2, filename = ?3,"
-			    " comment = ?4, text = ?5, lang = ?6, status = ?7 WHERE id = ?1", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, a->id);
-	err = err ? err : bind_fields(s, a);
-	return store_changed(st, store_run(s, err, NULL, NULL, NULL));
+	return store_update(st, "UPDATE announcements SET name = ?2, filename = ?3, comment = ?4,"
+			    " text = ?5, lang = ?6, status = ?7 WHERE id = ?1", 1, a->id,
+			    bind_fields, a);
 }
 
 int announce_del(struct store *st, const char *id)

@@ -30,54 +30,47 @@ static int row_give(sqlite3_stmt *s, void *arg)
 	return g->h(&e, g->arg);
 }
 
-/* Binds ?1..?5 = id, list, number, labels, comment (NOT NULL columns: a
- * comment left out is ""). */
-static int bind_fields(sqlite3_stmt *s, const char *id, enum numlist_kind k,
-		       const struct numlist_entry *e)
-{
-	int err = store_bind_text(s, 1, id);
+/* A row of one list. */
+struct row {
+	enum numlist_kind k;
+	const struct numlist_entry *e;
+};
 
-	err = err ? err : store_bind_text(s, 2, list_name(k));
-	err = err ? err : store_bind_text(s, 3, e->number);
-	err = err ? err : store_bind_text(s, 4, e->labels && *e->labels ? e->labels : "[]");
-	err = err ? err : store_bind_text(s, 5, e->comment ? e->comment : "");
+/* Binds ?2..?5 = list, number, labels, comment (NOT NULL columns: a
+ * comment left out is ""). */
+static int bind_fields(sqlite3_stmt *s, const void *arg)
+{
+	const struct row *r = arg;
+	int err = store_bind_text(s, 2, list_name(r->k));
+
+	err = err ? err : store_bind_text(s, 3, r->e->number);
+	err = err ? err : store_bind_text(s, 4, r->e->labels && *r->e->labels ? r->e->labels
+					  : "[]");
+	err = err ? err : store_bind_text(s, 5, r->e->comment ? r->e->comment : "");
 	return err;
 }
 
 int numlist_add(struct store *st, enum numlist_kind k, const struct numlist_entry *e,
 		char *id, size_t idsz)
 {
-	char hex[STORE_ID_SIZE];
-	sqlite3_stmt *s;
-	int err;
+	const struct row r = { k, e };
 
-	if (!store_db(st) || !e || !e->number || !*e->number || !id || idsz < sizeof(hex))
+	if (!e || !e->number || !*e->number)
 		return EINVAL;
-	store_id_new(hex);
-	err = store_prepare(st, "INSERT INTO numlist(id, list, number, labels, comment, created)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%d %H:%M:%S', 'now'))",
-			    &s);
-	if (err)
-		return err;
 	/* A constraint (EEXIST) means the number is taken. */
-	err = store_run(s, bind_fields(s, hex, k, e), NULL, NULL, NULL);
-	if (!err)
-		str_ncpy(id, hex, idsz);
-	return err;
+	return store_insert(st, "INSERT INTO numlist(id, list, number, labels, comment, created)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%d %H:%M:%S', 'now'))",
+			    1, bind_fields, &r, id, idsz);
 }
 
 int numlist_update(struct store *st, enum numlist_kind k, const struct numlist_entry *e)
 {
-	sqlite3_stmt *s;
-	int err;
+	const struct row r = { k, e };
 
-	if (!store_db(st) || !e || !e->id || !e->number || !*e->number)
+	if (!e || !e->id || !e->number || !*e->number)
 		return EINVAL;
-	err = store_prepare(st, "UPDATE numlist SET number = ?3, labels = ?4, comment = ?5"
-			    " WHERE id = ?1 AND list = ?2", &s);
-	if (err)
-		return err;
-	return store_changed(st, store_run(s, bind_fields(s, e->id, k, e), NULL, NULL, NULL));
+	return store_update(st, "UPDATE numlist SET number = ?3, labels = ?4, comment = ?5"
+			    " WHERE id = ?1 AND list = ?2", 1, e->id, bind_fields, &r);
 }
 
 int numlist_del(struct store *st, enum numlist_kind k, const char *id)

@@ -86,6 +86,43 @@ void store_id_new(char id[STORE_ID_SIZE])
 		(void)snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 }
 
+int store_insert(struct store *st, const char *sql, int id_param, store_bind_h *b,
+		 const void *row, char *id, size_t idsz)
+{
+	char hex[STORE_ID_SIZE];
+	sqlite3_stmt *s;
+	int err;
+
+	if (!b || !id || idsz < sizeof(hex))
+		return EINVAL;
+	err = store_prepare(st, sql, &s);
+	if (err)
+		return err;
+	store_id_new(hex);
+	err = store_bind_text(s, id_param, hex);
+	err = err ? err : b(s, row);
+	err = store_run(s, err, NULL, NULL, NULL);
+	if (!err)
+		str_ncpy(id, hex, idsz);
+	return err;
+}
+
+int store_update(struct store *st, const char *sql, int id_param, const char *id,
+		 store_bind_h *b, const void *row)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!id || !b)
+		return EINVAL;
+	err = store_prepare(st, sql, &s);
+	if (err)
+		return err;
+	err = store_bind_text(s, id_param, id);
+	err = err ? err : b(s, row);
+	return store_changed(st, store_run(s, err, NULL, NULL, NULL));
+}
+
 /* --- searches -------------------------------------------------------------- */
 
 /* "%v%" with LIKE's wildcards in v escaped by '\'. */
