@@ -145,3 +145,14 @@ void apiform_store_failed(struct http_reply *rep, const char *what, int err)
 	log_error("api: %s failed in the store: %m", what, err);
 	http_reply_error(rep, 500, "Requested operation failed");
 }
+
+void apiform_reply_rows(struct http_reply *rep, const char *what, int err,
+			const struct http_page *pg, uint64_t total, json_t *rows)
+{
+	if (err) {
+		json_decref(rows);
+		apiform_store_failed(rep, what, err);
+		return;
+	}
+	http_reply_ok(rep, "", pg->given ? http_page_data(pg, total, rows) : rows);
+}

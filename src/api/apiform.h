@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_req;
 struct http_reply;
@@ -50,6 +51,11 @@ int apiform_page(const struct http_req *req, struct http_reply *rep, struct http
 int apiform_append(json_t *rows, json_t *o);
 /* 500 "Requested operation failed" after a store error, logged with what. */
 void apiform_store_failed(struct http_reply *rep, const char *what, int err);
+/* Replies to a search with rows (taken): the data as such, or inside the
+ * pagination envelope when the request had one (pg->given); when err, the
+ * store failure instead (apiform_store_failed) and rows dropped. */
+void apiform_reply_rows(struct http_reply *rep, const char *what, int err,
+			const struct http_page *pg, uint64_t total, json_t *rows);
 /* `_id`, or `id_` as the docs' tables spell it. 0, or an errno with rep
  * filled ("Field '_id':value is missing" when absent). */
 int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz);

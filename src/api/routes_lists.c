@@ -266,12 +266,7 @@ static void list_search_h(const struct http_req *req, struct http_reply *rep, vo
 		return;
 	}
 	err = numlist_search(lr->store, lr->kind, &q, &total, list_row_h, &lrw);
-	if (err) {
-		json_decref(lrw.rows);
-		apiform_store_failed(rep, lr->what, err);
-		return;
-	}
-	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, lrw.rows) : lrw.rows);
+	apiform_reply_rows(rep, lr->what, err, &pg, total, lrw.rows);
 }
 
 /* --- setup -------------------------------------------------------------------- */

@@ -823,12 +823,7 @@ static void ann_search_h(const struct http_req *req, struct http_reply *rep, voi
 		return;
 	}
 	err = announce_search(rm->cf.store, &q, &total, ann_row_h, rows);
-	if (err) {
-		json_decref(rows);
-		apiform_store_failed(rep, "pbx/announcements/search", err);
-		return;
-	}
-	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, rows) : rows);
+	apiform_reply_rows(rep, "pbx/announcements/search", err, &pg, total, rows);
 }
 
 /* --- setup -------------------------------------------------------------------- */
