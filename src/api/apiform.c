@@ -21,6 +21,18 @@ int apiform_text(const struct http_req *req, struct http_reply *rep, const char 
 	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
 }
 
+int apiform_key(const struct http_req *req, struct http_reply *rep, const char *name,
+		char *buf, size_t sz, bool required)
+{
+	int r = apiform_text(req, rep, name, buf, sz);
+
+	if ((r == 0 && required) || (r == 1 && !buf[0])) {
+		http_reply_fail(rep, "Field '%s':value is missing", name);
+		return -1;
+	}
+	return r;
+}
+
 bool apiform_charset_ok(const char *s, size_t max, const char *set)
 {
 	size_t n = strlen(s);

@@ -30,6 +30,11 @@ struct apiform_field {
 /* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused. */
 int apiform_text(const struct http_req *req, struct http_reply *rep, const char *name,
 		 char *buf, size_t sz);
+/* apiform_text for a row's key (a name, a number), which cannot be
+ * cleared: "" is refused, and absence too when required (adding); both
+ * as "Field 'name':value is missing". */
+int apiform_key(const struct http_req *req, struct http_reply *rep, const char *name,
+		char *buf, size_t sz, bool required);
 /* Whether s is 1..max bytes, all from set. */
 bool apiform_charset_ok(const char *s, size_t max, const char *set);
 /* Reads each of fields present in the request into attrs (as strings).
