@@ -21,6 +21,18 @@ int apiform_text(const struct http_req *req, struct http_reply *rep, const char 
 	return http_arg_str(req, rep, name, false, buf, sz) ? -1 : 1;
 }
 
+int apiform_key(const struct http_req *req, struct http_reply *rep, const char *name,
+		char *buf, size_t sz, bool required)
+{
+	int r = apiform_text(req, rep, name, buf, sz);
+
+	if ((r == 0 && required) || (r == 1 && !buf[0])) {
+		http_reply_fail(rep, "Field '%s':value is missing", name);
+		return -1;
+	}
+	return r;
+}
+
 bool apiform_charset_ok(const char *s, size_t max, const char *set)
 {
 	size_t n = strlen(s);
@@ -144,4 +156,15 @@ void apiform_store_failed(struct http_reply *rep, const char *what, int err)
 {
 	log_error("api: %s failed in the store: %m", what, err);
 	http_reply_error(rep, 500, "Requested operation failed");
+}
+
+void apiform_reply_rows(struct http_reply *rep, const char *what, int err,
+			const struct http_page *pg, uint64_t total, json_t *rows)
+{
+	if (err) {
+		json_decref(rows);
+		apiform_store_failed(rep, what, err);
+		return;
+	}
+	http_reply_ok(rep, "", pg->given ? http_page_data(pg, total, rows) : rows);
 }

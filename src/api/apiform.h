@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_req;
 struct http_reply;
@@ -29,6 +30,11 @@ struct apiform_field {
 /* 1: present (buf holds it, maybe ""); 0: absent or null; -1: refused. */
 int apiform_text(const struct http_req *req, struct http_reply *rep, const char *name,
 		 char *buf, size_t sz);
+/* apiform_text for a row's key (a name, a number), which cannot be
+ * cleared: "" is refused, and absence too when required (adding); both
+ * as "Field 'name':value is missing". */
+int apiform_key(const struct http_req *req, struct http_reply *rep, const char *name,
+		char *buf, size_t sz, bool required);
 /* Whether s is 1..max bytes, all from set. */
 bool apiform_charset_ok(const char *s, size_t max, const char *set);
 /* Reads each of fields present in the request into attrs (as strings).
@@ -50,6 +56,11 @@ int apiform_page(const struct http_req *req, struct http_reply *rep, struct http
 int apiform_append(json_t *rows, json_t *o);
 /* 500 "Requested operation failed" after a store error, logged with what. */
 void apiform_store_failed(struct http_reply *rep, const char *what, int err);
+/* Replies to a search with rows (taken): the data as such, or inside the
+ * pagination envelope when the request had one (pg->given); when err, the
+ * store failure instead (apiform_store_failed) and rows dropped. */
+void apiform_reply_rows(struct http_reply *rep, const char *what, int err,
+			const struct http_page *pg, uint64_t total, json_t *rows);
 /* `_id`, or `id_` as the docs' tables spell it. 0, or an errno with rep
  * filled ("Field '_id':value is missing" when absent). */
 int apiform_id(const struct http_req *req, struct http_reply *rep, char *buf, size_t sz);

@@ -106,14 +106,10 @@ static int labels_read(const struct http_req *req, struct http_reply *rep, struc
 static int nform_read(const struct http_req *req, struct http_reply *rep,
 		      const struct listroutes *lr, struct nform *f, bool adding)
 {
-	int r = apiform_text(req, rep, "number", f->number, sizeof(f->number));
+	int r = apiform_key(req, rep, "number", f->number, sizeof(f->number), adding);
 
 	if (r < 0)
 		return EINVAL;
-	if ((r == 0 && adding) || (r == 1 && !f->number[0])) {
-		http_reply_fail(rep, "Field 'number':value is missing");
-		return EINVAL;
-	}
 	/* What a SIP From user part can carry as a phone number. */
 	if (!apiform_charset_ok(f->number, NUMBER_MAX_LEN, APIFORM_ALNUM "+*#_.-")) {
 		http_reply_fail(rep, "Field 'number': use digits, letters and + * # _ . - only "
@@ -266,12 +262,7 @@ static void list_search_h(const struct http_req *req, struct http_reply *rep, vo
 		return;
 	}
 	err = numlist_search(lr->store, lr->kind, &q, &total, list_row_h, &lrw);
-	if (err) {
-		json_decref(lrw.rows);
-		apiform_store_failed(rep, lr->what, err);
-		return;
-	}
-	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, lrw.rows) : lrw.rows);
+	apiform_reply_rows(rep, lr->what, err, &pg, total, lrw.rows);
 }
 
 /* --- setup -------------------------------------------------------------------- */

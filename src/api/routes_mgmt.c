@@ -583,13 +583,9 @@ static int aform_read(const struct http_req *req, struct http_reply *rep,
 	char name[NAME_MAX_LEN + 2];
 	int r, rf, rt;
 
-	r = apiform_text(req, rep, "name", name, sizeof(name));
+	r = apiform_key(req, rep, "name", name, sizeof(name), adding);
 	if (r < 0)
 		return EINVAL;
-	if ((r == 0 && adding) || (r == 1 && !name[0])) {
-		http_reply_fail(rep, "Field 'name':value is missing");
-		return EINVAL;
-	}
 	if (r == 1) {
 		/* The name becomes a file name and a playback() argument. */
 		if (!apiform_charset_ok(name, NAME_MAX_LEN, APIFORM_ALNUM "_-") || name[0] == '-') {
@@ -823,12 +819,7 @@ static void ann_search_h(const struct http_req *req, struct http_reply *rep, voi
 		return;
 	}
 	err = announce_search(rm->cf.store, &q, &total, ann_row_h, rows);
-	if (err) {
-		json_decref(rows);
-		apiform_store_failed(rep, "pbx/announcements/search", err);
-		return;
-	}
-	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, rows) : rows);
+	apiform_reply_rows(rep, "pbx/announcements/search", err, &pg, total, rows);
 }
 
 /* --- setup -------------------------------------------------------------------- */

@@ -424,6 +424,7 @@ static void users_search_h(const struct http_req *req, struct http_reply *rep, v
 		return;
 	}
 	/* tamas has no operator accounts, so no extension is mapped to one. */
+	err = 0;
 	if (strcmp(status, "mapped") && !mapped[0]) {
 		q.name = name;
 		q.number = number;
@@ -436,13 +437,8 @@ static void users_search_h(const struct http_req *req, struct http_reply *rep, v
 			q.count = pg.count;
 		}
 		err = pbxuser_search(rp->store, &q, &total, search_row_h, rows);
-		if (err) {
-			json_decref(rows);
-			apiform_store_failed(rep, "pbx/users/search", err);
-			return;
-		}
 	}
-	http_reply_ok(rep, "", pg.given ? http_page_data(&pg, total, rows) : rows);
+	apiform_reply_rows(rep, "pbx/users/search", err, &pg, total, rows);
 }
 
 int routes_pbx_register(struct http *h, struct routes_pbx *rp)

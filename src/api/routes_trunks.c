@@ -172,14 +172,10 @@ static int form_read(struct routes_trunks *rt, const struct http_req *req,
 	char name[64];
 	struct tconf t;
 	const char *why;
-	int r = apiform_text(req, rep, "name", name, sizeof(name));
+	int r = apiform_key(req, rep, "name", name, sizeof(name), adding);
 
 	if (r < 0)
 		return EINVAL;
-	if ((r == 0 && adding) || (r == 1 && !name[0])) {
-		http_reply_fail(rep, "Field 'name':value is missing");
-		return EINVAL;
-	}
 	if (r == 1) {
 		if (!apiform_charset_ok(name, sizeof(name) - 1, NAME_SET)) {
 			http_reply_fail(rep, "Field 'name': use letters, digits and _ - . only");

@@ -1,7 +1,6 @@
 /* numlist: the numlist table (migration 7), one statement per call like
  * store/pbxuser. The list column keeps black and white apart. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -15,142 +14,88 @@ static const char *list_name(enum numlist_kind k)
 	return k == NUMLIST_WHITE ? "white" : "black";
 }
 
-static int step_err(int rc)
+struct give {
+	numlist_h *h;
+	void *arg;
+};
+
+static int row_give(sqlite3_stmt *s, void *arg)
 {
-	int err = store_errno(rc);
-
-	return err ? err : EIO;
-}
-
-static const char *col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-
-	return v ? (const char *)v : "";
-}
-
-static int row_give(sqlite3_stmt *s, numlist_h *h, void *arg)
-{
+	const struct give *g = arg;
 	struct numlist_entry e = {
-		.id = col(s, 0), .number = col(s, 1), .labels = col(s, 2),
-		.comment = col(s, 3), .created = col(s, 4),
+		.id = store_col(s, 0), .number = store_col(s, 1), .labels = store_col(s, 2),
+		.comment = store_col(s, 3), .created = store_col(s, 4),
 	};
 
-	return h(&e, arg);
+	return g->h(&e, g->arg);
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return store_errno(sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT));
-}
+/* A row of one list. */
+struct row {
+	enum numlist_kind k;
+	const struct numlist_entry *e;
+};
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **s)
+/* Binds ?2..?5 = list, number, labels, comment (NOT NULL columns: a
+ * comment left out is ""). */
+static int bind_fields(sqlite3_stmt *s, const void *arg)
 {
-	return store_errno(sqlite3_prepare_v2(db, sql, -1, s, NULL));
-}
+	const struct row *r = arg;
+	int err = store_bind_text(s, 2, list_name(r->k));
 
-/* Steps a write; a constraint means the number is taken. */
-static int exec_one(sqlite3 *db, sqlite3_stmt *s, int err, bool need_change)
-{
-	int rc;
-
-	if (!err) {
-		rc = sqlite3_step(s);
-		err = rc == SQLITE_DONE ? 0 : (rc & 0xff) == SQLITE_CONSTRAINT ? EEXIST
-			: step_err(rc);
-		if (!err && need_change && sqlite3_changes(db) < 1)
-			err = ENOENT;
-	}
-	sqlite3_finalize(s);
+	err = err ? err : store_bind_text(s, 3, r->e->number);
+	err = err ? err : store_bind_text(s, 4, r->e->labels && *r->e->labels ? r->e->labels
+					  : "[]");
+	err = err ? err : store_bind_text(s, 5, r->e->comment ? r->e->comment : "");
 	return err;
 }
 
 int numlist_add(struct store *st, enum numlist_kind k, const struct numlist_entry *e,
 		char *id, size_t idsz)
 {
-	sqlite3 *db = store_db(st);
-	uint8_t rnd[12];
-	char hex[25];
-	sqlite3_stmt *s;
-	int err;
+	const struct row r = { k, e };
 
-	if (!db || !e || !e->number || !*e->number || !id || idsz < sizeof(hex))
+	if (!e || !e->number || !*e->number)
 		return EINVAL;
-	rand_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	err = prepare(db, "INSERT INTO numlist(id, list, number, labels, comment, created)"
-		      " VALUES(?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%d %H:%M:%S', 'now'))", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, hex);
-	err = err ? err : bind_text(s, 2, list_name(k));
-	err = err ? err : bind_text(s, 3, e->number);
-	err = err ? err : bind_text(s, 4, e->labels && *e->labels ? e->labels : "[]");
-	err = err ? err : bind_text(s, 5, e->comment);
-	err = exec_one(db, s, err, false);
-	if (!err)
-		str_ncpy(id, hex, idsz);
-	return err;
+	/* A constraint (EEXIST) means the number is taken. */
+	return store_insert(st, "INSERT INTO numlist(id, list, number, labels, comment, created)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%d %H:%M:%S', 'now'))",
+			    1, bind_fields, &r, id, idsz);
 }
 
 int numlist_update(struct store *st, enum numlist_kind k, const struct numlist_entry *e)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s;
-	int err;
+	const struct row r = { k, e };
 
-	if (!db || !e || !e->id || !e->number || !*e->number)
+	if (!e || !e->id || !e->number || !*e->number)
 		return EINVAL;
-	err = prepare(db, "UPDATE numlist SET number = ?3, labels = ?4, comment = ?5"
-		      " WHERE id = ?1 AND list = ?2", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, e->id);
-	err = err ? err : bind_text(s, 2, list_name(k));
-	err = err ? err : bind_text(s, 3, e->number);
-	err = err ? err : bind_text(s, 4, e->labels && *e->labels ? e->labels : "[]");
-	err = err ? err : bind_text(s, 5, e->comment);
-	return exec_one(db, s, err, true);
+	return store_update(st, "UPDATE numlist SET number = ?3, labels = ?4, comment = ?5"
+			    " WHERE id = ?1 AND list = ?2", 1, e->id, bind_fields, &r);
 }
 
 int numlist_del(struct store *st, enum numlist_kind k, const char *id)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s;
-	int err;
+	const char *v[2] = { id, list_name(k) };
 
-	if (!db || !id)
+	if (!id)
 		return EINVAL;
-	err = prepare(db, "DELETE FROM numlist WHERE id = ?1 AND list = ?2", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, id);
-	err = err ? err : bind_text(s, 2, list_name(k));
-	return exec_one(db, s, err, true);
+	return store_changed(st, store_exec(st, "DELETE FROM numlist WHERE id = ?1 AND list = ?2",
+					    v, 2, NULL, NULL, NULL));
 }
 
-static int get_one(struct store *st, const char *sql, enum numlist_kind k, const char *v,
+/* Runs sql (?1 = key, ?2 = the list): its row into h; ENOENT when none. */
+static int get_one(struct store *st, const char *sql, enum numlist_kind k, const char *key,
 		   numlist_h *h, void *arg)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s;
-	int err, rc;
+	const char *v[2] = { key, list_name(k) };
+	struct give g = { h, arg };
+	unsigned n;
+	int err;
 
-	if (!db || !v || !h)
+	if (!key || !h)
 		return EINVAL;
-	err = prepare(db, sql, &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, v);
-	err = err ? err : bind_text(s, 2, list_name(k));
-	if (!err) {
-		rc = sqlite3_step(s);
-		err = rc == SQLITE_ROW ? row_give(s, h, arg)
-			: rc == SQLITE_DONE ? ENOENT : step_err(rc);
-	}
-	sqlite3_finalize(s);
-	return err;
+	err = store_exec(st, sql, v, 2, row_give, &g, &n);
+	return err ? err : n ? 0 : ENOENT;
 }
 
 int numlist_get(struct store *st, enum numlist_kind k, const char *id, numlist_h *h,
@@ -168,27 +113,6 @@ int numlist_lookup(struct store *st, enum numlist_kind k, const char *number,
 		       number, h, arg);
 }
 
-/* "%v%" with LIKE's wildcards in v escaped by '\'. */
-static int like_pattern(char **out, const char *v)
-{
-	char *p;
-	size_t n = 0;
-
-	*out = mem_zalloc(2 * strlen(v) + 3, NULL);
-	if (!*out)
-		return ENOMEM;
-	p = *out;
-	p[n++] = '%';
-	for (; *v; v++) {
-		if (*v == '%' || *v == '_' || *v == '\\')
-			p[n++] = '\\';
-		p[n++] = *v;
-	}
-	p[n++] = '%';
-	p[n] = '\0';
-	return 0;
-}
-
 static const char *sort_column(const char *sort)
 {
 	if (!sort || !*sort || !strcmp(sort, "number"))
@@ -203,71 +127,17 @@ static const char *sort_column(const char *sort)
 int numlist_search(struct store *st, enum numlist_kind k, const struct numlist_query *q,
 		   uint64_t *total, numlist_h *h, void *arg)
 {
-	const bool by_number = q && q->number && *q->number;
-	const char *colname;
-	char *sql = NULL, *pat = NULL;
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
-	int err, rc = SQLITE_DONE;
-	bool any = false;
+	struct store_page p = { .cols = COLS, .from = "numlist", .tie = "number" };
+	struct give g = { h, arg };
+	int err;
 
-	if (!db || !q || !total || !h)
+	if (!q || !h)
 		return EINVAL;
-	colname = sort_column(q->sort);
-	if (!colname)
-		return EINVAL;
-	if (by_number && q->alike) {
-		err = like_pattern(&pat, q->number);
-		if (err)
-			return err;
-	}
-	/* One statement: the window count gives the total with the page. */
-	err = re_sdprintf(&sql, "SELECT " COLS ", count(*) OVER () FROM numlist WHERE list = ?1%s"
-			  " ORDER BY %s %s, number LIMIT ?3 OFFSET ?4",
-			  !by_number ? "" : q->alike ? " AND number LIKE ?2 ESCAPE '\\'"
-			  : " AND number = ?2", colname, q->desc ? "DESC" : "ASC");
-	if (err)
-		goto out;
-	err = prepare(db, sql, &s);
-	if (err)
-		goto out;
-	err = bind_text(s, 1, list_name(k));
-	if (!err && by_number)
-		err = bind_text(s, 2, q->alike ? pat : q->number);
-	err = err ? err : store_errno(sqlite3_bind_int64(s, 3, q->count ? (sqlite3_int64)q->count
-							     : -1));
-	err = err ? err : store_errno(sqlite3_bind_int64(s, 4, q->start));
-	*total = 0;
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		*total = (uint64_t)sqlite3_column_int64(s, 5);
-		any = true;
-		err = row_give(s, h, arg);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = step_err(rc);
-	/* A page past the end has no row to carry the count. */
-	if (!err && !any && q->start) {
-		sqlite3_finalize(s);
-		s = NULL;
-		sql = mem_deref(sql);
-		err = re_sdprintf(&sql, "SELECT count(*) FROM numlist WHERE list = ?1%s",
-				  !by_number ? "" : q->alike ? " AND number LIKE ?2 ESCAPE '\\'"
-				  : " AND number = ?2");
-		err = err ? err : prepare(db, sql, &s);
-		err = err ? err : bind_text(s, 1, list_name(k));
-		if (!err && by_number)
-			err = bind_text(s, 2, q->alike ? pat : q->number);
-		if (!err) {
-			rc = sqlite3_step(s);
-			if (rc == SQLITE_ROW)
-				*total = (uint64_t)sqlite3_column_int64(s, 0);
-			else
-				err = step_err(rc);
-		}
-	}
- out:
-	sqlite3_finalize(s);
-	mem_deref(sql);
-	mem_deref(pat);
-	return err;
+	p.sort = sort_column(q->sort);
+	p.desc = q->desc;
+	p.start = q->start;
+	p.count = q->count;
+	err = store_where_match(&p.where, "list", list_name(k), false);
+	err = err ? err : store_where_match(&p.where, "number", q->number, q->alike);
+	return store_search(st, &p, err, total, row_give, &g);
 }

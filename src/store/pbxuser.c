@@ -2,7 +2,6 @@
  * active and attrs). Statements are prepared per call: API traffic is light,
  * and the registrar's hot path keeps store.c's prepared ones. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -30,8 +29,9 @@ static int row_give(sqlite3_stmt *s, void *arg)
 }
 
 /* Binds ?1..?6 = number, secret, context, name, active, attrs. */
-static int bind_fields(sqlite3_stmt *s, const struct pbxuser *u)
+static int bind_fields(sqlite3_stmt *s, const void *row)
 {
+	const struct pbxuser *u = row;
 	int err = store_bind_text(s, 1, u->number);
 
 	err = err ? err : store_bind_text(s, 2, u->secret);
@@ -45,44 +45,20 @@ static int bind_fields(sqlite3_stmt *s, const struct pbxuser *u)
 
 int pbxuser_add(struct store *st, const struct pbxuser *u, char *id, size_t idsz)
 {
-	uint8_t rnd[12];
-	char hex[25];
-	sqlite3_stmt *s;
-	int err;
-
-	if (!store_db(st) || !u || !u->number || !*u->number || !u->secret || !id ||
-	    idsz < sizeof(hex))
+	if (!u || !u->number || !*u->number || !u->secret)
 		return EINVAL;
-	rand_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	err = store_prepare(st, "INSERT INTO users(ext, password, context, name, active,"
-			    " attrs, id, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			    " strftime('%Y-%m-%d %H:%M:%S', 'now'))", &s);
-	if (err)
-		return err;
-	err = bind_fields(s, u);
-	err = err ? err : store_bind_text(s, 7, hex);
-	err = store_run(s, err, NULL, NULL, NULL);
-	if (!err)
-		str_ncpy(id, hex, idsz);
-	return err;
+	return store_insert(st, "INSERT INTO users(ext, password, context, name, active, attrs,"
+			    " id, created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+			    " strftime('%Y-%m-%d %H:%M:%S', 'now'))", 7, bind_fields, u, id, idsz);
 }
 
 int pbxuser_update(struct store *st, const struct pbxuser *u)
 {
-	sqlite3_stmt *s;
-	int err;
-
-	if (!store_db(st) || !u || !u->id || !u->number || !*u->number || !u->secret)
+	if (!u || !u->id || !u->number || !*u->number || !u->secret)
 		return EINVAL;
-	err = store_prepare(st, "UPDATE users SET ext = ?1, password = ?2, context = ?3,"
-			    " name = ?4, active = ?5, attrs = ?6 WHERE id = ?7", &s);
-	if (err)
-		return err;
-	err = bind_fields(s, u);
-	err = err ? err : store_bind_text(s, 7, u->id);
-	return store_changed(st, store_run(s, err, NULL, NULL, NULL));
+	return store_update(st, "UPDATE users SET ext = ?1, password = ?2, context = ?3,"
+			    " name = ?4, active = ?5, attrs = ?6 WHERE id = ?7", 7, u->id,
+			    bind_fields, u);
 }
 
 int pbxuser_del(struct store *st, const char *id)

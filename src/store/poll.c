@@ -1,7 +1,6 @@
 /* poll: survey results (migration 7). Statements are prepared per call:
  * a score arrives once per call at most and searches are API traffic. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -16,25 +15,13 @@ static int bind_text(sqlite3_stmt *s, int i, const char *v)
 	return store_bind_text(s, i, v ? v : "");
 }
 
-int poll_add(struct store *st, const struct poll_rec *r, char *id, size_t idsz)
+/* Binds ?2..?8 = uniqueid, src, dst, point, label, qnum and, when given,
+ * date (else ?8 stays NULL: now). */
+static int bind_fields(sqlite3_stmt *s, const void *row)
 {
-	uint8_t rnd[12];
-	char hex[25];
-	sqlite3_stmt *s;
-	int err;
+	const struct poll_rec *r = row;
+	int err = bind_text(s, 2, r->uniqueid);
 
-	if (!store_db(st) || !r || !r->uniqueid || !*r->uniqueid || !id || idsz < sizeof(hex))
-		return EINVAL;
-	rand_bytes(rnd, sizeof(rnd));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		(void)snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	err = store_prepare(st, "INSERT INTO poll(id, uniqueid, src, dst, point, label, qnum,"
-			    " date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			    " COALESCE(?8, strftime('%Y-%m-%d %H:%M:%S', 'now')))", &s);
-	if (err)
-		return err;
-	err = bind_text(s, 1, hex);
-	err = err ? err : bind_text(s, 2, r->uniqueid);
 	err = err ? err : bind_text(s, 3, r->src);
 	err = err ? err : bind_text(s, 4, r->dst);
 	err = err ? err : store_errno(sqlite3_bind_int64(s, 5, r->point));
@@ -42,10 +29,17 @@ int poll_add(struct store *st, const struct poll_rec *r, char *id, size_t idsz)
 	err = err ? err : bind_text(s, 7, r->qnum);
 	if (!err && r->date && *r->date)
 		err = bind_text(s, 8, r->date);
-	err = store_run(s, err, NULL, NULL, NULL);
-	if (!err)
-		str_ncpy(id, hex, idsz);
 	return err;
+}
+
+int poll_add(struct store *st, const struct poll_rec *r, char *id, size_t idsz)
+{
+	if (!r || !r->uniqueid || !*r->uniqueid)
+		return EINVAL;
+	return store_insert(st, "INSERT INTO poll(id, uniqueid, src, dst, point, label, qnum,"
+			    " date) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+			    " COALESCE(?8, strftime('%Y-%m-%d %H:%M:%S', 'now')))", 1, bind_fields,
+			    r, id, idsz);
 }
 
 static const char *sort_column(const char *sort)

@@ -2,6 +2,7 @@
  * prepare, bind, step to the end, finalize, and the paged searches of the
  * REST API (a count, then one page) with filters bound as parameters. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <re.h>
@@ -74,6 +75,52 @@ int store_changed(struct store *st, int err)
 	if (!err && sqlite3_changes(store_db(st)) < 1)
 		err = ENOENT;
 	return err;
+}
+
+void store_id_new(char id[STORE_ID_SIZE])
+{
+	uint8_t rnd[(STORE_ID_SIZE - 1) / 2];
+
+	rand_bytes(rnd, sizeof(rnd));
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		(void)snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+}
+
+int store_insert(struct store *st, const char *sql, int id_param, store_bind_h *b,
+		 const void *row, char *id, size_t idsz)
+{
+	char hex[STORE_ID_SIZE];
+	sqlite3_stmt *s;
+	int err;
+
+	if (!b || !id || idsz < sizeof(hex))
+		return EINVAL;
+	err = store_prepare(st, sql, &s);
+	if (err)
+		return err;
+	store_id_new(hex);
+	err = store_bind_text(s, id_param, hex);
+	err = err ? err : b(s, row);
+	err = store_run(s, err, NULL, NULL, NULL);
+	if (!err)
+		str_ncpy(id, hex, idsz);
+	return err;
+}
+
+int store_update(struct store *st, const char *sql, int id_param, const char *id,
+		 store_bind_h *b, const void *row)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!id || !b)
+		return EINVAL;
+	err = store_prepare(st, sql, &s);
+	if (err)
+		return err;
+	err = store_bind_text(s, id_param, id);
+	err = err ? err : b(s, row);
+	return store_changed(st, store_run(s, err, NULL, NULL, NULL));
 }
 
 /* --- searches -------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #define TAMAS_STORE_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
 
@@ -43,6 +44,23 @@ int store_get(struct store *st, const char *sql, const char *key, store_row_h *h
 /* err; or ENOENT when err is 0 and the last statement changed no row
  * (UPDATE/DELETE of a missing key). */
 int store_changed(struct store *st, int err);
+
+/* A new row id: 24 random hex digits (the API's _id, like MongoDB's), in
+ * id[STORE_ID_SIZE]. */
+enum { STORE_ID_SIZE = 25 };
+void store_id_new(char id[STORE_ID_SIZE]);
+
+/* Binds a row's own parameters (all but its new id) into s. */
+typedef int (store_bind_h)(sqlite3_stmt *s, const void *row);
+/* Runs the INSERT sql for a new row: a new id (store_id_new) bound as
+ * ?id_param, the rest by b; the id copied into id (idsz >= STORE_ID_SIZE)
+ * once stored. EEXIST for a constraint (a taken unique value). */
+int store_insert(struct store *st, const char *sql, int id_param, store_bind_h *b,
+		 const void *row, char *id, size_t idsz);
+/* Runs the UPDATE sql of row id: id bound as ?id_param, the rest by b.
+ * ENOENT when no row changed; EEXIST for a constraint. */
+int store_update(struct store *st, const char *sql, int id_param, const char *id,
+		 store_bind_h *b, const void *row);
 
 /* --- searches with client filters (stmt.c) -------------------------------- */
 

@@ -20,23 +20,7 @@
 #include "store/announce.h"
 #include "store/numlist.h"
 #include "store/store.h"
-
-static int setup(void **state)
-{
-	struct store *st = NULL;
-	char err[256];
-
-	if (store_open(&st, ":memory:", err, sizeof(err)))
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	store_close(*state);
-	return 0;
-}
+#include "store_fixture.h"
 
 struct seen {
 	char numbers[8][32];
@@ -228,7 +212,7 @@ static void test_afile_convert_makes_8k_mono_wav_and_refuses_non_audio(void **st
 	assert_int_equal(rmdir(dir), 0);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, store_fix_mem_setup, store_fix_mem_teardown)
 
 int main(void)
 {

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,54 +17,14 @@
 #include <cmocka.h>
 #include "store/outbox.h"
 #include "store/store.h"
-
-struct fix {
-	char dir[64];
-	char db[PATH_MAX];
-	char err[256];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void open_ok(struct fix *f)
-{
-	int err = store_open(&f->st, f->db, f->err, sizeof(f->err));
-
-	if (err)
-		fail_msg("store_open: %d %s", err, f->err);
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/tamas-outbox-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/tamas.db", f->dir);
-	open_ok(f);
-	*state = f;
-	return 0;
+	return store_fix_setup(state, "outbox", "tamas.db", true);
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int64_t put(struct fix *f, const char *event, const char *key, const char *body)
+static int64_t put(struct store_fix *f, const char *event, const char *key, const char *body)
 {
 	struct outbox_new ev = { .event = event, .call_key = key, .url = "http://127.0.0.1:9/h",
 				 .method = "POST", .style = "g4", .body = body };
@@ -107,7 +66,7 @@ static int collect_h(const struct outbox_row *r, void *arg)
 	return 0;
 }
 
-static struct got due(struct fix *f, int64_t now, unsigned max)
+static struct got due(struct store_fix *f, int64_t now, unsigned max)
 {
 	struct got g = {0};
 
@@ -115,7 +74,7 @@ static struct got due(struct fix *f, int64_t now, unsigned max)
 	return g;
 }
 
-static unsigned pending(struct fix *f)
+static unsigned pending(struct store_fix *f)
 {
 	unsigned n = 99;
 
@@ -125,7 +84,7 @@ static unsigned pending(struct fix *f)
 
 static void test_enqueued_row_is_due_at_once_with_its_fields(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t id = put(f, "Cdr", "1717.1", "{\"event_name\":\"Cdr\"}");
 	struct got g = due(f, 1, 10);
 
@@ -141,7 +100,7 @@ static void test_enqueued_row_is_due_at_once_with_its_fields(void **state)
 
 static void test_only_oldest_row_of_a_call_key_is_due(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t a1 = put(f, "IncomingCall", "A", "a1");
 	int64_t b1 = put(f, "IncomingCall", "B", "b1");
 	int64_t a2 = put(f, "Cdr", "A", "a2");
@@ -159,7 +118,7 @@ static void test_only_oldest_row_of_a_call_key_is_due(void **state)
 
 static void test_failed_row_holds_back_later_rows_of_its_call_until_due(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t a1 = put(f, "NewState", "A", "a1");
 	int64_t a2 = put(f, "NewState", "A", "a2");
 	int64_t b1 = put(f, "NewState", "B", "b1");
@@ -182,7 +141,7 @@ static void test_failed_row_holds_back_later_rows_of_its_call_until_due(void **s
 
 static void test_fetch_respects_max(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char key[8];
 
 	for (int i = 0; i < 5; i++) {
@@ -196,7 +155,7 @@ static void test_fetch_respects_max(void **state)
 
 static void test_failure_counts_attempts_and_keeps_truncated_error(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t id = put(f, "Cdr", "A", "x");
 	char longerr[400];
 	struct got g = {0};
@@ -215,7 +174,7 @@ static void test_failure_counts_attempts_and_keeps_truncated_error(void **state)
 
 static void test_next_due_is_earliest_future_head(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t a1 = put(f, "Cdr", "A", "a1");
 	int64_t b1 = put(f, "Cdr", "B", "b1");
 	int64_t at = 0;
@@ -237,7 +196,7 @@ static void test_next_due_is_earliest_future_head(void **state)
 
 static void test_missing_row_is_enoent(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	assert_int_equal(outbox_mark_delivered(f->st, 12345), ENOENT);
 	assert_int_equal(outbox_mark_failed(f->st, 12345, 1, "x"), ENOENT);
@@ -245,7 +204,7 @@ static void test_missing_row_is_enoent(void **state)
 
 static void test_bad_input_is_einval_and_stores_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct outbox_new ev = { .event = "Cdr", .url = "http://x/", .body = "{}" };
 
 	ev.event = "";
@@ -263,7 +222,7 @@ static void test_bad_input_is_einval_and_stores_nothing(void **state)
 
 static void test_defaults_for_method_style_and_key(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct outbox_new ev = { .event = "Ping", .url = "http://x/", .body = "{}" };
 	struct got g = {0};
 
@@ -277,7 +236,7 @@ static void test_defaults_for_method_style_and_key(void **state)
 
 static void test_enqueue_follows_the_open_transaction(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	assert_int_equal(store_begin(f->st), 0);
 	put(f, "Cdr", "A", "rolled back");
@@ -291,7 +250,7 @@ static void test_enqueue_follows_the_open_transaction(void **state)
 
 static void test_rows_and_their_state_survive_reopen(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	int64_t a1 = put(f, "Cdr", "A", "a1");
 	int64_t a2 = put(f, "Cdr", "A", "a2");
 	struct got g;
@@ -299,7 +258,7 @@ static void test_rows_and_their_state_survive_reopen(void **state)
 	assert_int_equal(outbox_mark_failed(f->st, a1, 3000, "HTTP 500"), 0);
 	store_close(f->st);
 	f->st = NULL;
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(pending(f), 2);
 	assert_int_equal(due(f, 2999, 10).n, 0);
 	g = due(f, 3000, 10);
@@ -315,7 +274,7 @@ static void test_rows_and_their_state_survive_reopen(void **state)
 
 static void test_handler_error_stops_the_walk(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct got g = {0};
 
 	for (int i = 0; i < 20; i++) {
@@ -359,7 +318,7 @@ static void test_backoff_jitter_stays_within_a_quarter_below(void **state)
 		assert_true(outbox_backoff_ms(40, 1000, 300000, rnd * 2654435761u) <= 300000);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, store_fix_teardown)
 
 int main(void)
 {

@@ -1,5 +1,8 @@
 /* Unit tests for store/poll: survey rows written and searched as
  * reports/poll/search needs them. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +13,7 @@
 #include <cmocka.h>
 #include "store/poll.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 struct seen {
 	unsigned n;
@@ -28,23 +32,6 @@ static int seen_h(const struct poll_rec *r, void *arg)
 		snprintf(s->dates[s->n], sizeof(s->dates[0]), "%s", r->date);
 	}
 	++s->n;
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct store *st = NULL;
-	char err[256];
-
-	if (store_open(&st, ":memory:", err, sizeof(err)))
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	store_close(*state);
 	return 0;
 }
 
@@ -180,7 +167,7 @@ static void test_poll_last_gives_the_latest_score_of_a_channel(void **state)
 	assert_int_equal(poll_last(st, "9.9", seen_h, &s), ENOENT);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, store_fix_mem_setup, store_fix_mem_teardown)
 
 int main(void)
 {

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,48 +20,15 @@
 #include "store/queuelog.h"
 #include "store/queuemember.h"
 #include "store/store.h"
-
-struct fix {
-	char dir[64];
-	char db[PATH_MAX];
-	char err[256];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/tamas-qstore-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/tamas.db", f->dir);
-	if (store_open(&f->st, f->db, f->err, sizeof(f->err)))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return store_fix_setup(state, "qstore", "tamas.db", true);
 }
 
 /* Reads the table through a second connection, as reports would. */
-static void query(struct fix *f, const char *sql, char *out, size_t sz)
+static void query(struct store_fix *f, const char *sql, char *out, size_t sz)
 {
 	sqlite3 *db;
 	sqlite3_stmt *s;
@@ -78,7 +44,7 @@ static void query(struct fix *f, const char *sql, char *out, size_t sz)
 
 static void test_queuelog_rows_have_asterisk_columns(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	const char *const enter[5] = { "", "1001", "1", NULL, NULL };
 	const char *const none[5] = { NULL, NULL, NULL, NULL, NULL };
 	char v[256];
@@ -110,7 +76,7 @@ static int collect(const char *queue, const char *iface, unsigned penalty, bool 
 
 static void test_members_add_pause_del_apply(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct seen s = { "" };
 
 	assert_int_equal(queuemember_add(f->st, "sales", "SIP/2001", 2, false), 0);
@@ -130,8 +96,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queuelog_rows_have_asterisk_columns, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_members_add_pause_del_apply, setup, teardown),
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_members_add_pause_del_apply, setup,
+						store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

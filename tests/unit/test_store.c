@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,58 +18,18 @@
 #include "pbx/chan.h"
 #include "store/pbxuser.h"
 #include "store/store.h"
-
-struct fix {
-	char dir[64];
-	char db[PATH_MAX];
-	char err[256];
-	struct store *st;
-};
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/tamas-store-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/var/db/tamas.db", f->dir);
-	*state = f;
-	return 0;
+	return store_fix_setup(state, "store", "var/db/tamas.db", false);
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-	store_close(f->st);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static struct store *open_ok(struct fix *f)
-{
-	int err = store_open(&f->st, f->db, f->err, sizeof(f->err));
-
-	if (err)
-		fail_msg("store_open: %d %s", err, f->err);
-	return f->st;
-}
-
-static void reopen(struct fix *f)
+static void reopen(struct store_fix *f)
 {
 	store_close(f->st);
 	f->st = NULL;
-	open_ok(f);
+	store_fix_open(f);
 }
 
 /* Runs one SQL query on a separate connection and returns the first column. */
@@ -89,11 +48,11 @@ static void raw_query(const char *db, const char *sql, char *out, size_t sz)
 
 static void test_open_creates_missing_parent_directories(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char dir[PATH_MAX];
 	struct stat sb;
 
-	open_ok(f);
+	store_fix_open(f);
 	snprintf(dir, sizeof(dir), "%s/var/db", f->dir);
 	assert_int_equal(stat(dir, &sb), 0);
 	assert_true(S_ISDIR(sb.st_mode));
@@ -105,7 +64,7 @@ static void test_open_creates_missing_parent_directories(void **state)
 
 static void test_open_fails_naming_path_when_parent_is_a_file(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char file[256], want[PATH_MAX + 512];
 	FILE *fp;
 	int err;
@@ -129,20 +88,20 @@ static void test_open_fails_naming_path_when_parent_is_a_file(void **state)
 
 static void test_open_enables_wal_journal(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char mode[32];
 
-	open_ok(f);
+	store_fix_open(f);
 	raw_query(f->db, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 }
 
 static void test_open_sets_schema_version_and_tables(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char v[512];
 
-	open_ok(f);
+	store_fix_open(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
 	assert_string_equal(v, "12");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
@@ -157,11 +116,11 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char created[64], again[64], v[16];
 	struct user_rec u;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "pw", NULL, false), 0);
 	assert_int_equal(store_kv_put(f->st, "fam", "k", "v"), 0);
 	raw_query(f->db, "SELECT created FROM users", created, sizeof(created));
@@ -180,11 +139,11 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 
 static void test_open_refuses_newer_schema(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	sqlite3 *h;
 	int err;
 
-	open_ok(f);
+	store_fix_open(f);
 	store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
@@ -201,7 +160,7 @@ static void test_open_refuses_newer_schema(void **state)
 
 static void test_open_in_memory_works(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	unsigned n = 99;
 
 	assert_int_equal(store_open(&f->st, ":memory:", f->err, sizeof(f->err)), 0);
@@ -211,10 +170,10 @@ static void test_open_in_memory_works(void **state)
 
 static void test_user_add_then_get_returns_fields(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct user_rec u;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "s3cret", "office", false), 0);
 	assert_int_equal(store_user_get(f->st, "1001", &u), 0);
 	assert_string_equal(u.ext, "1001");
@@ -224,10 +183,10 @@ static void test_user_add_then_get_returns_fields(void **state)
 
 static void test_user_context_defaults_to_main_routing(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct user_rec u;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1002", "pw", NULL, false), 0);
 	assert_int_equal(store_user_get(f->st, "1002", &u), 0);
 	assert_string_equal(u.context, "main_routing");
@@ -235,11 +194,11 @@ static void test_user_context_defaults_to_main_routing(void **state)
 
 static void test_user_duplicate_add_is_eexist_and_replace_updates(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct user_rec u;
 	unsigned n;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "old", NULL, false), 0);
 	assert_int_equal(store_user_add(f->st, "1001", "new", NULL, false), EEXIST);
 	assert_int_equal(store_user_get(f->st, "1001", &u), 0);
@@ -255,10 +214,10 @@ static void test_user_duplicate_add_is_eexist_and_replace_updates(void **state)
 
 static void test_user_del_removes_and_missing_is_enoent(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct user_rec u;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "pw", NULL, false), 0);
 	assert_int_equal(store_user_del(f->st, "1001"), 0);
 	assert_int_equal(store_user_get(f->st, "1001", &u), ENOENT);
@@ -267,11 +226,11 @@ static void test_user_del_removes_and_missing_is_enoent(void **state)
 
 static void test_user_rejects_fields_too_long_to_read_back(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char ext[100];
 	unsigned n;
 
-	open_ok(f);
+	store_fix_open(f);
 	memset(ext, '1', sizeof(ext) - 1);
 	ext[sizeof(ext) - 1] = '\0';
 	assert_int_equal(store_user_add(f->st, ext, "pw", NULL, false), EINVAL);
@@ -295,11 +254,11 @@ static int collect_user(const struct user_rec *u, void *arg)
 
 static void test_user_apply_lists_all_in_ext_order_and_count_matches(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct collect c = {.stop_after = -1};
 	unsigned n;
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1003", "a", NULL, false), 0);
 	assert_int_equal(store_user_add(f->st, "1001", "b", NULL, false), 0);
 	assert_int_equal(store_user_add(f->st, "1002", "c", NULL, false), 0);
@@ -314,10 +273,10 @@ static void test_user_apply_lists_all_in_ext_order_and_count_matches(void **stat
 
 static void test_user_apply_stops_at_handler_error(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct collect c = {.stop_after = 2};
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "a", NULL, false), 0);
 	assert_int_equal(store_user_add(f->st, "1002", "b", NULL, false), 0);
 	assert_int_equal(store_user_add(f->st, "1003", "c", NULL, false), 0);
@@ -392,7 +351,7 @@ static void pbx_free(struct pbxuser *u)
  * to the registrar; numbers stay unique through updates. */
 static void test_pbxuser_shares_rows_with_the_registrar(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct pbxuser in = { .number = "2001", .secret = "pw", .name = "Ali", .active = true,
 			      .attrs = "{\"email\":\"a@b\"}" };
 	struct pbxuser got = { 0 };
@@ -401,7 +360,7 @@ static void test_pbxuser_shares_rows_with_the_registrar(void **state)
 	uint64_t total;
 	char id[32], id2[32];
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_user_add(f->st, "1001", "pw1", NULL, false), 0);
 	assert_int_equal(pbxuser_search(f->st, &q, &total, pbx_copy_h, &got), 0);
 	assert_int_equal(total, 1);
@@ -436,11 +395,11 @@ static void test_pbxuser_shares_rows_with_the_registrar(void **state)
 
 static void test_cdr_tail_returns_row_as_json_with_asterisk_columns(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct cdr_rec r = cdr_sample();
 	struct lines l = {0};
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_cdr_write(f->st, &r), 0);
 	assert_int_equal(store_cdr_tail(f->st, 10, collect_line, &l), 0);
 	assert_int_equal(l.n, 1);
@@ -459,11 +418,11 @@ static void test_cdr_tail_returns_row_as_json_with_asterisk_columns(void **state
 
 static void test_cdr_unanswered_has_null_answer(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct cdr_rec r = cdr_sample();
 	struct lines l = {0};
 
-	open_ok(f);
+	store_fix_open(f);
 	r.answer_us = 0;
 	r.billsec = 0;
 	r.disposition = "NO ANSWER";
@@ -476,12 +435,12 @@ static void test_cdr_unanswered_has_null_answer(void **state)
 
 static void test_cdr_tail_gives_last_n_oldest_first(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	const char *ids[] = {"1.1", "1.2", "1.3", "1.4"};
 	struct cdr_rec r = cdr_sample();
 	struct lines l = {0};
 
-	open_ok(f);
+	store_fix_open(f);
 	for (size_t i = 0; i < 4; i++) {
 		r.uniqueid = ids[i];
 		assert_int_equal(store_cdr_write(f->st, &r), 0);
@@ -500,11 +459,11 @@ static void test_cdr_tail_gives_last_n_oldest_first(void **state)
 
 static void test_cdr_json_escapes_controls_and_keeps_utf8(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct cdr_rec r = cdr_sample();
 	struct lines l = {0};
 
-	open_ok(f);
+	store_fix_open(f);
 	r.userfield = "a\\b\n\t\x01 \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 \xff!";
 	assert_int_equal(store_cdr_write(f->st, &r), 0);
 	assert_int_equal(store_cdr_tail(f->st, 1, collect_line, &l), 0);
@@ -514,11 +473,11 @@ static void test_cdr_json_escapes_controls_and_keeps_utf8(void **state)
 
 static void test_cdr_is_visible_to_another_connection(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct cdr_rec r = cdr_sample();
 	char v[64];
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_cdr_write(f->st, &r), 0);
 	raw_query(f->db, "SELECT uniqueid || '/' || disposition FROM cdr", v, sizeof(v));
 	assert_string_equal(v, "1795589060.1/ANSWERED");
@@ -526,10 +485,10 @@ static void test_cdr_is_visible_to_another_connection(void **state)
 
 static void test_kv_put_get_overwrite_del(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char v[32];
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_kv_get(f->st, "blacklist", "0912", v, sizeof(v)), ENOENT);
 	assert_int_equal(store_kv_put(f->st, "blacklist", "0912", "1"), 0);
 	assert_int_equal(store_kv_put(f->st, "other", "0912", "x"), 0);
@@ -547,16 +506,16 @@ static void test_kv_put_get_overwrite_del(void **state)
 
 static void test_kv_get_into_small_buffer_is_enobufs_truncated(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char v[4];
 
-	open_ok(f);
+	store_fix_open(f);
 	assert_int_equal(store_kv_put(f->st, "f", "k", "abcdef"), 0);
 	assert_int_equal(store_kv_get(f->st, "f", "k", v, sizeof(v)), ENOBUFS);
 	assert_string_equal(v, "abc");
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, store_fix_teardown)
 
 int main(void)
 {
