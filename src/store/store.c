@@ -179,6 +179,24 @@ static const char *const migrations[] = {
 	 * a call's rows by callid, a member's rows by queue and interface. */
 	"CREATE INDEX queue_log_call ON queue_log(callid, queuename);"
 	"CREATE INDEX queue_log_agent ON queue_log(queuename, agent);",
+	/* 13: callback requests (store/cbreq): one row per customer waiting to
+	 * be called back; status pending | calling | done | failed. due is the
+	 * epoch second from which the automatic call may try it. */
+	"CREATE TABLE callback_requests ("
+	" id TEXT PRIMARY KEY,"
+	" callback TEXT NOT NULL,"
+	" caller TEXT NOT NULL,"
+	" number TEXT NOT NULL,"
+	" target TEXT NOT NULL,"
+	" uniqueid TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL DEFAULT 'pending',"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" due INTEGER NOT NULL DEFAULT 0,"
+	" call_id TEXT NOT NULL DEFAULT '',"
+	" operator TEXT NOT NULL DEFAULT '',"
+	" registered_at TEXT NOT NULL,"
+	" handled_at TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX callback_requests_status ON callback_requests(status, due);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
