@@ -39,6 +39,7 @@
 #include "pbx/calllimit.h"
 #include "pbx/apps/media.h"
 #include "pbx/apps/poll.h"
+#include "pbx/callback.h"
 #include "pbx/chan.h"
 #include "pbx/apps/dpapi.h"
 #include "pbx/dial.h"
@@ -64,6 +65,7 @@ struct tamas {
 	struct webhook *webhook;
 	struct callhook *callhook;
 	struct queuehook *queuehook;   /* CdrQueue from queue_log events */
+	struct callbacks *callbacks;   /* [callback NAME] and their requests */
 	struct httpc *httpc;         /* dialplan API components' client */
 	struct dpapi_conf dpapi;
 	struct sipsrv *sip;
@@ -103,6 +105,7 @@ static void cdr_h(const struct cdr_rec *rec, void *arg)
 
 	/* A failed group write keeps its rows queued; only a failed copy lands
 	 * here, and then the record goes to the log so it is not lost. */
+	callback_cdr(t->callbacks, rec);   /* an automatic callback's outcome */
 	if (err && err != EBUSY && err != EIO && err != ENOSPC)
 		log_error("cdr: record not queued (uniqueid=%s clid=%s src=%s dst=%s "
 			  "channel=%s dstchannel=%s disposition=%s duration=%lld billsec=%lld "
@@ -787,6 +790,67 @@ static int qmember_restore_h(const char *queue, const char *iface, unsigned pena
 	return 0;
 }
 
+struct callback_sec { struct tamas *t; const char *section; };
+
+static const char *const callback_keys[] = {
+	"code", "active", "retries", "auto_call", "min_wait", "retry_wait", "target", "context",
+};
+
+static int callback_key_h(const char *key, const char *value, const char *where, void *arg)
+{
+	struct callback_sec *cs = arg;
+
+	(void)value;
+	for (size_t i = 0; i < ARRAY_SIZE(callback_keys); i++)
+		if (!strcasecmp(key, callback_keys[i]))
+			return 0;
+	for (size_t i = 0; i < CB_PROMPT_COUNT; i++)
+		if (!strcasecmp(key, callback_prompt_key[i]))
+			return 0;
+	(void)re_snprintf(cs->t->err, sizeof(cs->t->err), "%s: [%s]: unknown key '%s'", where,
+			  cs->section, key);
+	return EINVAL;
+}
+
+/* [callback NAME]: the callback-request module's definitions. */
+static int callback_section_h(const struct cfg *conf, const char *section, const char *name,
+			      void *arg)
+{
+	struct tamas *t = arg;
+	struct callback_sec cs = { t, section };
+	struct callback_conf cc = { .name = name };
+	char why[200];
+	int err = cfg_apply_keys(conf, section, callback_key_h, &cs);
+
+	if (!err)
+		err = cfg_get_bool(conf, section, "active", true, &cc.active, t->err,
+				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_bool(conf, section, "auto_call", false, &cc.auto_call, t->err,
+				   sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "retries", 3, 1, 100, &cc.retries, t->err,
+				  sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "min_wait", 0, 0, 7 * 86400, &cc.min_wait_s,
+				  t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "retry_wait", 60, 0, 86400, &cc.retry_wait_s,
+				  t->err, sizeof(t->err));
+	if (err)
+		return err;
+	cc.code = cfg_get_str(conf, section, "code", "");
+	cc.target = cfg_get_str(conf, section, "target", "");
+	cc.context = cfg_get(conf, section, "context");
+	for (int i = 0; i < CB_PROMPT_COUNT; i++)
+		cc.prompt[i] = cfg_get_str(conf, section, callback_prompt_key[i], "");
+	err = callback_add(t->callbacks, &cc, why, sizeof(why));
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s",
+				  cfg_where(conf, section, "code"), section, why);
+	return err;
+}
+
 /* [queue NAME]: call-center queues (Asterisk queues.conf keys), then the
  * dynamic members the store kept. */
 static int queues_setup(struct tamas *t)
@@ -1159,6 +1223,7 @@ static int tamas_start(struct tamas *t)
 	err |= dialplan_apps_register();
 	err |= queue_app_register();
 	err |= queue_member_apps_register();
+	err |= callback_alloc(&t->callbacks, t->store);
 	err |= dial_register_tech("SIP", sip_request_h, t);
 	err |= dial_register_tech("PJSIP", sip_request_h, t);
 	if (err) {
@@ -1179,8 +1244,15 @@ static int tamas_start(struct tamas *t)
 		err = features_setup(t);
 	if (!err)
 		err = queues_setup(t);
+	if (!err)
+		err = cfg_apply_sections(t->conf, "callback", callback_section_h, t);
 	if (err)
 		return err;
+	err = callback_start(t->callbacks, 2000);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot start: %m", err);
+		return err;
+	}
 	chan_set_redirect_hook(redirect_h, t);
 	chan_set_hangup_hook(hangup_hook_h, t);
 	chan_set_reachable_h(reachable_h, t);
@@ -1239,6 +1311,8 @@ static void tamas_stop(struct tamas *t)
 	queue_close();
 	dial_close();
 	chan_close();
+	/* After the channels: a Callback app still running uses its callback. */
+	t->callbacks = mem_deref(t->callbacks);
 	t->httpc = mem_deref(t->httpc);   /* after the channels: they cancel theirs */
 	t->tts = mem_deref(t->tts);
 	t->recw = mem_deref(t->recw);   /* finishes every recording file */

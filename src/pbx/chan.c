@@ -777,7 +777,7 @@ static bool name_is_of(struct chan *ch, void *arg)
 
 /* Asterisk's device states for "TECH/resource": UNAVAILABLE when it is not
  * registered, INUSE with a live channel, NOT_INUSE otherwise. */
-static const char *device_state(const char *dev)
+const char *chan_device_state(const char *dev)
 {
 	const char *slash = strchr(dev, '/');
 	char tech[16];
@@ -828,7 +828,7 @@ int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
 		return ENOENT;
 	}
 	if (!strcmp(name, "DEVICE_STATE"))
-		return out_str(buf, sz, device_state(args));
+		return out_str(buf, sz, chan_device_state(args));
 	if (!strcmp(name, "DB"))
 		return db_read(args, false, buf, sz);
 	if (!strcmp(name, "DB_DELETE"))

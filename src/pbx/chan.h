@@ -235,6 +235,9 @@ void chan_set_redirect_hook(chan_end_hook_h *h, void *arg);
  * registered; chan adds whether a channel of it exists. */
 typedef bool (chan_reachable_h)(const char *tech, const char *resource, void *arg);
 void chan_set_reachable_h(chan_reachable_h *h, void *arg);
+/* The DEVICE_STATE of "TECH/resource": UNAVAILABLE, INUSE, NOT_INUSE or
+ * INVALID (no tech). */
+const char *chan_device_state(const char *dev);
 
 /* Dialplan globals ([globals], GLOBAL()); value NULL unsets. */
 int chan_global_set(const char *name, const char *value);
