@@ -192,26 +192,31 @@ static void cb_run(struct cbop *op, enum step st, const char *app, const char *d
 	}
 }
 
-static void cb_ask(struct cbop *op)
+/* Read collects the number; its prompt is the "enter" one. */
+static void cb_read(struct cbop *op)
 {
 	char data[400];
 
-	if (op->tries >= TRIES) {
-		cb_finish(op, "INVALID", APP_OK);
-		return;
-	}
-	++op->tries;
 	log_info("callback: asking for the number, try %u of %u (channel=%s callback=%s)",
 		 op->tries, (unsigned)TRIES, chan_name(op->ch), op->d->name);
-	if (op->own[0]) {
-		cb_run(op, ST_CONFIRM, "Playback", op->d->prompt[CB_PROMPT_CONFIRM]);
-		return;
-	}
 	(void)re_snprintf(data, sizeof(data), "CALLBACK_INPUT,%s,%u,,1,%u",
 			  op->d->prompt[CB_PROMPT_ENTER], NUM_MAX + 1, (unsigned)READ_TIMEOUT_S);
 	op->step = ST_READ;
 	if (app_exec(op->ch, "Read", data, cb_next, op))
 		cb_finish(op, "ERROR", APP_OK);
+}
+
+static void cb_ask(struct cbop *op)
+{
+	if (op->tries >= TRIES) {
+		cb_finish(op, "INVALID", APP_OK);
+		return;
+	}
+	++op->tries;
+	if (op->own[0])
+		cb_run(op, ST_CONFIRM, "Playback", op->d->prompt[CB_PROMPT_CONFIRM]);
+	else
+		cb_read(op);
 }
 
 static void cb_store(struct cbop *op)
@@ -275,7 +280,6 @@ static void cb_input(struct cbop *op)
 static void cb_next(int res, void *arg)
 {
 	struct cbop *op = arg;
-	char data[400];
 
 	if (res != APP_OK || chan_is_hungup(op->ch)) {
 		cb_finish(op, "HANGUP", APP_HANGUP);
@@ -290,12 +294,7 @@ static void cb_next(int res, void *arg)
 		cb_run(op, ST_SAY, "SayDigits", op->own);
 		break;
 	case ST_SAY:
-		(void)re_snprintf(data, sizeof(data), "CALLBACK_INPUT,%s,%u,,1,%u",
-				  op->d->prompt[CB_PROMPT_ENTER], NUM_MAX + 1,
-				  (unsigned)READ_TIMEOUT_S);
-		op->step = ST_READ;
-		if (app_exec(op->ch, "Read", data, cb_next, op))
-			cb_finish(op, "ERROR", APP_OK);
+		cb_read(op);
 		break;
 	case ST_READ:
 		cb_input(op);

@@ -1,0 +1,173 @@
+"""Callback-request module (seed 001): 1001 calls a dial code whose
+dialplan runs app.callback(name); it confirms its own number (1) or enters
+another one then # by RFC 4733 DTMF. A valid number becomes a pending
+callback_requests row (a second request from the same caller is merged);
+a bad one (too short, too long) is refused with CALLBACKSTATUS=INVALID and
+nothing stored. With auto_call, tamasd calls the target extension 1002,
+then the customer, and marks the request done once they were bridged."""
+
+import re
+import sqlite3
+import time
+
+import pytest
+
+from harness import call, read_media_file, start_callee, wait_until
+from test_config import start_expecting_failure
+from test_media import Listener
+
+PLAN = ('extensions = {\n\tmain_routing = {\n'
+        '\t\t["500"] = function(c, e)\n'
+        '\t\t\tapp.callback("sales")\n'
+        '\t\t\tapp.hangup()\n'
+        '\t\tend,\n'
+        '\t\t["501"] = function(c, e)\n'
+        '\t\t\tapp.callback("auto")\n'
+        '\t\t\tapp.hangup()\n'
+        '\t\tend,\n'
+        '\t\t["_1XXX"] = function(c, e)\n'
+        '\t\t\tapp.dial("SIP/" .. e, 10)\n'
+        '\t\tend,\n'
+        '\t},\n}\n')
+
+CALLBACKS = {
+    "callback sales": {"code": "500", "target": "1002", "auto_call": "no",
+                       "confirm": "beep", "wrong": "beep"},
+    "callback auto": {"code": "501", "target": "1002", "auto_call": "yes", "min_wait": 0,
+                      "retries": 2},
+}
+
+
+@pytest.fixture
+def tamas(tamas_factory):
+    return tamas_factory(dialplan=PLAN, conf_update=CALLBACKS).start()
+
+
+class Caller:
+    """1001 (RTP at a Python listener, so the test can press keys) calls
+    code; the dialplan hangs up once the Callback app is done."""
+
+    def __init__(self, d, sipp, code):
+        sipp.target = d.target
+        self.d = d
+        self.mark = len(d.stderr())      # this call's log lines only
+        self.a = Listener()
+        self.proc = call(sipp, d, "1001", code, scenario="uac_call_wait_bye",
+                         background=True, keys={"rtp_port": self.a.port}, timeout=40)
+        self.dest = read_media_file(self.proc.files["media"])
+        self.a.send(self.dest, b"LATCH")
+
+    def wait_try(self, n):
+        pat = rf"callback: asking for the number, try {n} of"
+        wait_until(lambda: re.search(pat, self.d.stderr()[self.mark:]), 15, what=pat)
+
+    def press(self, keys):
+        for k in keys:
+            self.a.send_dtmf(self.dest, k)
+            time.sleep(0.1)
+
+    def finish(self):
+        self.proc.wait(timeout=40)
+        self.a.close()
+
+
+def log_wait(d, pattern, timeout=10):
+    return wait_until(lambda: re.search(pattern, d.stderr()), timeout, what=pattern)
+
+
+def statuses(d):
+    return re.findall(r"callback: done \(.*status=(\w+)", d.stderr())
+
+
+def rows(d):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute("SELECT * FROM callback_requests ORDER BY rowid")]
+    finally:
+        con.close()
+
+
+def register_number(d, sipp, code, keys):
+    c = Caller(d, sipp, code)
+    c.wait_try(1)
+    c.press(keys)
+    c.finish()
+
+
+def test_own_number_confirmed_then_merged_with_another(tamas, sipp):
+    register_number(tamas, sipp, "500", "1#")
+    assert statuses(tamas) == ["REGISTERED"]
+    r = rows(tamas)
+    assert len(r) == 1, r
+    row = r[0]
+    assert (row["callback"], row["caller"], row["number"], row["target"], row["status"],
+            row["attempts"]) == ("sales", "1001", "1001", "1002", "pending", 0)
+    assert re.fullmatch(r"[0-9a-f]{24}", row["id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row["registered_at"])
+
+    # The same caller again, with another number: one request, updated.
+    register_number(tamas, sipp, "500", "09121234567#")
+    assert statuses(tamas) == ["REGISTERED", "REGISTERED"]
+    r = rows(tamas)
+    assert [(x["id"], x["number"], x["status"]) for x in r] == \
+        [(row["id"], "09121234567", "pending")], r
+    assert "callback: request merged" in tamas.stderr()
+    # auto_call is off: nobody is called.
+    time.sleep(2.5)
+    assert "callback: calling back" not in tamas.stderr()
+
+
+def test_bad_numbers_are_refused_and_nothing_stored(tamas, sipp):
+    c = Caller(tamas, sipp, "500")
+    c.wait_try(1)
+    c.press("12#")                    # too short
+    c.wait_try(2)
+    c.press("1234567890123456")       # too long: Read stops at 16
+    c.wait_try(3)
+    c.press("5*#")                    # not digits only
+    c.finish()
+    assert statuses(tamas) == ["INVALID"]
+    assert len(re.findall(r"callback: invalid number", tamas.stderr())) == 3
+    assert rows(tamas) == []
+
+
+def test_unknown_callback_is_an_error(tamas_factory, sipp):
+    plan = PLAN.replace('app.callback("sales")', 'app.answer()\n\t\t\tapp.callback("nosuch")')
+    d = tamas_factory(dialplan=plan, conf_update=CALLBACKS).start()
+    Caller(d, sipp, "500").finish()
+    assert re.search(r"callback: no such callback 'nosuch'", d.stderr())
+    assert rows(d) == []
+
+
+def test_auto_call_rings_target_then_customer_and_marks_done(tamas, sipp):
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "1002")                      # waits for BYE
+    customer = start_callee(sipp, tamas, "1003", scenario="uas_bye", hold_ms=1500)
+    register_number(tamas, sipp, "501", "1003#")
+    log_wait(tamas, r"callback: calling back \(id=\w+ callback=auto target=1002 "
+             r"number=1003 attempt=1")
+    log_wait(tamas, r"callback: customer called back", timeout=15)
+    customer.wait(timeout=15)
+    agent.wait(timeout=15)
+    r = rows(tamas)
+    assert len(r) == 1, r
+    assert (r[0]["status"], r[0]["attempts"], r[0]["number"]) == ("done", 1, "1003"), r
+    assert r[0]["handled_at"] and r[0]["call_id"].startswith("orig.call.")
+    cdrs = tamas.wait_cdrs(2)
+    linked = [c for c in cdrs if c.get("originated_call_id") == r[0]["call_id"]]
+    assert linked and any(c["channel"].startswith("SIP/1002-") for c in linked), cdrs
+    assert any((c["dstchannel"] or "").startswith("SIP/1003-") for c in linked), cdrs
+
+
+def test_bad_config_is_refused(tamas_factory):
+    for conf, msg in [
+        ({"callback a": {"code": "500", "target": "1002"},
+          "callback b": {"code": "500", "target": "1003"}}, "code 500 is already"),
+        ({"callback a": {"code": "x5", "target": "1002"}}, "code: expected"),
+        ({"callback a": {"code": "500", "target": "sales"}}, "target: expected"),
+        ({"callback a": {"code": "500", "target": "1002", "colour": "red"}},
+         "unknown key 'colour'"),
+    ]:
+        err = start_expecting_failure(tamas_factory(conf_update=conf))
+        assert msg in err and "tamas.conf:" in err, (conf, err)
