@@ -20,6 +20,7 @@
 #include "api/http.h"
 #include "api/httpc.h"
 #include "api/routes_call.h"
+#include "api/routes_callback.h"
 #include "api/routes_lists.h"
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
@@ -85,6 +86,7 @@ struct tamas {
 	struct routes_reports routes_reports;
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	struct routes_queues routes_queues;
+	struct routes_callback routes_callback;
 	struct routes_mgmt *routes_mgmt;
 	struct routes_lists *routes_lists;
 	int sigfd;
@@ -966,6 +968,9 @@ static int http_setup(struct tamas *t)
 	t->routes_queues.store = t->store;
 	if (!err)
 		err = routes_queues_register(t->http, &t->routes_queues);
+	t->routes_callback.store = t->store;
+	if (!err)
+		err = routes_callback_register(t->http, &t->routes_callback);
 	if (!err)
 		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {

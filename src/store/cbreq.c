@@ -146,6 +146,18 @@ int cbreq_finish(struct store *st, const char *id, const char *status, const cha
 					    v, 3, NULL, NULL, NULL));
 }
 
+int cbreq_mark_done(struct store *st, const char *id, const char *operator)
+{
+	const char *const v[] = { id, operator ? operator : "" };
+
+	if (!id)
+		return EINVAL;
+	return store_changed(st, store_exec(st, "UPDATE callback_requests SET status = 'done',"
+					    " operator = ?2, handled_at = " NOW " WHERE id = ?1"
+					    " AND status IN ('pending', 'failed')", v, 2, NULL,
+					    NULL, NULL));
+}
+
 int cbreq_reset_calling(struct store *st, unsigned *n)
 {
 	int err = store_exec(st, "UPDATE callback_requests SET status = 'pending' WHERE"

@@ -48,6 +48,9 @@ int cbreq_set_pending(struct store *st, const char *id, int64_t due);
 /* Handled: status done or failed, handled_at now, operator ("" for the
  * automatic call). ENOENT for an unknown id. */
 int cbreq_finish(struct store *st, const char *id, const char *status, const char *operator);
+/* An operator handled a pending or failed request: done, handled_at now,
+ * operator. ENOENT when no such request is pending or failed. */
+int cbreq_mark_done(struct store *st, const char *id, const char *operator);
 /* Requests left calling by a previous run go back to pending; *n counts them. */
 int cbreq_reset_calling(struct store *st, unsigned *n);
 

@@ -88,6 +88,19 @@ def rows(d):
         con.close()
 
 
+API_USER, API_PW = "crm", "crm-secret-1"
+
+
+def api(d, path, body):
+    r = d.api(path, body, user=API_USER, password=API_PW)
+    assert r.status == 200, r
+    return r.json
+
+
+def search(d, body):
+    return api(d, "callback/requests/search", body)
+
+
 def register_number(d, sipp, code, keys):
     c = Caller(d, sipp, code)
     c.wait_try(1)
@@ -113,9 +126,36 @@ def test_own_number_confirmed_then_merged_with_another(tamas, sipp):
     assert [(x["id"], x["number"], x["status"]) for x in r] == \
         [(row["id"], "09121234567", "pending")], r
     assert "callback: request merged" in tamas.stderr()
-    # auto_call is off: nobody is called.
+    # auto_call is off: nobody is called; the API lists it for operators.
     time.sleep(2.5)
     assert "callback: calling back" not in tamas.stderr()
+    tamas.ctl("apiuser", "add", API_USER, "--auth", "basic", "--password", API_PW)
+    res = search(tamas, {"conditions": {"callback": "sales", "status": "pending"}})
+    assert res["success"] == 1, res
+    assert res["data"]["pagination"]["total"] == 1
+    got = res["data"]["data"][0]
+    assert (got["_id"], got["caller"], got["number"], got["status"], got["target"]) == \
+        (row["id"], "1001", "09121234567", "pending", "1002"), got
+    day = row["registered_at"][:10]
+    assert search(tamas, {"date_range": {"from": "2000-01-01", "to": "2000-01-02"}}
+                  )["data"]["pagination"]["total"] == 0
+    assert search(tamas, {"date_range": {"from": day, "to": day}, "alike": True,
+                          "conditions": {"number": "1234"}})["data"]["pagination"]["total"] == 1
+
+    # An operator handled it.
+    r = api(tamas, "callback/requests/done", {"_id": row["id"], "operator": "1002"})
+    assert r["success"] == 1, r
+    (after,) = rows(tamas)
+    assert (after["status"], after["operator"]) == ("done", "1002") and after["handled_at"]
+    assert search(tamas, {"conditions": {"status": "pending"}})["data"]["pagination"]["total"] == 0
+    # Bad input: a handled or unknown id, an unknown status, no _id.
+    for body, msg in [({"_id": row["id"]}, "No pending or failed"),
+                      ({"_id": "nosuch"}, "No pending or failed"),
+                      ({}, "_id")]:
+        r = api(tamas, "callback/requests/done", body)
+        assert r["success"] == 0 and msg in r["message"], (body, r)
+    r = search(tamas, {"conditions": {"status": "maybe"}})
+    assert r["success"] == 0 and "status" in r["message"], r
 
 
 def test_bad_numbers_are_refused_and_nothing_stored(tamas, sipp):
@@ -158,6 +198,10 @@ def test_auto_call_rings_target_then_customer_and_marks_done(tamas, sipp):
     linked = [c for c in cdrs if c.get("originated_call_id") == r[0]["call_id"]]
     assert linked and any(c["channel"].startswith("SIP/1002-") for c in linked), cdrs
     assert any((c["dstchannel"] or "").startswith("SIP/1003-") for c in linked), cdrs
+    tamas.ctl("apiuser", "add", API_USER, "--auth", "basic", "--password", API_PW)
+    res = search(tamas, {"conditions": {"callback": "auto"}})
+    assert [(x["status"], x["originated_call_id"], x["attempts"]) for x in res["data"]["data"]] \
+        == [("done", r[0]["call_id"], 1)], res
 
 
 def test_bad_config_is_refused(tamas_factory):

@@ -1,0 +1,178 @@
+/* routes_callback: callback/requests/search and callback/requests/done
+ * over store/cbreq. A body is validated whole before the store runs. */
+#include "core/rejansson.h"
+#include <errno.h>
+#include <string.h>
+#include "api/http.h"
+#include "api/routes_callback.h"
+#include "core/log.h"
+#include "store/cbreq.h"
+
+#define MSG_FAILED "Requested operation failed"
+
+/* "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS", digits checked. */
+static bool date_ok(const char *s)
+{
+	static const char *const shape = "dddd-dd-dd dd:dd:dd";
+	size_t n = strlen(s);
+
+	if (n != 10 && n != 16 && n != 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+static int date_arg(const struct http_req *req, struct http_reply *rep, const char *name,
+		    char *buf, size_t sz)
+{
+	int err = http_arg_str(req, rep, name, false, buf, sz);
+
+	if (err == ENOENT)
+		return 0;
+	if (err)
+		return err;
+	if (!date_ok(buf)) {
+		http_reply_fail(rep, "Field 'date_range.%s': expected YYYY-MM-DD HH:MM", name);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int row_h(const struct cbreq_rec *r, void *arg)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s}", "_id", r->id,
+			      "callback", r->callback, "caller", r->caller, "number", r->number,
+			      "target", r->target, "status", r->status,
+			      "attempts", (json_int_t)r->attempts, "originated_call_id",
+			      r->call_id, "operator", r->operator, "registered_at",
+			      r->registered_at, "handled_at", r->handled_at);
+
+	return o ? json_array_append_new(arg, o) ? ENOMEM : 0 : ENOMEM;
+}
+
+static const char *const statuses[] = {
+	CBREQ_PENDING, CBREQ_CALLING, CBREQ_DONE, CBREQ_FAILED,
+};
+
+static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_callback *rc = arg;
+	struct http_req creq = *req;
+	struct cbreq_query q;
+	struct http_page pg;
+	char from[32] = "", to[32] = "", cb[64] = "", caller[64] = "", number[64] = "";
+	char status[16] = "";
+	json_t *cond, *range, *rows, *data;
+	uint64_t total = 0;
+	bool alike = false, ok;
+	int err;
+
+	err = http_arg_bool(req, rep, "alike", false, &alike);
+	if (err && err != ENOENT)
+		return;
+	range = req->body ? json_object_get(req->body, "date_range") : NULL;
+	if (range && !json_is_null(range)) {
+		if (!json_is_object(range)) {
+			http_reply_fail(rep, "Field 'date_range': expected an object {from, to}");
+			return;
+		}
+		creq.body = range;
+		if (date_arg(&creq, rep, "from", from, sizeof(from)) ||
+		    date_arg(&creq, rep, "to", to, sizeof(to)))
+			return;
+	}
+	cond = req->body ? json_object_get(req->body, "conditions") : NULL;
+	creq.body = NULL;
+	if (cond && !json_is_null(cond)) {
+		if (!json_is_object(cond)) {
+			http_reply_fail(rep, "Field 'conditions': expected an object");
+			return;
+		}
+		creq.body = cond;
+	}
+	if (http_arg_str(&creq, rep, "callback", false, cb, sizeof(cb)) == EINVAL ||
+	    http_arg_str(&creq, rep, "caller", false, caller, sizeof(caller)) == EINVAL ||
+	    http_arg_str(&creq, rep, "number", false, number, sizeof(number)) == EINVAL ||
+	    http_arg_str(&creq, rep, "status", false, status, sizeof(status)) == EINVAL)
+		return;
+	ok = !status[0];
+	for (size_t i = 0; i < ARRAY_SIZE(statuses) && !ok; i++)
+		ok = !strcmp(status, statuses[i]);
+	if (!ok) {
+		http_reply_fail(rep, "Field 'conditions.status': expected pending, calling, done "
+				"or failed, got '%s'", status);
+		return;
+	}
+	if (http_arg_page(req, rep, &pg))
+		return;
+	if (pg.sort[0] && strcmp(pg.sort, "registered_at")) {
+		http_reply_fail(rep, "Field 'pagination.sorting': cannot sort by '%s' "
+				"(registered_at)", pg.sort);
+		return;
+	}
+	if (!pg.sort[0]) {
+		str_ncpy(pg.sort, "registered_at", sizeof(pg.sort));
+		pg.dir = -1;             /* newest first, as Simotel's reports */
+	}
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	q = (struct cbreq_query){
+		.callback = cb, .caller = caller, .number = number, .status = status,
+		.alike = alike, .from = from, .to = to, .desc = pg.dir < 0,
+		.start = pg.start, .count = pg.count,
+	};
+	err = cbreq_search(rc->store, &q, &total, row_h, rows);
+	if (err) {
+		json_decref(rows);
+		log_error("api: callback/requests/search failed in the store: %m", err);
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	data = http_page_data(&pg, total, rows);
+	if (!data) {
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	http_reply_ok(rep, "", data);
+}
+
+static void done_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_callback *rc = arg;
+	char id[64], op[64] = "";
+	int err;
+
+	if (http_arg_str(req, rep, "_id", true, id, sizeof(id)))
+		return;
+	err = http_arg_str(req, rep, "operator", false, op, sizeof(op));
+	if (err && err != ENOENT)
+		return;
+	err = cbreq_mark_done(rc->store, id, op);
+	if (err == ENOENT) {
+		http_reply_fail(rep, "No pending or failed callback request with _id '%s'", id);
+		return;
+	}
+	if (err) {
+		log_error("api: callback/requests/done failed in the store (id=%s): %m", id, err);
+		http_reply_error(rep, 500, MSG_FAILED);
+		return;
+	}
+	log_info("api: callback request marked done (id=%s operator=%s)", id, op);
+	http_reply_ok(rep, "", NULL);
+}
+
+int routes_callback_register(struct http *h, struct routes_callback *rc)
+{
+	int err;
+
+	if (!h || !rc || !rc->store)
+		return EINVAL;
+	err = http_route_add(h, "POST", "callback/requests/search", NULL, search_h, rc);
+	return err ? err : http_route_add(h, "POST", "callback/requests/done", NULL, done_h, rc);
+}

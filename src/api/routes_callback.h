@@ -1,0 +1,19 @@
+/* routes_callback: the callback module's requests for the REST API:
+ * callback/requests/search (Simotel-style conditions, date_range and
+ * pagination) and callback/requests/done (an operator handled one). Not
+ * for the module's flow (pbx/callback) nor storage (store/cbreq). */
+#ifndef TAMAS_API_ROUTES_CALLBACK_H
+#define TAMAS_API_ROUTES_CALLBACK_H
+
+struct http;
+struct store;
+
+/* What the routes work on; the caller owns it and it must outlive them. */
+struct routes_callback {
+	struct store *store;
+};
+
+/* Adds POST callback/requests/search and POST callback/requests/done to h. */
+int routes_callback_register(struct http *h, struct routes_callback *rc);
+
+#endif
