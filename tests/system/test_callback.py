@@ -34,7 +34,8 @@ CALLBACKS = {
     "callback sales": {"code": "500", "target": "1002", "auto_call": "no",
                        "confirm": "beep", "wrong": "beep"},
     "callback auto": {"code": "501", "target": "1002", "auto_call": "yes", "min_wait": 0,
-                      "retries": 2},
+                      "retries": 2, "retry_wait": 0, "intro": "beep", "enter": "beep",
+                      "registered": "beep"},
 }
 
 
@@ -215,3 +216,25 @@ def test_bad_config_is_refused(tamas_factory):
     ]:
         err = start_expecting_failure(tamas_factory(conf_update=conf))
         assert msg in err and "tamas.conf:" in err, (conf, err)
+
+
+def test_pending_request_survives_restart_then_retries_until_failed(tamas, sipp):
+    register_number(tamas, sipp, "501", "1003#")
+    # The target 1002 is not registered: the request waits.
+    time.sleep(2.5)
+    assert "callback: calling back" not in tamas.stderr()
+    assert [(x["status"], x["attempts"]) for x in rows(tamas)] == [("pending", 0)]
+    assert tamas.stop() == 0
+    tamas.proc = None
+    tamas.start()
+    assert [(x["status"], x["number"]) for x in rows(tamas)] == [("pending", "1003")]
+    sipp.target = tamas.target
+    agent = start_callee(sipp, tamas, "1002", calls=2)
+    customer = start_callee(sipp, tamas, "1003", scenario="uas_busy", calls=2)
+    log_wait(tamas, r"callback: request failed after 2 attempts", timeout=20)
+    assert len(re.findall(r"callback: calling back .*number=1003 attempt=", tamas.stderr())) == 2
+    customer.wait(timeout=15)
+    agent.wait(timeout=15)
+    (row,) = rows(tamas)
+    assert (row["status"], row["attempts"]) == ("failed", 2), row
+    assert "callback: customer called back" not in tamas.stderr()
