@@ -213,7 +213,9 @@ static void cb_ask(struct cbop *op)
 		return;
 	}
 	++op->tries;
-	if (op->own[0])
+	/* The own number is read back once; a retry asks straight for digits
+	 * (1 still confirms the own number). */
+	if (op->own[0] && op->tries == 1)
 		cb_run(op, ST_CONFIRM, "Playback", op->d->prompt[CB_PROMPT_CONFIRM]);
 	else
 		cb_read(op);

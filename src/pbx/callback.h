@@ -21,7 +21,8 @@ struct callbacks;
 /* The prompts a caller hears, each a prompt name or "" to skip. */
 enum callback_prompt {
 	CB_PROMPT_INTRO,        /* first, after answering */
-	CB_PROMPT_CONFIRM,      /* "press 1 to confirm the number", before SayDigits */
+	CB_PROMPT_CONFIRM,      /* "press 1 to confirm the number", before SayDigits
+				 * of the caller's own number (first try only) */
 	CB_PROMPT_ENTER,        /* "or enter another number then #" */
 	CB_PROMPT_WRONG,        /* after an invalid number */
 	CB_PROMPT_REGISTERED,   /* after the request is stored */
