@@ -846,10 +846,19 @@ static int callback_section_h(const struct cfg *conf, const char *section, const
 	cc.context = cfg_get(conf, section, "context");
 	for (int i = 0; i < CB_PROMPT_COUNT; i++)
 		cc.prompt[i] = cfg_get_str(conf, section, callback_prompt_key[i], "");
+	for (size_t i = 0; i < 2; i++) {
+		const char *key = i ? "target" : "code";
+		if (!cfg_get(conf, section, key)) {
+			(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s is required",
+					  t->conf_path, section, key);
+			return EINVAL;
+		}
+	}
 	err = callback_add(t->callbacks, &cc, why, sizeof(why));
-	if (err)
+	if (err)   /* why starts with the field it is about */
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s",
-				  cfg_where(conf, section, "code"), section, why);
+				  cfg_where(conf, section, !strncmp(why, "target", 6) ? "target"
+					    : "code"), section, why);
 	return err;
 }
 

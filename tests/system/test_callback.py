@@ -215,6 +215,9 @@ def test_bad_config_is_refused(tamas_factory):
         ({"callback a": {"code": "500", "target": "sales"}}, "target: expected"),
         ({"callback a": {"code": "500", "target": "1002", "colour": "red"}},
          "unknown key 'colour'"),
+        ({"callback a": {"target": "1002"}}, "code is required"),
+        ({"callback a": {"code": "500", "target": "1002", "auto_call": "perhaps"}},
+         "auto_call"),
     ]:
         err = start_expecting_failure(tamas_factory(conf_update=conf))
         assert msg in err and "tamas.conf:" in err, (conf, err)
