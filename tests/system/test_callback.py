@@ -243,3 +243,11 @@ def test_pending_request_survives_restart_then_retries_until_failed(tamas, sipp)
     (row,) = rows(tamas)
     assert (row["status"], row["attempts"]) == ("failed", 2), row
     assert "callback: customer called back" not in tamas.stderr()
+
+
+def test_caller_hanging_up_while_asked_stores_nothing(tamas, sipp):
+    sipp.target = tamas.target
+    call(sipp, tamas, "1001", "500", scenario="uac_call", hold_ms=1500)
+    log_wait(tamas, r"callback: done \(.*status=HANGUP")
+    assert statuses(tamas) == ["HANGUP"]
+    assert rows(tamas) == []
