@@ -168,3 +168,56 @@ void apiform_reply_rows(struct http_reply *rep, const char *what, int err,
 	}
 	http_reply_ok(rep, "", pg->given ? http_page_data(pg, total, rows) : rows);
 }
+
+static bool date_ok(const char *s)
+{
+	static const char *const shape = "dddd-dd-dd dd:dd:dd";
+	size_t n = strlen(s);
+
+	if (n != 10 && n != 16 && n != 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+static int date_arg(const struct http_req *req, struct http_reply *rep, const char *name,
+		    char *buf, size_t sz)
+{
+	int err = http_arg_str(req, rep, name, false, buf, sz);
+
+	if (err == ENOENT)
+		return 0;
+	if (err)
+		return err;
+	if (!date_ok(buf)) {
+		http_reply_fail(rep, "Field 'date_range.%s': expected YYYY-MM-DD HH:MM", name);
+		return EINVAL;
+	}
+	return 0;
+}
+
+int apiform_date_range(const struct http_req *req, struct http_reply *rep, bool required,
+		       char *from, char *to, size_t sz)
+{
+	json_t *range = req->body ? json_object_get(req->body, "date_range") : NULL;
+	struct http_req dreq = *req;
+
+	from[0] = to[0] = '\0';
+	if (!range || json_is_null(range)) {
+		if (!required)
+			return 0;
+		http_reply_fail(rep, "Field 'date_range':value is missing");
+		return EINVAL;
+	}
+	if (!json_is_object(range)) {
+		http_reply_fail(rep, "Field 'date_range': expected an object {from, to}");
+		return EINVAL;
+	}
+	dreq.body = range;
+	if (date_arg(&dreq, rep, "from", from, sz) || date_arg(&dreq, rep, "to", to, sz))
+		return EINVAL;
+	return 0;
+}

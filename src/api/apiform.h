@@ -47,6 +47,12 @@ void apiform_complete(json_t *attrs, const struct apiform_field *fields, size_t 
  * creq is req with that body (NULL when absent). 0, or EINVAL. */
 int apiform_conditions(const struct http_req *req, struct http_reply *rep,
 		       struct http_req *creq);
+/* body.date_range {from, to} as the docs write dates: "YYYY-MM-DD",
+ * "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (digits checked, not the
+ * calendar), copied as given; an absent bound is "". Without a
+ * date_range: refused when required, else both "". 0, or EINVAL. */
+int apiform_date_range(const struct http_req *req, struct http_reply *rep, bool required,
+		       char *from, char *to, size_t sz);
 /* Pagination (http_arg_page) limited to the endpoint's sort fields (a
  * NULL-terminated list). 0, or EINVAL. */
 struct http_page;

@@ -3,43 +3,13 @@
 #include "core/rejansson.h"
 #include <errno.h>
 #include <string.h>
+#include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_callback.h"
 #include "core/log.h"
 #include "store/cbreq.h"
 
 #define MSG_FAILED "Requested operation failed"
-
-/* "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS", digits checked. */
-static bool date_ok(const char *s)
-{
-	static const char *const shape = "dddd-dd-dd dd:dd:dd";
-	size_t n = strlen(s);
-
-	if (n != 10 && n != 16 && n != 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	}
-	return true;
-}
-
-static int date_arg(const struct http_req *req, struct http_reply *rep, const char *name,
-		    char *buf, size_t sz)
-{
-	int err = http_arg_str(req, rep, name, false, buf, sz);
-
-	if (err == ENOENT)
-		return 0;
-	if (err)
-		return err;
-	if (!date_ok(buf)) {
-		http_reply_fail(rep, "Field 'date_range.%s': expected YYYY-MM-DD HH:MM", name);
-		return EINVAL;
-	}
-	return 0;
-}
 
 static int row_h(const struct cbreq_rec *r, void *arg)
 {
@@ -60,12 +30,12 @@ static const char *const statuses[] = {
 static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
 	struct routes_callback *rc = arg;
-	struct http_req creq = *req;
+	struct http_req creq;
 	struct cbreq_query q;
 	struct http_page pg;
 	char from[32] = "", to[32] = "", cb[64] = "", caller[64] = "", number[64] = "";
 	char status[16] = "";
-	json_t *cond, *range, *rows, *data;
+	json_t *rows, *data;
 	uint64_t total = 0;
 	bool alike = false, ok;
 	int err;
@@ -73,26 +43,9 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 	err = http_arg_bool(req, rep, "alike", false, &alike);
 	if (err && err != ENOENT)
 		return;
-	range = req->body ? json_object_get(req->body, "date_range") : NULL;
-	if (range && !json_is_null(range)) {
-		if (!json_is_object(range)) {
-			http_reply_fail(rep, "Field 'date_range': expected an object {from, to}");
-			return;
-		}
-		creq.body = range;
-		if (date_arg(&creq, rep, "from", from, sizeof(from)) ||
-		    date_arg(&creq, rep, "to", to, sizeof(to)))
-			return;
-	}
-	cond = req->body ? json_object_get(req->body, "conditions") : NULL;
-	creq.body = NULL;
-	if (cond && !json_is_null(cond)) {
-		if (!json_is_object(cond)) {
-			http_reply_fail(rep, "Field 'conditions': expected an object");
-			return;
-		}
-		creq.body = cond;
-	}
+	if (apiform_date_range(req, rep, false, from, to, sizeof(from)) ||
+	    apiform_conditions(req, rep, &creq))
+		return;
 	if (http_arg_str(&creq, rep, "callback", false, cb, sizeof(cb)) == EINVAL ||
 	    http_arg_str(&creq, rep, "caller", false, caller, sizeof(caller)) == EINVAL ||
 	    http_arg_str(&creq, rep, "number", false, number, sizeof(number)) == EINVAL ||

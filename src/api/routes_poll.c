@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_poll.h"
 #include "api/webhook.h"
@@ -76,37 +77,6 @@ int routes_poll_record(const struct poll_result *r, void *arg)
 
 /* --- reports/poll/search ---------------------------------------------------- */
 
-/* "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS", digits checked. */
-static bool date_ok(const char *s)
-{
-	static const char *const shape = "dddd-dd-dd dd:dd:dd";
-	size_t n = strlen(s);
-
-	if (n != 10 && n != 16 && n != 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	}
-	return true;
-}
-
-static int date_arg(const struct http_req *req, struct http_reply *rep, const char *name,
-		    char *buf, size_t sz)
-{
-	int err = http_arg_str(req, rep, name, false, buf, sz);
-
-	if (err == ENOENT)
-		return 0;
-	if (err)
-		return err;
-	if (!date_ok(buf)) {
-		http_reply_fail(rep, "Field 'date_range.%s': expected YYYY-MM-DD HH:MM", name);
-		return EINVAL;
-	}
-	return 0;
-}
-
 static int row_h(const struct poll_rec *r, void *arg)
 {
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "_id", r->id,
@@ -124,39 +94,20 @@ static const char *const sortable[] = {
 static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
 	struct routes_poll *rp = arg;
-	struct http_req creq = *req;
+	struct http_req creq;
 	struct poll_query q = { 0 };
 	struct http_page pg;
 	char from[32], to[32], label[128], queue[64], cuid[64], src[64], dst[64];
-	json_t *cond, *range, *rows, *data;
+	json_t *rows, *data;
 	uint64_t total = 0;
 	bool alike, ok;
 	int err;
 
 	if (http_arg_bool(req, rep, "alike", true, &alike))
 		return;
-	range = req->body ? json_object_get(req->body, "date_range") : NULL;
-	if (!range || json_is_null(range)) {
-		http_reply_fail(rep, "Field 'date_range':value is missing");
+	if (apiform_date_range(req, rep, true, from, to, sizeof(from)) ||
+	    apiform_conditions(req, rep, &creq))
 		return;
-	}
-	if (!json_is_object(range)) {
-		http_reply_fail(rep, "Field 'date_range': expected an object {from, to}");
-		return;
-	}
-	creq.body = range;
-	if (date_arg(&creq, rep, "from", from, sizeof(from)) ||
-	    date_arg(&creq, rep, "to", to, sizeof(to)))
-		return;
-	cond = req->body ? json_object_get(req->body, "conditions") : NULL;
-	creq.body = NULL;
-	if (cond && !json_is_null(cond)) {
-		if (!json_is_object(cond)) {
-			http_reply_fail(rep, "Field 'conditions': expected an object");
-			return;
-		}
-		creq.body = cond;
-	}
 	if (http_arg_str(&creq, rep, "from", false, src, sizeof(src)) == EINVAL ||
 	    http_arg_str(&creq, rep, "to", false, dst, sizeof(dst)) == EINVAL ||
 	    http_arg_str(&creq, rep, "label", false, label, sizeof(label)) == EINVAL ||
