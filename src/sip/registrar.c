@@ -143,6 +143,13 @@ static int binding_update(struct reg_ctx *c, const struct sip_addr *addr, uint32
 	b->seq = ++r->seq;
 	b->b.src = c->msg->src;
 	b->b.tp = c->msg->tp;
+	{
+		struct sa csa;
+
+		b->b.direct = b->b.tp == SIP_TRANSP_UDP &&
+			!sa_set(&csa, &addr->uri.host, addr->uri.port ? addr->uri.port : 5060) &&
+			sa_cmp(&csa, &b->b.src, SA_ALL);
+	}
 	b->b.expires_at = tmr_jiffies() + (uint64_t)exp * 1000;
 	{
 		const struct sip_hdr *ua = sip_msg_hdr(c->msg, SIP_HDR_USER_AGENT);

@@ -15,6 +15,7 @@ struct reg_binding {
 	char contact[256];      /* Contact URI as registered */
 	struct sa src;          /* where the REGISTER came from (NAT) */
 	enum sip_transp tp;
+	bool direct;            /* UDP, and the Contact is src: no NAT in between */
 	uint64_t expires_at;    /* tmr_jiffies() ms */
 	char ua[96];
 };

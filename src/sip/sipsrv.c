@@ -475,20 +475,6 @@ bool sipsrv_has_trunk(const struct sipsrv *s, const char *name)
 	return s && name && trunk_by_name(s, name, strlen(name)) != NULL;
 }
 
-static bool contact_is_src(const struct reg_binding *b)
-{
-	struct pl pl;
-	struct uri uri;
-	struct sa sa;
-
-	if (b->tp != SIP_TRANSP_UDP)
-		return false;
-	pl_set_str(&pl, b->contact);
-	if (uri_decode(&uri, &pl) || sa_set(&sa, &uri.host, uri.port ? uri.port : 5060))
-		return false;
-	return sa_cmp(&sa, &b->src, SA_ALL);
-}
-
 int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 		   struct chan *caller, int *cause)
 {
@@ -537,7 +523,7 @@ int sipsrv_request(struct sipsrv *s, struct chan **chp, const char *resource,
 				  b.tp == SIP_TRANSP_UDP ? "" : ";transport=",
 				  b.tp == SIP_TRANSP_UDP ? "" : sip_transp_param(b.tp));
 		err = leg_outgoing(&s->env, chp, resource, b.contact,
-				   contact_is_src(&b) ? NULL : route, caller, NULL, NULL);
+				   b.direct ? NULL : route, caller, NULL, NULL);
 		if (!err)
 			leg_apply_dtmf_mode(s, *chp, false, resource);
 	}
