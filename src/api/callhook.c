@@ -556,23 +556,14 @@ void callhook_transfer(struct chan *transferer, struct chan *moved, const char *
 	}
 }
 
-static int epoch_str(char *buf, size_t sz, uint64_t us)
-{
-	return re_snprintf(buf, sz, "%llu.%06llu", (unsigned long long)(us / 1000000u),
-			   (unsigned long long)(us % 1000000u)) < 0 ? ENOMEM : 0;
-}
-
 void callhook_trunk_state(const char *name, const char *state, void *arg)
 {
 	struct callhook *h = arg;
 	char now[32];
-	struct timespec ts;
 
 	if (!h || !webhook_wants(h->wh, "TrunkNewState"))
 		return;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	(void)epoch_str(now, sizeof(now),
-			(uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+	(void)webhook_epoch_now(now, sizeof(now));
 	{
 		/* Simotel sends the times as JSON numbers (epoch seconds with a
 		 * fraction); webhook fields are text or integers, so the

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "api/apiform.h"
 #include "api/http.h"
 #include "api/routes_trunks.h"
+#include "api/webhook.h"
 #include "core/log.h"
 #include "sip/sipsrv.h"
 #include "store/trunkrep.h"
@@ -139,14 +139,11 @@ static bool active(json_t *o)
 static void emit(struct routes_trunks *rt, const char *event, json_t *o)
 {
 	char now[32];
-	struct timespec ts;
 	json_t *ev;
 
 	if (!rt->event_h)
 		return;
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	(void)re_snprintf(now, sizeof(now), "%lld.%06ld", (long long)ts.tv_sec,
-			  ts.tv_nsec / 1000);
+	(void)webhook_epoch_now(now, sizeof(now));
 	ev = json_pack("{s:s,s:s}", "trunk_name", attr(o, "name"), "date", now);
 	if (ev && !strcmp(event, "TrunkAdded")) {
 		const char *state = !active(o) ? "Deactivate"

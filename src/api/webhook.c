@@ -694,6 +694,15 @@ int webhook_emit_fields(struct webhook *wh, const char *event, const char *call_
 	return err;
 }
 
+int webhook_epoch_now(char *buf, size_t sz)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return re_snprintf(buf, sz, "%lld.%06ld", (long long)ts.tv_sec, ts.tv_nsec / 1000) < 0
+		? ENOMEM : 0;
+}
+
 int webhook_time_str(const struct webhook *wh, uint64_t us, char *buf, size_t sz)
 {
 	time_t t = (time_t)(us / 1000000);

@@ -77,6 +77,8 @@ int webhook_emit_fields(struct webhook *wh, const char *event, const char *call_
 /* Simotel's timestamp "YYYY-MM-DD HH:MM:SS.ffffff" of a unix time in µs,
  * in UTC or local time as configured. */
 int webhook_time_str(const struct webhook *wh, uint64_t us, char *buf, size_t sz);
+/* Now as the trunk events' epoch seconds with a fraction ("1717047400.123456"). */
+int webhook_epoch_now(char *buf, size_t sz);
 
 /* Requests in flight (tests, status). */
 unsigned webhook_inflight(const struct webhook *wh);
