@@ -1237,10 +1237,27 @@ void chan_redirecting_signal(struct chan *ch, const char *from, const char *to,
 	notify(ch, CHAN_EV_REDIRECTING);
 }
 
+/* An interception routine's location from the channel variable var and
+ * var_ARGS ("ctx,exten,1(args)"); false when var is not set. */
+static bool sub_location(struct chan *ch, const char *var, char *loc, size_t sz)
+{
+	const char *sub = chan_var_get(ch, var), *args;
+	char avar[64];
+
+	if (!str_isset(sub))
+		return false;
+	(void)re_snprintf(avar, sizeof(avar), "%s_ARGS", var);
+	args = chan_var_get(ch, avar);
+	if (str_isset(args))
+		(void)re_snprintf(loc, sz, "%s(%s)", sub, args);
+	else
+		str_ncpy(loc, sub, sz);
+	return true;
+}
+
 void chan_redirecting_pass(struct chan *to, struct chan *from)
 {
 	char count[16], loc[300];
-	const char *sub, *args;
 
 	if (!to || !from || to->hungup)
 		return;
@@ -1254,17 +1271,8 @@ void chan_redirecting_pass(struct chan *to, struct chan *from)
 			  atoi(chan_var_get(to, "REDIRECTING(count)") ?
 			       chan_var_get(to, "REDIRECTING(count)") : "0") + 1);
 	(void)rd_write(to, "count", count);
-	sub = chan_var_get(to, "REDIRECTING_SEND_SUB");
-	args = chan_var_get(to, "REDIRECTING_SEND_SUB_ARGS");
-	if (!str_isset(sub)) {
-		sub = chan_var_get(to, "REDIRECTING_CALLER_SEND_SUB");
-		args = chan_var_get(to, "REDIRECTING_CALLER_SEND_SUB_ARGS");
-	}
-	if (str_isset(sub) && mod.rdsubh) {
-		if (str_isset(args))
-			(void)re_snprintf(loc, sizeof(loc), "%s(%s)", sub, args);
-		else
-			str_ncpy(loc, sub, sizeof(loc));
+	if (mod.rdsubh && (sub_location(to, "REDIRECTING_SEND_SUB", loc, sizeof(loc)) ||
+			   sub_location(to, "REDIRECTING_CALLER_SEND_SUB", loc, sizeof(loc)))) {
 		mod.rdsubh(to, loc, mod.rdsub_arg);
 		return;
 	}
@@ -1341,8 +1349,8 @@ static void linkedid_merge(struct chan *a, struct chan *b)
  * (after a transfer) is announced, through the interception routine. */
 static void connected_update(struct chan *ch, struct chan *peer)
 {
-	const char *name, *sub;
-	char num[64];
+	const char *name;
+	char num[64], loc[300];
 	bool first = !ch->cl_set;
 
 	party_id(peer, num, sizeof(num), &name);
@@ -1353,14 +1361,7 @@ static void connected_update(struct chan *ch, struct chan *peer)
 	ch->cl_set = true;
 	if (first)
 		return;
-	sub = chan_var_get(ch, "CONNECTED_LINE_SEND_SUB");
-	if (str_isset(sub) && mod.clsubh) {
-		const char *args = chan_var_get(ch, "CONNECTED_LINE_SEND_SUB_ARGS");
-		char loc[300];
-		if (str_isset(args))
-			(void)re_snprintf(loc, sizeof(loc), "%s(%s)", sub, args);
-		else
-			str_ncpy(loc, sub, sizeof(loc));
+	if (mod.clsubh && sub_location(ch, "CONNECTED_LINE_SEND_SUB", loc, sizeof(loc))) {
 		mod.clsubh(ch, loc, mod.clsub_arg);
 		return;
 	}
