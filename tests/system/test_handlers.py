@@ -183,7 +183,8 @@ def test_302_is_followed_and_runs_redirecting_sub(tamas, sipp):
     from harness import free_port, register
     port = free_port()
     register(sipp, tamas, "1003", port)
-    target = sipp.start("uas_answer", port=port, keys={"ext": "1003"}, remote="")
+    # rings 1.5 s: the caller hears of the forward while it still rings
+    target = sipp.start("uas_answer_late", port=port, keys={"ext": "1003"}, remote="")
     target.wait_bound()
     fwd = start_callee(sipp, tamas, "1002", scenario="uas_redirect",
                        keys={"target": f"sip:1003@127.0.0.1:{port}"})
