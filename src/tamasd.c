@@ -41,6 +41,7 @@
 #include "pbx/apps/media.h"
 #include "pbx/apps/poll.h"
 #include "pbx/callback.h"
+#include "pbx/cbconf.h"
 #include "pbx/chan.h"
 #include "pbx/apps/dpapi.h"
 #include "pbx/dial.h"
@@ -792,26 +793,40 @@ static int qmember_restore_h(const char *queue, const char *iface, unsigned pena
 	return 0;
 }
 
-struct callback_sec { struct tamas *t; const char *section; };
-
-static const char *const callback_keys[] = {
-	"code", "active", "retries", "auto_call", "min_wait", "retry_wait", "target", "context",
-};
+struct callback_sec { struct tamas *t; const struct cfg *conf; const char *section; };
 
 static int callback_key_h(const char *key, const char *value, const char *where, void *arg)
 {
 	struct callback_sec *cs = arg;
 
 	(void)value;
-	for (size_t i = 0; i < ARRAY_SIZE(callback_keys); i++)
-		if (!strcasecmp(key, callback_keys[i]))
-			return 0;
-	for (size_t i = 0; i < CB_PROMPT_COUNT; i++)
-		if (!strcasecmp(key, callback_prompt_key[i]))
-			return 0;
+	if (cbconf_key_known(key))
+		return 0;
 	(void)re_snprintf(cs->t->err, sizeof(cs->t->err), "%s: [%s]: unknown key '%s'", where,
 			  cs->section, key);
 	return EINVAL;
+}
+
+static const char *callback_get_h(const char *key, void *arg)
+{
+	const struct callback_sec *cs = arg;
+
+	return cfg_get(cs->conf, cs->section, key);
+}
+
+/* The line a "KEY: reason" from cbconf_parse/callback_add is about. */
+static const char *callback_where(const struct callback_sec *cs, const char *why)
+{
+	char key[32];
+	size_t n = strcspn(why, ":");
+
+	if (n >= sizeof(key))
+		return cs->t->conf_path;
+	str_ncpy(key, why, n + 1);
+	if (!cbconf_key_known(key))
+		return cs->t->conf_path;
+	return cfg_get(cs->conf, cs->section, key) ? cfg_where(cs->conf, cs->section, key)
+						    : cs->t->conf_path;
 }
 
 /* [callback NAME]: the callback-request module's definitions. */
@@ -819,46 +834,19 @@ static int callback_section_h(const struct cfg *conf, const char *section, const
 			      void *arg)
 {
 	struct tamas *t = arg;
-	struct callback_sec cs = { t, section };
-	struct callback_conf cc = { .name = name };
+	struct callback_sec cs = { t, conf, section };
+	struct callback_conf cc;
 	char why[200];
 	int err = cfg_apply_keys(conf, section, callback_key_h, &cs);
 
-	if (!err)
-		err = cfg_get_bool(conf, section, "active", true, &cc.active, t->err,
-				   sizeof(t->err));
-	if (!err)
-		err = cfg_get_bool(conf, section, "auto_call", false, &cc.auto_call, t->err,
-				   sizeof(t->err));
-	if (!err)
-		err = cfg_get_u32(conf, section, "retries", 3, 1, 100, &cc.retries, t->err,
-				  sizeof(t->err));
-	if (!err)
-		err = cfg_get_u32(conf, section, "min_wait", 0, 0, 7 * 86400, &cc.min_wait_s,
-				  t->err, sizeof(t->err));
-	if (!err)
-		err = cfg_get_u32(conf, section, "retry_wait", 60, 0, 86400, &cc.retry_wait_s,
-				  t->err, sizeof(t->err));
 	if (err)
 		return err;
-	cc.code = cfg_get_str(conf, section, "code", "");
-	cc.target = cfg_get_str(conf, section, "target", "");
-	cc.context = cfg_get(conf, section, "context");
-	for (int i = 0; i < CB_PROMPT_COUNT; i++)
-		cc.prompt[i] = cfg_get_str(conf, section, callback_prompt_key[i], "");
-	for (size_t i = 0; i < 2; i++) {
-		const char *key = i ? "target" : "code";
-		if (!cfg_get(conf, section, key)) {
-			(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s is required",
-					  t->conf_path, section, key);
-			return EINVAL;
-		}
-	}
-	err = callback_add(t->callbacks, &cc, why, sizeof(why));
-	if (err)   /* why starts with the field it is about */
+	err = cbconf_parse(&cc, name, callback_get_h, &cs, why, sizeof(why));
+	if (!err)
+		err = callback_add(t->callbacks, &cc, why, sizeof(why));
+	if (err)   /* why starts with the key it is about */
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s",
-				  cfg_where(conf, section, !strncmp(why, "target", 6) ? "target"
-					    : "code"), section, why);
+				  callback_where(&cs, why), section, why);
 	return err;
 }
 

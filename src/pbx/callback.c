@@ -91,7 +91,7 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 	struct cbdef *d;
 
 	if (!cb || !cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(d->name)) {
-		(void)re_snprintf(why, whysz, "bad callback name");
+		(void)re_snprintf(why, whysz, "name: bad callback name");
 		return EINVAL;
 	}
 	if (!digits_only(cf->code) || strlen(cf->code) >= sizeof(d->code)) {
@@ -113,8 +113,8 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 		const struct cbdef *o = le->data;
 		if (!strcmp(o->name, cf->name) || !strcmp(o->code, cf->code)) {
 			(void)re_snprintf(why, whysz, !strcmp(o->name, cf->name)
-					  ? "a callback of that name already exists"
-					  : "code %s is already [callback %s]'s", cf->code, o->name);
+					  ? "name: a callback of that name already exists"
+					  : "code: %s is already [callback %s]'s", cf->code, o->name);
 			return EEXIST;
 		}
 	}

@@ -210,12 +210,12 @@ def test_auto_call_rings_target_then_customer_and_marks_done(tamas, sipp):
 def test_bad_config_is_refused(tamas_factory):
     for conf, msg in [
         ({"callback a": {"code": "500", "target": "1002"},
-          "callback b": {"code": "500", "target": "1003"}}, "code 500 is already"),
+          "callback b": {"code": "500", "target": "1003"}}, "code: 500 is already"),
         ({"callback a": {"code": "x5", "target": "1002"}}, "code: expected"),
         ({"callback a": {"code": "500", "target": "sales"}}, "target: expected"),
         ({"callback a": {"code": "500", "target": "1002", "colour": "red"}},
          "unknown key 'colour'"),
-        ({"callback a": {"target": "1002"}}, "code is required"),
+        ({"callback a": {"target": "1002"}}, "code: is required"),
         ({"callback a": {"code": "500", "target": "1002", "auto_call": "perhaps"}},
          "auto_call"),
     ]:
