@@ -28,6 +28,7 @@ const char *const callback_prompt_key[CB_PROMPT_COUNT] = {
 struct cbdef {
 	struct le le;
 	char name[64], code[32], target[64], context[64];
+	char next[160], error[160];   /* destinations (pbx/dest) */
 	bool active, auto_call;
 	uint32_t retries, min_wait_s, retry_wait_s;
 	char prompt[CB_PROMPT_COUNT][128];
@@ -126,6 +127,8 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 	str_ncpy(d->target, cf->target, sizeof(d->target));
 	str_ncpy(d->context, str_isset(cf->context) ? cf->context : "main_routing",
 		 sizeof(d->context));
+	str_ncpy(d->next, str_isset(cf->next) ? cf->next : "hangup", sizeof(d->next));
+	str_ncpy(d->error, str_isset(cf->error) ? cf->error : "hangup", sizeof(d->error));
 	d->active = cf->active;
 	d->auto_call = cf->auto_call;
 	d->retries = cf->retries;
@@ -137,6 +140,21 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 	log_info("callback: added (name=%s code=%s target=%s auto_call=%s)", d->name, d->code,
 		 d->target, d->auto_call ? "yes" : "no");
 	return 0;
+}
+
+int callback_lookup(const struct callbacks *cb, const char *key, bool by_code,
+		    const char **name, const char **next, const char **error)
+{
+	for (struct le *le = cb && key ? list_head(&cb->defs) : NULL; le; le = le->next) {
+		const struct cbdef *d = le->data;
+		if (strcmp(by_code ? d->code : d->name, key))
+			continue;
+		*name = d->name;
+		*next = d->next;
+		*error = d->error;
+		return 0;
+	}
+	return ENOENT;
 }
 
 /* --- the Callback app --------------------------------------------------- */

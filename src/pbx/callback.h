@@ -34,6 +34,8 @@ struct callback_conf {
 	const char *code;        /* dial code, unique among callbacks */
 	const char *target;      /* extension ("1002") or "queue:NAME" */
 	const char *context;     /* where the customer number is dialled; NULL: main_routing */
+	const char *next;        /* destination after REGISTERED (pbx/dest); NULL: hangup */
+	const char *error;       /* destination otherwise; NULL: hangup */
 	bool active, auto_call;
 	uint32_t retries;        /* automatic attempts before failed (>= 1) */
 	uint32_t min_wait_s;     /* registration to the first automatic attempt */
@@ -51,6 +53,11 @@ int callback_alloc(struct callbacks **cbp, struct store *st);
  * EINVAL for a bad field. Strings are copied. */
 int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why,
 		 size_t whysz);
+/* The callback named key (by_code: whose dial code is key): its name and
+ * next/error destinations ("hangup" when unset), valid while it exists.
+ * ENOENT when there is none. */
+int callback_lookup(const struct callbacks *cb, const char *key, bool by_code,
+		    const char **name, const char **next, const char **error);
 /* Starts the automatic calls: requests a previous run left calling are
  * pending again, then every interval_ms the due ones are tried. */
 int callback_start(struct callbacks *cb, uint32_t interval_ms);

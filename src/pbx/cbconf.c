@@ -5,11 +5,13 @@
 #include <string.h>
 #include <strings.h>
 #include "pbx/cbconf.h"
+#include "pbx/dest.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const plain_keys[] = {
 	"code", "active", "retries", "auto_call", "min_wait", "retry_wait", "target", "context",
+	"next", "error",
 };
 
 bool cbconf_key_known(const char *key)
@@ -98,6 +100,24 @@ static const char *str_or(const char *v, const char *dflt)
 	return v ? v : dflt;
 }
 
+/* A destination (pbx/dest): only its form here; whether a module it names
+ * exists is known once every module is (dest_check at start). */
+static int parse_dest(const char *key, const char *v, const char **out, char *why,
+		      size_t whysz)
+{
+	char dwhy[160];
+
+	*out = NULL;
+	if (!v || !*v)
+		return 0;
+	if (dest_syntax(v, dwhy, sizeof(dwhy))) {
+		snprintf(why, whysz, "%s: %s", key, dwhy);
+		return EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 int cbconf_parse(struct callback_conf *cf, const char *name, cbconf_get_h *get, void *arg,
 		 char *why, size_t whysz)
 {
@@ -127,6 +147,11 @@ int cbconf_parse(struct callback_conf *cf, const char *name, cbconf_get_h *get, 
 		return EINVAL;
 	}
 	cf->context = get("context", arg);
+	err = parse_dest("next", get("next", arg), &cf->next, why, whysz);
+	if (!err)
+		err = parse_dest("error", get("error", arg), &cf->error, why, whysz);
+	if (err)
+		return err;
 	for (int i = 0; i < CB_PROMPT_COUNT; i++)
 		cf->prompt[i] = str_or(get(callback_prompt_key[i], arg), "");
 	return 0;

@@ -61,6 +61,8 @@ struct dialplan {
 	char *path;
 	struct lstate *ls;
 	struct list runs;
+	dialplan_code_h *codeh;   /* dial codes of modules (dest) */
+	void *code_arg;
 };
 
 enum phase { PH_TOP, PH_MAIN, PH_H, PH_DONE, PH_SUB };
@@ -714,9 +716,20 @@ bool dialplan_exists(struct dialplan *dp, const char *context, const char *exten
 	const struct dctx *dc;
 	size_t ki;
 
+	char data[256];
+
 	if (!dp || !dp->ls || !context || !exten)
 		return false;
-	return ext_find(dp->ls, context, exten, 0, &dc, &ki);
+	return ext_find(dp->ls, context, exten, 0, &dc, &ki) ||
+		(dp->codeh && dp->codeh(exten, data, sizeof(data), dp->code_arg));
+}
+
+void dialplan_set_code_h(struct dialplan *dp, dialplan_code_h *h, void *arg)
+{
+	if (!dp)
+		return;
+	dp->codeh = h;
+	dp->code_arg = arg;
 }
 
 unsigned dialplan_active(const struct dialplan *dp)
@@ -902,7 +915,10 @@ static void main_done(struct run *r)
 	finish(r);
 }
 
-/* Where the channel is now: its extension, else `i`, else `e`. */
+static bool code_step(struct run *r, const char *exten);
+
+/* Where the channel is now: its extension, else a dial code, else `i`,
+ * else `e`. */
 static void dispatch(struct run *r)
 {
 	const char *ctx = chan_context(r->ch), *exten = chan_exten(r->ch);
@@ -923,6 +939,8 @@ static void dispatch(struct run *r)
 		step_ext(r, PH_MAIN, dc, ki);
 		return;
 	}
+	if (code_step(r, exten))
+		return;
 	if (ext_find(r->ls, ctx, "i", 0, &dc, &ki)) {
 		chan_var_set(r->ch, "INVALID_EXTEN", exten);
 		if (!chan_set_location(r->ch, ctx, "i")) {
@@ -946,6 +964,50 @@ static void dispatch(struct run *r)
 static void dispatch_tmr(void *arg)
 {
 	dispatch(arg);
+}
+
+static void code_end_tmr(void *arg)
+{
+	struct run *r = arg;
+
+	if (r->app_res == APP_OK && chan_location_seq(r->ch) != r->step_seq)
+		dispatch(r);
+	else
+		main_done(r);
+}
+
+static void code_done(int res, void *arg)
+{
+	struct run *r = arg;
+
+	r->app_res = res;
+	r->app_pending = false;
+	tmr_start(&r->tmr, 0, code_end_tmr, r);
+}
+
+/* A module's dial code in place of an extension: its app runs with no Lua
+ * function around it. */
+static bool code_step(struct run *r, const char *exten)
+{
+	char data[256];
+	const char *app = r->dp->codeh ? r->dp->codeh(exten, data, sizeof(data),
+						       r->dp->code_arg) : NULL;
+
+	if (!app)
+		return false;
+	log_debug("dialplan: Executing [%s@%s:1] %s(\"%s\", \"%s\") (dial code)",
+		  exten, chan_context(r->ch), app, chan_name(r->ch), data);
+	chan_cdr_set_app(r->ch, app_name(app), data);
+	r->phase = PH_MAIN;
+	r->step_seq = chan_location_seq(r->ch);
+	r->app_pending = true;
+	if (app_exec(r->ch, app, data, code_done, r)) {
+		r->app_pending = false;
+		log_warn("dialplan: dial code %s: cannot run %s (channel=%s)", exten, app,
+			 chan_uniqueid(r->ch));
+		return false;
+	}
+	return true;
 }
 
 static void log_lua_error(struct run *r)

@@ -41,6 +41,14 @@ void dialplan_run_hangup_handlers(struct dialplan *dp, struct chan *ch);
 /* Registers Return. */
 int dialplan_apps_register(void);
 
+/* A number no extension of the channel's context matches (before `i`):
+ * when h names an app (and writes its data), that app runs in place of an
+ * extension (a module's dial code, reachable from every context); its
+ * location change is a jump, otherwise the dialplan ends. dialplan_exists
+ * counts such numbers as extensions. */
+typedef const char *(dialplan_code_h)(const char *exten, char *data, size_t sz, void *arg);
+void dialplan_set_code_h(struct dialplan *dp, dialplan_code_h *h, void *arg);
+
 /* Number of channels currently running Lua. */
 unsigned dialplan_active(const struct dialplan *dp);
 
