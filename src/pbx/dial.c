@@ -9,6 +9,7 @@
 #include "pbx/apps/media.h"
 #include "pbx/calllimit.h"
 #include "pbx/chan.h"
+#include "pbx/dest.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
@@ -46,6 +47,7 @@ struct dial {
 	enum dial_state state;
 	unsigned busy, congestion, nochan;
 	bool opt_g, opt_mr, indicated_ring, indicated_progress;
+	bool single;             /* one target: its user's exits apply (pbx/dest) */
 	int result;
 	double secs;
 	char dests[1024], opts[256];
@@ -158,9 +160,16 @@ static void done_h(void *arg)
 	app_done_h *doneh = d->doneh;
 	void *darg = d->arg;
 	int res = d->result;
+	struct chan *caller = mem_ref(d->caller);
+	/* A busy, unanswered or unavailable extension's own exit (Alovoip's
+	 * optional destinations) takes the caller instead of the dialplan. */
+	const char *exit = res == APP_OK && d->single && !chan_is_hungup(caller)
+		? dest_dial_exit(d->dests, chan_var_get(caller, "DIALSTATUS")) : NULL;
 
 	mem_deref(d);
-	doneh(res, darg);
+	if (!exit || dest_go(caller, exit, doneh, darg))
+		doneh(res, darg);
+	mem_deref(caller);
 }
 
 /* Ends the Dial: from a 0 ms timer so that it never unwinds inside the
@@ -666,6 +675,7 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 	d->arg = arg;
 	d->secs = secs;
 	str_ncpy(d->dests, dests, sizeof(d->dests));
+	d->single = !strchr(dests, '&');
 	str_ncpy(d->opts, opts ? opts : "", sizeof(d->opts));
 	d->opt_g = opts && strchr(opts, 'g');
 	if (limit_setup(d)) {

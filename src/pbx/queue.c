@@ -13,6 +13,7 @@
 #include "pbx/app.h"
 #include "pbx/apps/media.h"
 #include "pbx/chan.h"
+#include "pbx/dest.h"
 #include "pbx/dial.h"
 #include "pbx/dialplan.h"
 #include "pbx/features.h"
@@ -33,6 +34,7 @@ struct queue {
 	bool announce_position, announce_holdtime, announce_first;
 	char periodic[256];
 	char context[64];         /* exit keys; "" = none */
+	char timeout_dest[160], failure_dest[160];   /* pbx/dest; "" = none */
 	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
@@ -240,6 +242,10 @@ int queue_add(const struct queue_conf *cf)
 	str_ncpy(q->periodic, cf->periodic ? cf->periodic : "", sizeof(q->periodic));
 	str_ncpy(q->context, cf->context ? cf->context : "", sizeof(q->context));
 	q->periodic_freq_s = cf->periodic_freq_s;
+	str_ncpy(q->timeout_dest, cf->timeout_dest ? cf->timeout_dest : "",
+		 sizeof(q->timeout_dest));
+	str_ncpy(q->failure_dest, cf->failure_dest ? cf->failure_dest : "",
+		 sizeof(q->failure_dest));
 	list_append(&qmod.queues, &q->le, q);
 	return 0;
 }
@@ -578,15 +584,48 @@ static unsigned secs_since(uint64_t t)
 	return t && n > t ? (unsigned)((n - t) / 1000000u) : 0;
 }
 
+/* The exit (timeout_dest, failure_dest) for how the caller left; NULL:
+ * back to the dialplan. */
+static const char *exit_dest(const struct queue *q, struct chan *ch)
+{
+	static const char *const failures[] = {
+		"FULL", "JOINEMPTY", "LEAVEEMPTY", "JOINUNAVAIL", "LEAVEUNAVAIL", "TIMEOUT",
+	};
+	const char *st = chan_var_get(ch, "QUEUESTATUS");
+
+	if (!st)
+		return NULL;
+	if (!strcmp(st, "TIMEOUT") && q->timeout_dest[0])
+		return q->timeout_dest;
+	for (size_t i = 0; i < ARRAY_SIZE(failures); i++)
+		if (!strcmp(st, failures[i]))
+			return q->failure_dest[0] ? q->failure_dest : NULL;
+	return NULL;
+}
+
+/* Ends the app, through the queue's exit when it has one for this end. */
+static void queue_done(struct queue *q, struct chan *ch, int res, app_done_h *doneh,
+		       void *arg)
+{
+	const char *dest = res == APP_OK && !chan_is_hungup(ch) ? exit_dest(q, ch) : NULL;
+
+	if (!dest || dest_go(ch, dest, doneh, arg))
+		doneh(res, arg);
+}
+
 static void done_h(void *arg)
 {
 	struct qentry *e = arg;
 	app_done_h *doneh = e->doneh;
 	void *darg = e->arg;
 	int res = e->result;
+	struct queue *q = mem_ref(e->q);
+	struct chan *ch = mem_ref(e->caller);
 
 	mem_deref(e);
-	doneh(res, darg);
+	queue_done(q, ch, res, doneh, darg);
+	mem_deref(ch);
+	mem_deref(q);
 }
 
 /* Ends the Queue app from a 0 ms timer (never inside the channel event
@@ -1199,14 +1238,14 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 		log_info("queue: full (queue=%s channel=%s maxlen=%u)", q->name, chan_name(ch),
 			 q->maxlen);
 		(void)chan_var_set(ch, "QUEUESTATUS", "FULL");
-		doneh(APP_OK, arg);
+		queue_done(q, ch, APP_OK, doneh, arg);
 		return 0;
 	}
 	if (q->joinempty && queue_is_empty(q, q->joinempty, ch)) {
 		log_info("queue: no member can take calls (queue=%s channel=%s)", q->name,
 			 chan_name(ch));
 		(void)chan_var_set(ch, "QUEUESTATUS", "JOINEMPTY");
-		doneh(APP_OK, arg);
+		queue_done(q, ch, APP_OK, doneh, arg);
 		return 0;
 	}
 	e = mem_zalloc(sizeof(*e), entry_destructor);

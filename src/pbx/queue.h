@@ -40,6 +40,11 @@ struct queue_conf {
 	uint32_t periodic_freq_s;     /* periodic-announce-frequency */
 	const char *context;          /* context: a waiting caller's digit that is an
 				       * extension there leaves to it (EXITWITHKEY) */
+	/* Exits (pbx/dest) a caller the queue lets go without an agent takes
+	 * instead of returning to the dialplan; NULL/"": none. timeout_dest for
+	 * TIMEOUT, failure_dest for FULL, JOINEMPTY, LEAVEEMPTY, JOINUNAVAIL,
+	 * LEAVEUNAVAIL (and TIMEOUT without timeout_dest). */
+	const char *timeout_dest, *failure_dest;
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,
