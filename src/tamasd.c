@@ -42,6 +42,7 @@
 #include "pbx/apps/poll.h"
 #include "pbx/callback.h"
 #include "pbx/cbconf.h"
+#include "pbx/dest.h"
 #include "pbx/chan.h"
 #include "pbx/apps/dpapi.h"
 #include "pbx/dial.h"
@@ -68,6 +69,7 @@ struct tamas {
 	struct callhook *callhook;
 	struct queuehook *queuehook;   /* CdrQueue from queue_log events */
 	struct callbacks *callbacks;   /* [callback NAME] and their requests */
+	struct dests *dests;           /* destinations, module exits, dial codes */
 	struct httpc *httpc;         /* dialplan API components' client */
 	struct dpapi_conf dpapi;
 	struct sipsrv *sip;
@@ -629,7 +631,7 @@ static const char *const queue_keys[] = {
 	"strategy", "timeout", "retry", "wrapuptime", "maxlen", "joinempty", "leavewhenempty",
 	"musicclass", "autopause", "ringinuse", "announce-frequency", "announce-position",
 	"announce-holdtime", "announce-to-first-user", "periodic-announce",
-	"periodic-announce-frequency", "context",
+	"periodic-announce-frequency", "context", "timeout_dest", "failure_dest",
 };
 
 /* member keys ("member", "member2", "member.alice": the file format allows a
@@ -732,6 +734,8 @@ static int queue_section_h(const struct cfg *conf, const char *section, const ch
 		return err;
 	qc.periodic = cfg_get(conf, section, "periodic-announce");
 	qc.context = cfg_get(conf, section, "context");
+	qc.timeout_dest = cfg_get(conf, section, "timeout_dest");   /* checked in dests_setup */
+	qc.failure_dest = cfg_get(conf, section, "failure_dest");
 	if (queue_empty_parse(cfg_get_str(conf, section, "joinempty", ""), true, &qc.joinempty,
 			      why, sizeof(why))) {
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: joinempty: %s",
@@ -847,6 +851,92 @@ static int callback_section_h(const struct cfg *conf, const char *section, const
 	if (err)   /* why starts with the key it is about */
 		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s",
 				  callback_where(&cs, why), section, why);
+	return err;
+}
+
+/* --- destinations (pbx/dest) ---------------------------------------------- */
+
+static int cb_lookup_h(const char *key, bool by_code, const char **name, const char **next,
+		       const char **error, void *arg)
+{
+	return callback_lookup(arg, key, by_code, name, next, error);
+}
+
+static bool cb_exists_h(const char *name, void *arg)
+{
+	const char *n, *x, *e;
+
+	return !callback_lookup(arg, name, false, &n, &x, &e);
+}
+
+static bool queue_exists_h(const char *name, void *arg)
+{
+	(void)arg;
+	return queue_exists(name);
+}
+
+struct dest_sec { struct tamas *t; const char *const *keys; size_t nkeys; };
+
+/* The destination keys of a section: well formed and naming modules that
+ * exist (every section is loaded by now); [user N]'s become its exits. */
+static int dest_section_h(const struct cfg *conf, const char *section, const char *name,
+			  void *arg)
+{
+	const struct dest_sec *ds = arg;
+	struct tamas *t = ds->t;
+	char why[200];
+	int err;
+
+	for (size_t i = 0; i < ds->nkeys; i++) {
+		const char *v = cfg_get(conf, section, ds->keys[i]);
+		if (!v || !*v || !dest_check(t->dests, v, why, sizeof(why)))
+			continue;
+		(void)re_snprintf(t->err, sizeof(t->err), "%s: [%s]: %s: %s",
+				  cfg_where(conf, section, ds->keys[i]), section, ds->keys[i], why);
+		return EINVAL;
+	}
+	if (strcmp(ds->keys[0], "busy_dest"))
+		return 0;
+	err = dest_user_set(t->dests, name, cfg_get(conf, section, "busy_dest"),
+			    cfg_get(conf, section, "noanswer_dest"),
+			    cfg_get(conf, section, "unavail_dest"));
+	if (err)
+		(void)re_snprintf(t->err, sizeof(t->err), "[%s]: cannot keep its exits: %m",
+				  section, err);
+	return err;
+}
+
+/* Callbacks and queues as destinations, their dial codes in every context,
+ * and every destination key checked. [user N] exits are read here at every
+ * start (users themselves are seeded once into the store). */
+static int dests_setup(struct tamas *t)
+{
+	static const char *const user_keys[] = { "busy_dest", "noanswer_dest", "unavail_dest" };
+	static const char *const queue_keys_d[] = { "timeout_dest", "failure_dest" };
+	static const char *const cb_keys[] = { "next", "error" };
+	const struct dest_kind cbk = {
+		.prefix = "callback", .app = "Callback", .status_var = "CALLBACKSTATUS",
+		.ok = "REGISTERED", .exists = cb_exists_h, .lookup = cb_lookup_h,
+		.arg = t->callbacks,
+	};
+	const struct dest_kind qk = { .prefix = "queue", .app = "Queue", .exists = queue_exists_h };
+	struct dest_sec us = { t, user_keys, ARRAY_SIZE(user_keys) };
+	struct dest_sec qs = { t, queue_keys_d, ARRAY_SIZE(queue_keys_d) };
+	struct dest_sec cs = { t, cb_keys, ARRAY_SIZE(cb_keys) };
+	int err = dest_kind_add(t->dests, &cbk);
+
+	if (!err)
+		err = dest_kind_add(t->dests, &qk);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "dest: cannot start: %m", err);
+		return err;
+	}
+	dialplan_set_code_h(t->dp, dest_code_app, t->dests);
+	err = cfg_apply_sections(t->conf, "user", dest_section_h, &us);
+	if (!err)
+		err = cfg_apply_sections(t->conf, "queue", dest_section_h, &qs);
+	if (!err)
+		err = cfg_apply_sections(t->conf, "callback", dest_section_h, &cs);
 	return err;
 }
 
@@ -1226,6 +1316,7 @@ static int tamas_start(struct tamas *t)
 	err |= queue_app_register();
 	err |= queue_member_apps_register();
 	err |= callback_alloc(&t->callbacks, t->store);
+	err |= dest_alloc(&t->dests);
 	err |= dial_register_tech("SIP", sip_request_h, t);
 	err |= dial_register_tech("PJSIP", sip_request_h, t);
 	if (err) {
@@ -1248,6 +1339,8 @@ static int tamas_start(struct tamas *t)
 		err = queues_setup(t);
 	if (!err)
 		err = cfg_apply_sections(t->conf, "callback", callback_section_h, t);
+	if (!err)
+		err = dests_setup(t);
 	if (err)
 		return err;
 	err = callback_start(t->callbacks, 2000);
@@ -1315,6 +1408,7 @@ static void tamas_stop(struct tamas *t)
 	chan_close();
 	/* After the channels: a Callback app still running uses its callback. */
 	t->callbacks = mem_deref(t->callbacks);
+	t->dests = mem_deref(t->dests);
 	t->httpc = mem_deref(t->httpc);   /* after the channels: they cancel theirs */
 	t->tts = mem_deref(t->tts);
 	t->recw = mem_deref(t->recw);   /* finishes every recording file */
