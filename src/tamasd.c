@@ -631,7 +631,7 @@ static const char *const queue_keys[] = {
 	"strategy", "timeout", "retry", "wrapuptime", "maxlen", "joinempty", "leavewhenempty",
 	"musicclass", "autopause", "ringinuse", "announce-frequency", "announce-position",
 	"announce-holdtime", "announce-to-first-user", "periodic-announce",
-	"periodic-announce-frequency", "context", "timeout_dest", "failure_dest",
+	"periodic-announce-frequency", "context", "timeout_dest", "failure_dest", "maxwait",
 };
 
 /* member keys ("member", "member2", "member.alice": the file format allows a
@@ -730,6 +730,9 @@ static int queue_section_h(const struct cfg *conf, const char *section, const ch
 	if (!err)
 		err = cfg_get_u32(conf, section, "periodic-announce-frequency", 0, 0, 86400,
 				  &qc.periodic_freq_s, t->err, sizeof(t->err));
+	if (!err)
+		err = cfg_get_u32(conf, section, "maxwait", 0, 0, 86400, &qc.maxwait_s, t->err,
+				  sizeof(t->err));
 	if (err)
 		return err;
 	qc.periodic = cfg_get(conf, section, "periodic-announce");

@@ -35,6 +35,7 @@ struct queue {
 	char periodic[256];
 	char context[64];         /* exit keys; "" = none */
 	char timeout_dest[160], failure_dest[160];   /* pbx/dest; "" = none */
+	uint32_t maxwait_s;       /* when Queue() has no timeout; 0 = none */
 	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
@@ -242,6 +243,7 @@ int queue_add(const struct queue_conf *cf)
 	str_ncpy(q->periodic, cf->periodic ? cf->periodic : "", sizeof(q->periodic));
 	str_ncpy(q->context, cf->context ? cf->context : "", sizeof(q->context));
 	q->periodic_freq_s = cf->periodic_freq_s;
+	q->maxwait_s = cf->maxwait_s;
 	str_ncpy(q->timeout_dest, cf->timeout_dest ? cf->timeout_dest : "",
 		 sizeof(q->timeout_dest));
 	str_ncpy(q->failure_dest, cf->failure_dest ? cf->failure_dest : "",
@@ -1287,6 +1289,8 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 		     chan_cid_num(ch), pos, NULL);
 	}
 	entry_sound(e);
+	if (secs <= 0)
+		secs = q->maxwait_s;
 	if (secs > 0)
 		tmr_start(&e->tmr_timeout, (uint64_t)(secs * 1000), queue_timeout_h, e);
 	if (q->announce_freq_s && (q->announce_position || q->announce_holdtime))

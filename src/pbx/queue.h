@@ -45,6 +45,8 @@ struct queue_conf {
 	 * TIMEOUT, failure_dest for FULL, JOINEMPTY, LEAVEEMPTY, JOINUNAVAIL,
 	 * LEAVEUNAVAIL (and TIMEOUT without timeout_dest). */
 	const char *timeout_dest, *failure_dest;
+	uint32_t maxwait_s;           /* maxwait: a caller's wait limit when Queue()
+				       * gives none (Alovoip's max wait time); 0 = none */
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,

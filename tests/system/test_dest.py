@@ -36,6 +36,13 @@ extensions = {
 			app.queue("q1", "", 1)
 			app.noop("after-queue")
 		end,
+		["811"] = function(c, e)
+			app.destination("queue:q1")
+		end,
+		["812"] = function(c, e)
+			app.queue("q2")
+			app.noop("after-queue")
+		end,
 		["820"] = function(c, e)
 			app.dial("SIP/1002", 1)
 			app.noop("after-dial")
@@ -72,7 +79,7 @@ CONF = {
                        "error": "goto:other,700"},
     "callback off": {"code": "7501", "target": "1002", "active": "no",
                      "error": "goto:other,700"},
-    "queue q1": {"member": "SIP/1003", "timeout": 1, "retry": 1,
+    "queue q1": {"member": "SIP/1003", "timeout": 1, "retry": 1, "maxwait": 1,
                  "timeout_dest": "goto:other,710", "failure_dest": "hangup"},
     "queue q2": {"member": "SIP/1003", "joinempty": "unavailable",
                  "failure_dest": "callback:off"},
@@ -197,6 +204,14 @@ def test_queue_timeout_and_joinempty_exits(tamas_factory, sipp):
     d = make(tamas_factory)
     simple_call(d, sipp, "810")               # nobody answers q1 within 1 s
     assert noops(d) == ["timeout-reached QUEUE=TIMEOUT"]
+    assert "after-queue" not in d.stderr()
+    # queue:q1 has no Queue() timeout: q1's own maxwait ends the wait.
+    simple_call(d, sipp, "811")
+    assert noops(d)[-1] == "timeout-reached QUEUE=TIMEOUT"
+    # Straight from Lua, JOINEMPTY goes to q2's failure_dest (callback:off,
+    # whose error exit is goto:other,700).
+    simple_call(d, sipp, "812")
+    assert noops(d)[-1] == "error-reached CALLBACK=ERROR DIAL= QUEUE=JOINEMPTY"
     assert "after-queue" not in d.stderr()
 
 
