@@ -35,6 +35,9 @@ struct dests {
 	struct dest_kind kinds[KINDS_MAX];
 	unsigned nkinds;
 	struct list users;           /* struct uexit */
+	/* dest_go calls inside dest_go: a module that ends at once into an
+	 * exit leading back to it (failure_dest = its own queue) recurses. */
+	unsigned nesting;
 };
 
 /* The app registry passes no argument: the one module of the process. */
@@ -299,13 +302,23 @@ int dest_go(struct chan *ch, const char *dest, app_done_h *doneh, void *arg)
 		log_warn("dest: %s (channel=%s)", why, chan_name(ch));
 		return EINVAL;
 	}
+	if (dmod && dmod->nesting >= HOPS_MAX) {
+		log_warn("dest: destinations lead back into each other, hanging up (channel=%s "
+			 "dest=%s)", chan_name(ch), dest);
+		doneh(APP_HANGUP, arg);
+		return 0;
+	}
 	g = mem_zalloc(sizeof(*g), dgo_destructor);
 	if (!g)
 		return ENOMEM;
 	g->ch = mem_ref(ch);
 	g->doneh = doneh;
 	g->arg = arg;
+	if (dmod)
+		++dmod->nesting;
 	go(g, dest);
+	if (dmod)
+		--dmod->nesting;
 	return 0;
 }
 

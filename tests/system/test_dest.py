@@ -43,6 +43,10 @@ extensions = {
 			app.queue("q2")
 			app.noop("after-queue")
 		end,
+		["813"] = function(c, e)
+			app.destination("queue:q3")
+			app.noop("after-loop")
+		end,
 		["820"] = function(c, e)
 			app.dial("SIP/1002", 1)
 			app.noop("after-dial")
@@ -83,6 +87,8 @@ CONF = {
                  "timeout_dest": "goto:other,710", "failure_dest": "hangup"},
     "queue q2": {"member": "SIP/1003", "joinempty": "unavailable",
                  "failure_dest": "callback:off"},
+    "queue q3": {"member": "SIP/1003", "joinempty": "unavailable",
+                 "failure_dest": "queue:q3"},
 }
 
 
@@ -213,6 +219,16 @@ def test_queue_timeout_and_joinempty_exits(tamas_factory, sipp):
     simple_call(d, sipp, "812")
     assert noops(d)[-1] == "error-reached CALLBACK=ERROR DIAL= QUEUE=JOINEMPTY"
     assert "after-queue" not in d.stderr()
+
+
+def test_destinations_leading_back_into_each_other_hang_up(tamas_factory, sipp):
+    d = make(tamas_factory)
+    sipp.target = d.target
+    r = call(sipp, d, "1001", "813", scenario="uac_call", check=False, timeout=20)
+    assert r.rc != 0                          # never answered: refused
+    assert "dest: destinations lead back into each other, hanging up" in d.stderr()
+    assert "after-loop" not in d.stderr()
+    d.assert_alive()
 
 
 @pytest.mark.parametrize("section,key,value,why", [
