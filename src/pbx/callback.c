@@ -5,12 +5,14 @@
  * and when a stored request is called back. */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <re.h>
 #include "core/log.h"
 #include "pbx/app.h"
 #include "pbx/callback.h"
 #include "pbx/chan.h"
+#include "media/tts.h"
 #include "pbx/originate.h"
 #include "store/cbreq.h"
 
@@ -22,7 +24,7 @@ enum {
 };
 
 const char *const callback_prompt_key[CB_PROMPT_COUNT] = {
-	"intro", "confirm", "enter", "wrong", "registered",
+	"intro", "enter", "wrong", "entered", "is", "check", "before", "after",
 };
 
 struct cbdef {
@@ -30,7 +32,7 @@ struct cbdef {
 	char name[64], code[32], target[64], context[64];
 	bool active, auto_call;
 	uint32_t retries, min_wait_s, retry_wait_s;
-	char prompt[CB_PROMPT_COUNT][128];
+	char prompt[CB_PROMPT_COUNT][260];
 };
 
 /* An automatic call under way, until its first party's CDR. */
@@ -47,6 +49,8 @@ struct callbacks {
 	struct list attempts;       /* struct attempt */
 	struct tmr tmr;
 	uint32_t interval_ms;
+	struct tts *tts;            /* tts: prompts; NULL: they are skipped */
+	char tts_lang[16];          /* when the channel has no CHANNEL_LANGUAGE */
 };
 
 /* The app registry passes no argument: the one module of the process. */
@@ -141,7 +145,11 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 
 /* --- the Callback app --------------------------------------------------- */
 
-enum step { ST_INTRO, ST_CONFIRM, ST_SAY, ST_READ, ST_WRONG, ST_REGISTERED };
+/* Where cb_next goes once the app just run is done. */
+enum step {
+	ST_INTRO, ST_READ, ST_WRONG, ST_ENTERED, ST_SAY, ST_IS, ST_CHECK, ST_BEFORE,
+	ST_AFTER,
+};
 
 struct cbop {
 	struct callbacks *cb;
@@ -151,14 +159,23 @@ struct cbop {
 	struct cbdef *d;             /* in cb->defs for the module's life */
 	char own[NUM_MAX + 1];       /* the caller's number when valid, else "" */
 	char number[NUM_MAX + 1];
-	unsigned tries;
+	unsigned tries;              /* numbers asked for */
+	unsigned checks;             /* check prompts for the current number */
 	enum step step;
+	struct tts_req *req;         /* a tts: prompt being rendered */
+	struct {                     /* what runs once it is */
+		enum step st;
+		enum callback_prompt p;
+		const char *var;
+		unsigned read_max;
+	} pend;
 };
 
 static void cbop_destructor(void *data)
 {
 	struct cbop *op = data;
 
+	mem_deref(op->req);
 	mem_deref(op->ch);
 }
 
@@ -178,32 +195,107 @@ static void cb_finish(struct cbop *op, const char *status, int res)
 
 static void cb_next(int res, void *arg);
 
-/* Runs app, continuing at cb_next; a prompt that is "" is skipped. */
-static void cb_run(struct cbop *op, enum step st, const char *app, const char *data)
+static const char *tts_text(const char *prompt)
+{
+	return !strncasecmp(prompt, "tts:", 4) ? prompt + 4 : NULL;
+}
+
+/* Runs app, continuing at cb_next as step st. */
+static void cb_exec(struct cbop *op, enum step st, const char *app, const char *data)
 {
 	op->step = st;
-	if (!str_isset(data)) {
-		cb_next(APP_OK, op);
-		return;
-	}
 	if (app_exec(op->ch, app, data, cb_next, op)) {
 		log_warn("callback: cannot run %s (channel=%s)", app, chan_name(op->ch));
 		cb_finish(op, "ERROR", APP_OK);
 	}
 }
 
-/* Read collects the number; its prompt is the "enter" one. */
-static void cb_read(struct cbop *op)
+/* Logged as the digits are awaited (after a tts: prompt's rendering): a
+ * digit typed before is not heard. */
+static void read_log(const struct cbop *op, const char *var)
 {
-	char data[400];
+	if (!strcmp(var, "CALLBACK_INPUT"))
+		log_info("callback: asking for the number, try %u of %u (channel=%s "
+			 "callback=%s)", op->tries, (unsigned)TRIES, chan_name(op->ch),
+			 op->d->name);
+	else
+		log_info("callback: checking the number, %u of 2 (channel=%s callback=%s "
+			 "number=%s)", op->checks, chan_name(op->ch), op->d->name, op->number);
+}
 
-	log_info("callback: asking for the number, try %u of %u (channel=%s callback=%s)",
-		 op->tries, (unsigned)TRIES, chan_name(op->ch), op->d->name);
-	(void)re_snprintf(data, sizeof(data), "CALLBACK_INPUT,%s,%u,,1,%u",
-			  op->d->prompt[CB_PROMPT_ENTER], NUM_MAX + 1, (unsigned)READ_TIMEOUT_S);
-	op->step = ST_READ;
-	if (app_exec(op->ch, "Read", data, cb_next, op))
-		cb_finish(op, "ERROR", APP_OK);
+/* Plays file (a prompt name or path; "" = nothing), or with read_max reads
+ * up to that many digits into var while it plays. */
+static void cb_prompt_run(struct cbop *op, enum step st, const char *file, const char *var,
+			  unsigned read_max)
+{
+	char data[700];
+
+	if (read_max) {
+		read_log(op, var);
+		(void)re_snprintf(data, sizeof(data), "%s,%s,%u,,1,%u", var, file, read_max,
+				  (unsigned)READ_TIMEOUT_S);
+		cb_exec(op, st, "Read", data);
+		return;
+	}
+	if (!file[0]) {
+		op->step = st;
+		cb_next(APP_OK, op);
+		return;
+	}
+	cb_exec(op, st, "Playback", file);
+}
+
+static void tts_done(int err, const char *path, void *arg)
+{
+	struct cbop *op = arg;
+
+	op->req = mem_deref(op->req);
+	if (err)
+		log_warn("callback: %s prompt not spoken (channel=%s callback=%s): %m",
+			 callback_prompt_key[op->pend.p], chan_name(op->ch), op->d->name, err);
+	cb_prompt_run(op, op->pend.st, err ? "" : path, op->pend.var, op->pend.read_max);
+}
+
+/* Prompt p (skipped when "", a file otherwise), then step st; with
+ * read_max, digits are read into var while it plays. A tts: prompt is
+ * rendered to a file first (in the channel's language), so the caller can
+ * type over it as over a recorded one. */
+static void cb_prompt(struct cbop *op, enum step st, enum callback_prompt p, const char *var,
+		      unsigned read_max)
+{
+	const char *prompt = op->d->prompt[p], *text = tts_text(prompt);
+	const char *lang = chan_var_get(op->ch, "CHANNEL_LANGUAGE");
+	int err;
+
+	if (!text) {
+		cb_prompt_run(op, st, prompt, var, read_max);
+		return;
+	}
+	op->pend.st = st;
+	op->pend.p = p;
+	op->pend.var = var;
+	op->pend.read_max = read_max;
+	err = op->cb->tts ? tts_render(&op->req, op->cb->tts, text, str_isset(lang) ? lang :
+				       op->cb->tts_lang, tts_done, op) : ENOTSUP;
+	if (err)
+		tts_done(err, NULL, op);
+}
+
+static void cb_play(struct cbop *op, enum step st, enum callback_prompt p)
+{
+	cb_prompt(op, st, p, NULL, 0);
+}
+
+static void cb_read_number(struct cbop *op)
+{
+	/* One digit more than a number may have: a longer entry is refused
+	 * rather than cut. */
+	cb_prompt(op, ST_READ, CB_PROMPT_ENTER, "CALLBACK_INPUT", NUM_MAX + 1);
+}
+
+static void cb_read_check(struct cbop *op)
+{
+	cb_prompt(op, ST_CHECK, CB_PROMPT_CHECK, "CALLBACK_CHECK", 1);
 }
 
 static void cb_ask(struct cbop *op)
@@ -213,12 +305,18 @@ static void cb_ask(struct cbop *op)
 		return;
 	}
 	++op->tries;
-	/* The own number is read back once; a retry asks straight for digits
-	 * (1 still confirms the own number). */
-	if (op->own[0] && op->tries == 1)
-		cb_run(op, ST_CONFIRM, "Playback", op->d->prompt[CB_PROMPT_CONFIRM]);
-	else
-		cb_read(op);
+	cb_read_number(op);
+}
+
+static void cb_wrong(struct cbop *op, const char *in)
+{
+	log_info("callback: invalid number (channel=%s callback=%s input=%s)",
+		 chan_name(op->ch), op->d->name, in);
+	if (op->tries >= TRIES) {
+		cb_finish(op, "INVALID", APP_OK);
+		return;
+	}
+	cb_play(op, ST_WRONG, CB_PROMPT_WRONG);
 }
 
 static void cb_store(struct cbop *op)
@@ -244,39 +342,60 @@ static void cb_store(struct cbop *op)
 	log_info("callback: request %s (id=%s callback=%s caller=%s number=%s target=%s)",
 		 merged ? "merged" : "registered", id, op->d->name, r.caller, op->number,
 		 op->d->target);
-	cb_run(op, ST_REGISTERED, "Playback", op->d->prompt[CB_PROMPT_REGISTERED]);
+	cb_play(op, ST_AFTER, CB_PROMPT_AFTER);
 }
 
+/* The number entered: # alone keeps the caller's own. */
 static void cb_input(struct cbop *op)
 {
 	const char *rs = chan_var_get(op->ch, "READSTATUS");
 	const char *in = chan_var_get(op->ch, "CALLBACK_INPUT");
 
+	if (!in)
+		in = "";
 	if (rs && !strcmp(rs, "HANGUP")) {
 		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	if (!in || !*in) {
-		cb_ask(op);              /* nothing entered: ask again */
+	if (!*in && rs && !strcmp(rs, "OK") && op->own[0])
+		in = op->own;
+	if (!number_valid(in)) {
+		cb_wrong(op, in);
 		return;
 	}
-	if (op->own[0] && !strcmp(in, "1")) {
-		str_ncpy(op->number, op->own, sizeof(op->number));
-		cb_store(op);
+	str_ncpy(op->number, in, sizeof(op->number));
+	op->checks = 0;
+	log_info("callback: reading the number back (channel=%s callback=%s number=%s)",
+		 chan_name(op->ch), op->d->name, op->number);
+	cb_play(op, ST_ENTERED, CB_PROMPT_ENTERED);
+}
+
+/* 1 confirms, 2 asks for another number (a try), anything else once more. */
+static void cb_checked(struct cbop *op)
+{
+	const char *rs = chan_var_get(op->ch, "READSTATUS");
+	const char *in = chan_var_get(op->ch, "CALLBACK_CHECK");
+
+	if (rs && !strcmp(rs, "HANGUP")) {
+		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	if (number_valid(in)) {
-		str_ncpy(op->number, in, sizeof(op->number));
-		cb_store(op);
+	if (in && !strcmp(in, "1")) {
+		cb_play(op, ST_BEFORE, CB_PROMPT_BEFORE);
 		return;
 	}
-	log_info("callback: invalid number (channel=%s callback=%s input=%s)",
-		 chan_name(op->ch), op->d->name, in);
-	if (op->tries >= TRIES) {
+	if (in && !strcmp(in, "2")) {
+		op->number[0] = '\0';
+		cb_ask(op);
+		return;
+	}
+	if (op->checks >= 2) {
+		op->number[0] = '\0';
 		cb_finish(op, "INVALID", APP_OK);
 		return;
 	}
-	cb_run(op, ST_WRONG, "Playback", op->d->prompt[CB_PROMPT_WRONG]);
+	++op->checks;
+	cb_read_check(op);
 }
 
 static void cb_next(int res, void *arg)
@@ -292,16 +411,26 @@ static void cb_next(int res, void *arg)
 	case ST_WRONG:
 		cb_ask(op);
 		break;
-	case ST_CONFIRM:
-		cb_run(op, ST_SAY, "SayDigits", op->own);
-		break;
-	case ST_SAY:
-		cb_read(op);
-		break;
 	case ST_READ:
 		cb_input(op);
 		break;
-	case ST_REGISTERED:
+	case ST_ENTERED:
+		cb_exec(op, ST_SAY, "SayDigits", op->number);
+		break;
+	case ST_SAY:
+		cb_play(op, ST_IS, CB_PROMPT_IS);
+		break;
+	case ST_IS:
+		op->checks = 1;
+		cb_read_check(op);
+		break;
+	case ST_CHECK:
+		cb_checked(op);
+		break;
+	case ST_BEFORE:
+		cb_store(op);
+		break;
+	case ST_AFTER:
 		cb_finish(op, "REGISTERED", APP_OK);
 		break;
 	}
@@ -315,7 +444,7 @@ static void answered(int res, void *arg)
 		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	cb_run(op, ST_INTRO, "Playback", op->d->prompt[CB_PROMPT_INTRO]);
+	cb_play(op, ST_INTRO, CB_PROMPT_INTRO);
 }
 
 static int app_callback(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
@@ -378,6 +507,14 @@ int callback_alloc(struct callbacks **cbp, struct store *st)
 	cbmod = cb;
 	*cbp = cb;
 	return 0;
+}
+
+void callback_set_tts(struct callbacks *cb, struct tts *tts, const char *lang)
+{
+	if (!cb)
+		return;
+	cb->tts = tts;
+	str_ncpy(cb->tts_lang, str_isset(lang) ? lang : "en", sizeof(cb->tts_lang));
 }
 
 /* --- automatic calls ----------------------------------------------------- */
