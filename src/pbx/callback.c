@@ -14,6 +14,7 @@
 #include "pbx/chan.h"
 #include "media/tts.h"
 #include "pbx/originate.h"
+#include "pbx/queue.h"
 #include "store/cbreq.h"
 
 enum {
@@ -21,6 +22,9 @@ enum {
 	TRIES = 3,                   /* the first try and two retries */
 	READ_TIMEOUT_S = 5,
 	DUE_BATCH = 16,              /* requests tried per tick */
+	TARGETS_MAX = 8,             /* entries of a target list */
+	TARGET_SZ = 64,              /* one entry, "queue:NAME" */
+	TARGETS_SZ = TARGETS_MAX * TARGET_SZ,
 };
 
 const char *const callback_prompt_key[CB_PROMPT_COUNT] = {
@@ -29,7 +33,7 @@ const char *const callback_prompt_key[CB_PROMPT_COUNT] = {
 
 struct cbdef {
 	struct le le;
-	char name[64], code[32], target[64], context[64];
+	char name[64], code[32], target[TARGETS_SZ], context[64];
 	bool active, auto_call;
 	uint32_t retries, min_wait_s, retry_wait_s;
 	char prompt[CB_PROMPT_COUNT][260];
@@ -89,9 +93,67 @@ static bool number_valid(const char *s)
 	return digits_only(s) && n >= NUM_MIN && n <= NUM_MAX;
 }
 
+/* One target: an extension of digits or queue:NAME of an existing queue. */
+static int target_check(const char *t, char *why, size_t whysz)
+{
+	if (strlen(t) >= TARGET_SZ ||
+	    (strncmp(t, "queue:", 6) ? !digits_only(t) : !t[6])) {
+		(void)re_snprintf(why, whysz, "target: expected extensions or queue:NAME "
+				  "separated by commas, got '%s'", t);
+		return EINVAL;
+	}
+	if (!strncmp(t, "queue:", 6) && !queue_exists(t + 6)) {
+		(void)re_snprintf(why, whysz, "target: no queue '%s'", t + 6);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* "1002, 1003 ,queue:support" into "1002,1003,queue:support" (1..8). */
+static int targets_parse(const char *in, char *out, size_t sz, char *why, size_t whysz)
+{
+	char buf[TARGETS_SZ], *save = NULL;
+	unsigned n = 0;
+	size_t o = 0;
+
+	if (!str_isset(in) || strlen(in) >= sizeof(buf) || *in == ',' ||
+	    in[strlen(in) - 1] == ',') {
+		(void)re_snprintf(why, whysz, "target: expected 1..%u extensions or queue:NAME "
+				  "separated by commas, got '%s'", (unsigned)TARGETS_MAX,
+				  in ? in : "");
+		return EINVAL;
+	}
+	str_ncpy(buf, in, sizeof(buf));
+	out[0] = '\0';
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t len;
+
+		t += strspn(t, " \t");
+		len = strcspn(t, " \t");
+		if (t[len + strspn(t + len, " \t")]) {     /* a blank inside an entry */
+			len = strlen(t);
+		}
+		t[len] = '\0';
+		if (++n > TARGETS_MAX) {
+			(void)re_snprintf(why, whysz, "target: more than %u entries",
+					  (unsigned)TARGETS_MAX);
+			return EINVAL;
+		}
+		if (target_check(t, why, whysz))
+			return EINVAL;
+		o += (size_t)re_snprintf(out + o, sz - o, "%s%s", o ? "," : "", t);
+	}
+	if (!n || strstr(in, ",,")) {
+		(void)re_snprintf(why, whysz, "target: an empty entry in '%s'", in);
+		return EINVAL;
+	}
+	return 0;
+}
+
 int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why,
 		 size_t whysz)
 {
+	char targets[TARGETS_SZ];
 	struct cbdef *d;
 
 	if (!cb || !cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(d->name)) {
@@ -103,12 +165,8 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 				  cf->code ? cf->code : "");
 		return EINVAL;
 	}
-	if (!str_isset(cf->target) || strlen(cf->target) >= sizeof(d->target) ||
-	    (strncmp(cf->target, "queue:", 6) ? !digits_only(cf->target) : !cf->target[6])) {
-		(void)re_snprintf(why, whysz, "target: expected an extension or queue:NAME, "
-				  "got '%s'", cf->target ? cf->target : "");
+	if (targets_parse(cf->target, targets, sizeof(targets), why, whysz))
 		return EINVAL;
-	}
 	if (cf->retries < 1) {
 		(void)re_snprintf(why, whysz, "retries: expected at least 1");
 		return EINVAL;
@@ -127,7 +185,7 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 		return ENOMEM;
 	str_ncpy(d->name, cf->name, sizeof(d->name));
 	str_ncpy(d->code, cf->code, sizeof(d->code));
-	str_ncpy(d->target, cf->target, sizeof(d->target));
+	str_ncpy(d->target, targets, sizeof(d->target));
 	str_ncpy(d->context, str_isset(cf->context) ? cf->context : "main_routing",
 		 sizeof(d->context));
 	d->active = cf->active;
@@ -520,7 +578,7 @@ void callback_set_tts(struct callbacks *cb, struct tts *tts, const char *lang)
 /* --- automatic calls ----------------------------------------------------- */
 
 struct due_row {
-	char id[32], callback[64], number[NUM_MAX + 1];
+	char id[32], callback[64], number[NUM_MAX + 1], target[TARGETS_SZ];
 	uint32_t attempts;
 };
 
@@ -540,6 +598,7 @@ static int due_h(const struct cbreq_rec *r, void *arg)
 	str_ncpy(d->id, r->id, sizeof(d->id));
 	str_ncpy(d->callback, r->callback, sizeof(d->callback));
 	str_ncpy(d->number, r->number, sizeof(d->number));
+	str_ncpy(d->target, r->target, sizeof(d->target));
 	d->attempts = (uint32_t)r->attempts;
 	return 0;
 }
@@ -567,22 +626,71 @@ static void attempt_failed(struct callbacks *cb, const char *req, const char *ca
 		log_error("callback: request not updated (id=%s err=%m)", req, err);
 }
 
+static bool ext_idle(const char *ext)
+{
+	char dev[TARGET_SZ + 8];
+
+	(void)re_snprintf(dev, sizeof(dev), "SIP/%s", ext);
+	return !strcmp(chan_device_state(dev), "NOT_INUSE");
+}
+
+struct agent_find {
+	const char *queue;
+	char *ext;
+	size_t sz;
+};
+
+/* A member who can take a call now: logged in (a member), not paused, not
+ * in a call, ringing or wrap-up, and its phone idle. */
+static int agent_h(const struct queue_info *qi, const struct queue_member_info *mi,
+		   void *arg)
+{
+	struct agent_find *f = arg;
+	const char *res = strchr(mi->iface, '/');
+
+	if (strcmp(qi->name, f->queue) || mi->paused || mi->in_call || mi->ringing ||
+	    mi->wrapup || !res || strncmp(mi->iface, "SIP/", 4) || !digits_only(res + 1) ||
+	    strlen(res + 1) >= f->sz || !ext_idle(res + 1))
+		return 0;
+	str_ncpy(f->ext, res + 1, f->sz);
+	return 1;                    /* found: stop */
+}
+
+/* The first target of the list free now, as the extension to call. */
+static bool free_target(const char *targets, char *ext, size_t sz)
+{
+	char buf[TARGETS_SZ], *save = NULL;
+
+	str_ncpy(buf, targets, sizeof(buf));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct agent_find f = { t + 6, ext, sz };
+
+		if (strncmp(t, "queue:", 6)) {
+			if (strlen(t) < sz && ext_idle(t)) {
+				str_ncpy(ext, t, sz);
+				return true;
+			}
+		}
+		else if (queue_apply(NULL, agent_h, &f) == 1) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void try_request(struct callbacks *cb, const struct due_row *r)
 {
 	const struct cbdef *d = def_find(cb, r->callback);
 	struct originate_req rq = { 0 };
-	char dev[96], why[160] = "", call_id[48] = "";
+	char ext[TARGET_SZ], why[160] = "", call_id[48] = "";
 	struct attempt *a;
 	int err;
 
 	if (!d || !d->active || !d->auto_call)
 		return;                  /* waits for an operator */
-	if (!strncmp(d->target, "queue:", 6))
-		return;                  /* queue targets: operators only, for now */
-	(void)re_snprintf(dev, sizeof(dev), "SIP/%s", d->target);
-	if (strcmp(chan_device_state(dev), "NOT_INUSE"))
-		return;                  /* the target is busy or away: later */
-	rq.caller = d->target;
+	if (!free_target(r->target, ext, sizeof(ext)))
+		return;                  /* every target busy or away: later */
+	rq.caller = ext;
 	rq.callee = r->number;
 	rq.context = d->context;
 	rq.caller_id = r->number;
@@ -605,11 +713,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	str_ncpy(a->req, r->id, sizeof(a->req));
 	str_ncpy(a->call_id, call_id, sizeof(a->call_id));
 	str_ncpy(a->callback, d->name, sizeof(a->callback));
-	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", d->target);
+	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", ext);
 	a->attempts = r->attempts + 1;
 	list_append(&cb->attempts, &a->le, a);
 	log_info("callback: calling back (id=%s callback=%s target=%s number=%s attempt=%u "
-		 "call_id=%s)", r->id, d->name, d->target, r->number, a->attempts, call_id);
+		 "call_id=%s)", r->id, d->name, ext, r->number, a->attempts, call_id);
 }
 
 static void tick_h(void *arg)

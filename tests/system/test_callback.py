@@ -68,10 +68,13 @@ def media_dirs(tmp_path):
     return {"media": {"sounds_dir": str(sounds), "announcements_dir": str(ann)}}
 
 
+USERS = {f"100{i}": f"pw100{i}" for i in range(1, 6)}
+
+
 def make(tamas_factory, tmp_path, conf=None, plan=PLAN):
     c = dict(CALLBACKS, **media_dirs(tmp_path))
     c.update(conf or {})
-    return tamas_factory(dialplan=plan, conf_update=c)
+    return tamas_factory(dialplan=plan, conf_update=c, users=USERS)
 
 
 @pytest.fixture
@@ -316,12 +319,69 @@ def test_auto_call_rings_target_then_customer_and_marks_done(tamas, sipp):
         == [("done", r[0]["call_id"], 1)], res
 
 
+def multi_target(tamas_factory, tmp_path, target, queue=None):
+    conf = {"callback multi": {"code": "502", "target": target, "auto_call": "yes",
+                               "min_wait": 0, "retries": 1}}
+    if queue:
+        conf["queue support"] = queue
+    plan = PLAN.replace('["501"]', '["502"] = function(c, e) app.callback("multi") '
+                        'app.hangup() end,\n\t\t["501"]')
+    return make(tamas_factory, tmp_path, conf, plan).start()
+
+
+def wait_bridged(d, first, then, timeout=15):
+    """The automatic call: `first` answered, then bridged to customer `then`."""
+    log_wait(d, rf"callback: calling back \(id=\w+ callback=multi target={first} "
+             rf"number={then} attempt=1", timeout)
+    log_wait(d, r"callback: customer called back", timeout)
+    (row,) = rows(d)
+    assert (row["status"], row["attempts"]) == ("done", 1), row
+    linked = [c for c in d.wait_cdrs(1) if c.get("originated_call_id") == row["call_id"]]
+    assert any(c["channel"].startswith(f"SIP/{first}-") for c in linked), linked
+    assert any((c["dstchannel"] or "").startswith(f"SIP/{then}-") for c in linked), linked
+
+
+def test_first_free_target_is_called_the_busy_one_skipped(tamas_factory, tmp_path, sipp):
+    d = multi_target(tamas_factory, tmp_path, "1002 , 1003")
+    sipp.target = d.target
+    assert "target=1002,1003 auto_call=yes" in d.stderr()   # kept without blanks
+    busy = start_callee(sipp, d, "1002")                    # 1004 talks to 1002
+    talk = call(sipp, d, "1004", "1002", hold_ms=6000, background=True)
+    log_wait(d, r"dial: bridged \(caller=SIP/1004-\w+ callee=SIP/1002-")
+    agent = start_callee(sipp, d, "1003")
+    customer = start_callee(sipp, d, "1005", scenario="uas_bye", hold_ms=1000)
+    register_number(d, sipp, "502", "1005#", "1005")
+    assert rows(d)[0]["target"] == "1002,1003"
+    wait_bridged(d, "1003", "1005")
+    assert "target=1002 number=1005" not in d.stderr()
+    for p in (customer, agent, talk, busy):
+        p.wait(timeout=15)
+
+
+def test_queue_target_calls_a_free_agent(tamas_factory, tmp_path, sipp):
+    # 1002 is a member but not registered: 1004 is the free one.
+    d = multi_target(tamas_factory, tmp_path, "queue:support",
+                     {"member": "SIP/1002", "member2": "SIP/1004"})
+    sipp.target = d.target
+    agent = start_callee(sipp, d, "1004")
+    customer = start_callee(sipp, d, "1005", scenario="uas_bye", hold_ms=1000)
+    register_number(d, sipp, "502", "1005#", "1005")
+    wait_bridged(d, "1004", "1005")
+    customer.wait(timeout=15)
+    agent.wait(timeout=15)
+
+
 def test_bad_config_is_refused(tamas_factory):
     for conf, msg in [
         ({"callback a": {"code": "500", "target": "1002"},
           "callback b": {"code": "500", "target": "1003"}}, "code: 500 is already"),
         ({"callback a": {"code": "x5", "target": "1002"}}, "code: expected"),
         ({"callback a": {"code": "500", "target": "sales"}}, "target: expected"),
+        ({"callback a": {"code": "500", "target": "1002,,1003"}}, "target: an empty entry"),
+        ({"callback a": {"code": "500", "target": "1002, queue:nosuch"}},
+         "target: no queue 'nosuch'"),
+        ({"callback a": {"code": "500", "target": ",".join(["1002"] * 9)}},
+         "target: more than 8"),
         ({"callback a": {"code": "500", "target": "1002", "colour": "red"}},
          "unknown key 'colour'"),
         ({"callback a": {"target": "1002"}}, "code: is required"),
