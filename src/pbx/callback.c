@@ -757,26 +757,15 @@ int callback_start(struct callbacks *cb, uint32_t interval_ms)
 	return 0;
 }
 
-void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+/* An automatic attempt's CDR: the first party's (or the spool failure's)
+ * closes it. */
+static void attempt_cdr(struct callbacks *cb, struct attempt *a, const struct cdr_rec *rec)
 {
-	struct attempt *a = NULL;
 	int err;
 
-	if (!cb || !rec || !str_isset(rec->originated_call_id))
-		return;
-	for (struct le *le = list_head(&cb->attempts); le; le = le->next) {
-		struct attempt *x = le->data;
-		if (!strcmp(x->call_id, rec->originated_call_id)) {
-			a = x;
-			break;
-		}
-	}
-	if (!a)
-		return;
 	if (rec->disposition && !strcmp(rec->disposition, "ANSWERED") &&
 	    str_isset(rec->dstchannel) && rec->billsec > 0)
 		a->bridged = true;
-	/* The first party's CDR (or the spool failure's) closes the attempt. */
 	if (rec->channel && strncmp(rec->channel, a->first, strlen(a->first)) &&
 	    strncmp(rec->channel, "OutgoingSpoolFailed/", 20))
 		return;
@@ -792,4 +781,81 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 		attempt_failed(cb, a->req, a->callback, a->attempts);
 	}
 	mem_deref(a);
+}
+
+static struct attempt *attempt_find(struct callbacks *cb, const char *call_id,
+				    const char *req)
+{
+	for (struct le *le = list_head(&cb->attempts); le; le = le->next) {
+		struct attempt *x = le->data;
+		if (call_id ? !strcmp(x->call_id, call_id) : !strcmp(x->req, req))
+			return x;
+	}
+	return NULL;
+}
+
+static int handled_h(const struct cbreq_rec *r, void *arg)
+{
+	struct callbacks *cb = arg;
+	struct attempt *a = attempt_find(cb, NULL, r->id);
+
+	/* An automatic call still ringing for it must not put it back to
+	 * pending when it ends. */
+	if (a) {
+		list_unlink(&a->le);
+		mem_deref(a);
+	}
+	log_info("callback: customer called back by an agent (id=%s callback=%s number=%s "
+		 "operator=%s)", r->id, r->callback, r->number, r->operator);
+	return 0;
+}
+
+/* The extension of a phone's channel ("SIP/1002-0000001a"), else "". */
+static void channel_ext(const char *channel, char *ext, size_t sz)
+{
+	const char *res = channel ? strchr(channel, '/') : NULL;
+	size_t n = res ? strspn(res + 1, "0123456789") : 0;
+
+	ext[0] = '\0';
+	if (n && n < sz && res[1 + n] == '-' && (!strncmp(channel, "SIP/", 4) ||
+						  !strncmp(channel, "PJSIP/", 6)))
+		str_ncpy(ext, res + 1, n + 1);
+}
+
+/* An answered call from an extension to a waiting request's number: the
+ * agent called the customer back himself. */
+static void agent_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+{
+	char ext[TARGET_SZ], at[32];
+	time_t t;
+	struct tm tm;
+	int err;
+
+	if (!rec->disposition || strcmp(rec->disposition, "ANSWERED") ||
+	    !str_isset(rec->dstchannel) || !number_valid(rec->dst) || !rec->start_us)
+		return;
+	channel_ext(rec->channel, ext, sizeof(ext));
+	if (!ext[0])
+		return;
+	t = (time_t)(rec->start_us / 1000000);
+	if (!gmtime_r(&t, &tm) || !strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm))
+		return;
+	err = cbreq_called_back(cb->st, rec->dst, at, rec->originated_call_id, ext, handled_h,
+				cb);
+	if (err)
+		log_error("callback: requests for %s not updated: %m", rec->dst, err);
+}
+
+void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+{
+	struct attempt *a;
+
+	if (!cb || !rec)
+		return;
+	a = str_isset(rec->originated_call_id) ? attempt_find(cb, rec->originated_call_id, NULL)
+					       : NULL;
+	if (a)
+		attempt_cdr(cb, a, rec);
+	else
+		agent_cdr(cb, rec);
 }

@@ -371,6 +371,25 @@ def test_queue_target_calls_a_free_agent(tamas_factory, tmp_path, sipp):
     agent.wait(timeout=15)
 
 
+def test_agent_calling_the_customer_handles_the_request(tamas, sipp):
+    sipp.target = tamas.target
+    register_number(tamas, sipp, "500", "1003#", "1003")
+    customer = start_callee(sipp, tamas, "1003")
+    call(sipp, tamas, "1002", "1003", hold_ms=300)          # agent 1002 dials the customer
+    customer.wait(timeout=15)
+    log_wait(tamas, r"callback: customer called back by an agent \(id=\w+ callback=sales "
+             r"number=1003 operator=1002\)")
+    (row,) = rows(tamas)
+    assert (row["status"], row["operator"], row["attempts"]) == ("done", "1002", 0), row
+    assert row["handled_at"]
+    # A second call to the number finds nothing left to handle.
+    customer = start_callee(sipp, tamas, "1003")
+    call(sipp, tamas, "1002", "1003", hold_ms=100)
+    customer.wait(timeout=15)
+    tamas.wait_cdrs(3)
+    assert len(re.findall(r"called back by an agent", tamas.stderr())) == 1
+
+
 def test_bad_config_is_refused(tamas_factory):
     for conf, msg in [
         ({"callback a": {"code": "500", "target": "1002"},
