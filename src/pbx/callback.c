@@ -37,6 +37,7 @@ struct cbdef {
 	bool active, auto_call;
 	uint32_t retries, min_wait_s, retry_wait_s;
 	char prompt[CB_PROMPT_COUNT][260];
+	struct tts_req *warm[CB_PROMPT_COUNT];   /* tts: prompts rendered ahead */
 };
 
 /* An automatic call under way, until its first party's CDR. */
@@ -91,6 +92,38 @@ static bool number_valid(const char *s)
 	size_t n = s ? strlen(s) : 0;
 
 	return digits_only(s) && n >= NUM_MIN && n <= NUM_MAX;
+}
+
+static void cbdef_destructor(void *data)
+{
+	struct cbdef *d = data;
+
+	for (int i = 0; i < CB_PROMPT_COUNT; i++)
+		mem_deref(d->warm[i]);
+}
+
+static void warm_done(int err, const char *path, void *arg)
+{
+	struct tts_req **slot = arg;
+
+	(void)path;
+	*slot = mem_deref(*slot);
+	if (err)
+		log_warn("callback: a tts: prompt cannot be spoken: %m", err);
+}
+
+/* tts: prompts are rendered now in the default language, so the first
+ * caller does not wait for them (nor type over the silence). */
+static void cbdef_warm(struct callbacks *cb, struct cbdef *d)
+{
+	for (int i = 0; i < CB_PROMPT_COUNT && cb->tts; i++) {
+		const char *text = !strncasecmp(d->prompt[i], "tts:", 4) ? d->prompt[i] + 4
+									  : NULL;
+		if (text && tts_render(&d->warm[i], cb->tts, text, cb->tts_lang, warm_done,
+				       &d->warm[i]))
+			log_warn("callback: %s prompt of [callback %s] cannot be spoken",
+				 callback_prompt_key[i], d->name);
+	}
 }
 
 /* One target: an extension of digits or queue:NAME of an existing queue. */
@@ -180,7 +213,7 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 			return EEXIST;
 		}
 	}
-	d = mem_zalloc(sizeof(*d), NULL);
+	d = mem_zalloc(sizeof(*d), cbdef_destructor);
 	if (!d)
 		return ENOMEM;
 	str_ncpy(d->name, cf->name, sizeof(d->name));
@@ -196,6 +229,7 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 	for (int i = 0; i < CB_PROMPT_COUNT; i++)
 		str_ncpy(d->prompt[i], cf->prompt[i] ? cf->prompt[i] : "", sizeof(d->prompt[i]));
 	list_append(&cb->defs, &d->le, d);
+	cbdef_warm(cb, d);
 	log_info("callback: added (name=%s code=%s target=%s auto_call=%s)", d->name, d->code,
 		 d->target, d->auto_call ? "yes" : "no");
 	return 0;

@@ -342,33 +342,23 @@ def wait_bridged(d, first, then, timeout=15):
 
 
 def test_first_free_target_is_called_the_busy_one_skipped(tamas_factory, tmp_path, sipp):
-    d = multi_target(tamas_factory, tmp_path, "1002 , 1003")
+    # 1002 talks to 1004; queue support's member 1003 is not registered, 1005
+    # is free: 1005 calls the customer 1001 back.
+    d = multi_target(tamas_factory, tmp_path, "1002 , queue:support",
+                     {"member": "SIP/1003", "member2": "SIP/1005"})
     sipp.target = d.target
-    assert "target=1002,1003 auto_call=yes" in d.stderr()   # kept without blanks
-    busy = start_callee(sipp, d, "1002")                    # 1004 talks to 1002
-    talk = call(sipp, d, "1004", "1002", hold_ms=6000, background=True)
+    assert "target=1002,queue:support auto_call=yes" in d.stderr()   # without blanks
+    busy = start_callee(sipp, d, "1002")
+    talk = call(sipp, d, "1004", "1002", hold_ms=5000, background=True)
     log_wait(d, r"dial: bridged \(caller=SIP/1004-\w+ callee=SIP/1002-")
-    agent = start_callee(sipp, d, "1003")
-    customer = start_callee(sipp, d, "1005", scenario="uas_bye", hold_ms=1000)
-    register_number(d, sipp, "502", "1005#", "1005")
-    assert rows(d)[0]["target"] == "1002,1003"
-    wait_bridged(d, "1003", "1005")
-    assert "target=1002 number=1005" not in d.stderr()
+    agent = start_callee(sipp, d, "1005")
+    customer = start_callee(sipp, d, "1001", scenario="uas_bye", hold_ms=1000)
+    register_number(d, sipp, "502", "#", "1001")          # # alone: the caller's number
+    assert rows(d)[0]["target"] == "1002,queue:support"
+    wait_bridged(d, "1005", "1001")
+    assert not re.search(r"calling back .*target=100[23] ", d.stderr())
     for p in (customer, agent, talk, busy):
         p.wait(timeout=15)
-
-
-def test_queue_target_calls_a_free_agent(tamas_factory, tmp_path, sipp):
-    # 1002 is a member but not registered: 1004 is the free one.
-    d = multi_target(tamas_factory, tmp_path, "queue:support",
-                     {"member": "SIP/1002", "member2": "SIP/1004"})
-    sipp.target = d.target
-    agent = start_callee(sipp, d, "1004")
-    customer = start_callee(sipp, d, "1005", scenario="uas_bye", hold_ms=1000)
-    register_number(d, sipp, "502", "1005#", "1005")
-    wait_bridged(d, "1004", "1005")
-    customer.wait(timeout=15)
-    agent.wait(timeout=15)
 
 
 def test_agent_calling_the_customer_handles_the_request(tamas, sipp):
