@@ -1,8 +1,10 @@
 /* callback: the Callback app and the automatic calls of the callback
  * module. Digit collection is the Read app's, prompts Playback's and the
  * read-back SayDigits' (through the app registry), so a caller hears and
- * times out exactly as with those apps; this file decides what a try means
- * and when a stored request is called back. */
+ * times out exactly as with those apps; a tts: prompt is rendered by
+ * media/tts into a file those apps play. This file decides what a try means,
+ * when a stored request is called back and to whom, and when an agent's
+ * own call handled it. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +22,7 @@
 enum {
 	NUM_MIN = 3, NUM_MAX = 15,   /* digits of a number to call back */
 	TRIES = 3,                   /* the first try and two retries */
+	CHECKS = 2,                  /* the check prompt and one repeat */
 	READ_TIMEOUT_S = 5,
 	DUE_BATCH = 16,              /* requests tried per tick */
 	TARGETS_MAX = 8,             /* entries of a target list */
@@ -94,6 +97,12 @@ static bool number_valid(const char *s)
 	return digits_only(s) && n >= NUM_MIN && n <= NUM_MAX;
 }
 
+/* The text of a tts:TEXT prompt, else NULL. */
+static const char *tts_text(const char *prompt)
+{
+	return !strncasecmp(prompt, "tts:", 4) ? prompt + 4 : NULL;
+}
+
 static void cbdef_destructor(void *data)
 {
 	struct cbdef *d = data;
@@ -117,8 +126,8 @@ static void warm_done(int err, const char *path, void *arg)
 static void cbdef_warm(struct callbacks *cb, struct cbdef *d)
 {
 	for (int i = 0; i < CB_PROMPT_COUNT && cb->tts; i++) {
-		const char *text = !strncasecmp(d->prompt[i], "tts:", 4) ? d->prompt[i] + 4
-									  : NULL;
+		const char *text = tts_text(d->prompt[i]);
+
 		if (text && tts_render(&d->warm[i], cb->tts, text, cb->tts_lang, warm_done,
 				       &d->warm[i]))
 			log_warn("callback: %s prompt of [callback %s] cannot be spoken",
@@ -162,11 +171,8 @@ static int targets_parse(const char *in, char *out, size_t sz, char *why, size_t
 		size_t len;
 
 		t += strspn(t, " \t");
-		len = strcspn(t, " \t");
-		if (t[len + strspn(t + len, " \t")]) {     /* a blank inside an entry */
-			len = strlen(t);
-		}
-		t[len] = '\0';
+		for (len = strlen(t); len && strchr(" \t", t[len - 1]); len--)
+			t[len - 1] = '\0';
 		if (++n > TARGETS_MAX) {
 			(void)re_snprintf(why, whysz, "target: more than %u entries",
 					  (unsigned)TARGETS_MAX);
@@ -287,11 +293,6 @@ static void cb_finish(struct cbop *op, const char *status, int res)
 
 static void cb_next(int res, void *arg);
 
-static const char *tts_text(const char *prompt)
-{
-	return !strncasecmp(prompt, "tts:", 4) ? prompt + 4 : NULL;
-}
-
 /* Runs app, continuing at cb_next as step st. */
 static void cb_exec(struct cbop *op, enum step st, const char *app, const char *data)
 {
@@ -311,8 +312,9 @@ static void read_log(const struct cbop *op, const char *var)
 			 "callback=%s)", op->tries, (unsigned)TRIES, chan_name(op->ch),
 			 op->d->name);
 	else
-		log_info("callback: checking the number, %u of 2 (channel=%s callback=%s "
-			 "number=%s)", op->checks, chan_name(op->ch), op->d->name, op->number);
+		log_info("callback: checking the number, %u of %u (channel=%s callback=%s "
+			 "number=%s)", op->checks, (unsigned)CHECKS, chan_name(op->ch),
+			 op->d->name, op->number);
 }
 
 /* Plays file (a prompt name or path; "" = nothing), or with read_max reads
@@ -481,7 +483,7 @@ static void cb_checked(struct cbop *op)
 		cb_ask(op);
 		return;
 	}
-	if (op->checks >= 2) {
+	if (op->checks >= CHECKS) {
 		op->number[0] = '\0';
 		cb_finish(op, "INVALID", APP_OK);
 		return;
