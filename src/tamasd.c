@@ -1326,6 +1326,7 @@ static int tamas_start(struct tamas *t)
 		str_ncpy(t->err, "cannot register applications", sizeof(t->err));
 		return EINVAL;
 	}
+	callback_set_tts(t->callbacks, t->tts, t->media.language);
 	err = dialplan_alloc(&t->dp, cfg_get_str(t->conf, "dialplan", "file",
 						  "etc/extensions.lua"), t->err, sizeof(t->err));
 	if (err)

@@ -1,37 +1,47 @@
 /* callback: the Callback app and the automatic calls of the callback
  * module. Digit collection is the Read app's, prompts Playback's and the
  * read-back SayDigits' (through the app registry), so a caller hears and
- * times out exactly as with those apps; this file decides what a try means
- * and when a stored request is called back. */
+ * times out exactly as with those apps; a tts: prompt is rendered by
+ * media/tts into a file those apps play. This file decides what a try means,
+ * when a stored request is called back and to whom, and when an agent's
+ * own call handled it. */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <re.h>
 #include "core/log.h"
 #include "pbx/app.h"
 #include "pbx/callback.h"
 #include "pbx/chan.h"
+#include "media/tts.h"
 #include "pbx/originate.h"
+#include "pbx/queue.h"
 #include "store/cbreq.h"
 
 enum {
 	NUM_MIN = 3, NUM_MAX = 15,   /* digits of a number to call back */
 	TRIES = 3,                   /* the first try and two retries */
+	CHECKS = 2,                  /* the check prompt and one repeat */
 	READ_TIMEOUT_S = 5,
 	DUE_BATCH = 16,              /* requests tried per tick */
+	TARGETS_MAX = 8,             /* entries of a target list */
+	TARGET_SZ = 64,              /* one entry, "queue:NAME" */
+	TARGETS_SZ = TARGETS_MAX * TARGET_SZ,
 };
 
 const char *const callback_prompt_key[CB_PROMPT_COUNT] = {
-	"intro", "confirm", "enter", "wrong", "registered",
+	"intro", "enter", "wrong", "entered", "is", "check", "before", "after",
 };
 
 struct cbdef {
 	struct le le;
-	char name[64], code[32], target[64], context[64];
+	char name[64], code[32], target[TARGETS_SZ], context[64];
 	char next[160], error[160];   /* destinations (pbx/dest) */
 	bool active, auto_call;
 	uint32_t retries, min_wait_s, retry_wait_s;
-	char prompt[CB_PROMPT_COUNT][128];
+	char prompt[CB_PROMPT_COUNT][260];
+	struct tts_req *warm[CB_PROMPT_COUNT];   /* tts: prompts rendered ahead */
 };
 
 /* An automatic call under way, until its first party's CDR. */
@@ -48,6 +58,8 @@ struct callbacks {
 	struct list attempts;       /* struct attempt */
 	struct tmr tmr;
 	uint32_t interval_ms;
+	struct tts *tts;            /* tts: prompts; NULL: they are skipped */
+	char tts_lang[16];          /* when the channel has no CHANNEL_LANGUAGE */
 };
 
 /* The app registry passes no argument: the one module of the process. */
@@ -86,9 +98,102 @@ static bool number_valid(const char *s)
 	return digits_only(s) && n >= NUM_MIN && n <= NUM_MAX;
 }
 
+/* The text of a tts:TEXT prompt, else NULL. */
+static const char *tts_text(const char *prompt)
+{
+	return !strncasecmp(prompt, "tts:", 4) ? prompt + 4 : NULL;
+}
+
+static void cbdef_destructor(void *data)
+{
+	struct cbdef *d = data;
+
+	for (int i = 0; i < CB_PROMPT_COUNT; i++)
+		mem_deref(d->warm[i]);
+}
+
+static void warm_done(int err, const char *path, void *arg)
+{
+	struct tts_req **slot = arg;
+
+	(void)path;
+	*slot = mem_deref(*slot);
+	if (err)
+		log_warn("callback: a tts: prompt cannot be spoken: %m", err);
+}
+
+/* tts: prompts are rendered now in the default language, so the first
+ * caller does not wait for them (nor type over the silence). */
+static void cbdef_warm(struct callbacks *cb, struct cbdef *d)
+{
+	for (int i = 0; i < CB_PROMPT_COUNT && cb->tts; i++) {
+		const char *text = tts_text(d->prompt[i]);
+
+		if (text && tts_render(&d->warm[i], cb->tts, text, cb->tts_lang, warm_done,
+				       &d->warm[i]))
+			log_warn("callback: %s prompt of [callback %s] cannot be spoken",
+				 callback_prompt_key[i], d->name);
+	}
+}
+
+/* One target: an extension of digits or queue:NAME of an existing queue. */
+static int target_check(const char *t, char *why, size_t whysz)
+{
+	if (strlen(t) >= TARGET_SZ ||
+	    (strncmp(t, "queue:", 6) ? !digits_only(t) : !t[6])) {
+		(void)re_snprintf(why, whysz, "target: expected extensions or queue:NAME "
+				  "separated by commas, got '%s'", t);
+		return EINVAL;
+	}
+	if (!strncmp(t, "queue:", 6) && !queue_exists(t + 6)) {
+		(void)re_snprintf(why, whysz, "target: no queue '%s'", t + 6);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* "1002, 1003 ,queue:support" into "1002,1003,queue:support" (1..8). */
+static int targets_parse(const char *in, char *out, size_t sz, char *why, size_t whysz)
+{
+	char buf[TARGETS_SZ], *save = NULL;
+	unsigned n = 0;
+	size_t o = 0;
+
+	if (!str_isset(in) || strlen(in) >= sizeof(buf) || *in == ',' ||
+	    in[strlen(in) - 1] == ',') {
+		(void)re_snprintf(why, whysz, "target: expected 1..%u extensions or queue:NAME "
+				  "separated by commas, got '%s'", (unsigned)TARGETS_MAX,
+				  in ? in : "");
+		return EINVAL;
+	}
+	str_ncpy(buf, in, sizeof(buf));
+	out[0] = '\0';
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		size_t len;
+
+		t += strspn(t, " \t");
+		for (len = strlen(t); len && strchr(" \t", t[len - 1]); len--)
+			t[len - 1] = '\0';
+		if (++n > TARGETS_MAX) {
+			(void)re_snprintf(why, whysz, "target: more than %u entries",
+					  (unsigned)TARGETS_MAX);
+			return EINVAL;
+		}
+		if (target_check(t, why, whysz))
+			return EINVAL;
+		o += (size_t)re_snprintf(out + o, sz - o, "%s%s", o ? "," : "", t);
+	}
+	if (!n || strstr(in, ",,")) {
+		(void)re_snprintf(why, whysz, "target: an empty entry in '%s'", in);
+		return EINVAL;
+	}
+	return 0;
+}
+
 int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why,
 		 size_t whysz)
 {
+	char targets[TARGETS_SZ];
 	struct cbdef *d;
 
 	if (!cb || !cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(d->name)) {
@@ -100,12 +205,8 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 				  cf->code ? cf->code : "");
 		return EINVAL;
 	}
-	if (!str_isset(cf->target) || strlen(cf->target) >= sizeof(d->target) ||
-	    (strncmp(cf->target, "queue:", 6) ? !digits_only(cf->target) : !cf->target[6])) {
-		(void)re_snprintf(why, whysz, "target: expected an extension or queue:NAME, "
-				  "got '%s'", cf->target ? cf->target : "");
+	if (targets_parse(cf->target, targets, sizeof(targets), why, whysz))
 		return EINVAL;
-	}
 	if (cf->retries < 1) {
 		(void)re_snprintf(why, whysz, "retries: expected at least 1");
 		return EINVAL;
@@ -119,12 +220,12 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 			return EEXIST;
 		}
 	}
-	d = mem_zalloc(sizeof(*d), NULL);
+	d = mem_zalloc(sizeof(*d), cbdef_destructor);
 	if (!d)
 		return ENOMEM;
 	str_ncpy(d->name, cf->name, sizeof(d->name));
 	str_ncpy(d->code, cf->code, sizeof(d->code));
-	str_ncpy(d->target, cf->target, sizeof(d->target));
+	str_ncpy(d->target, targets, sizeof(d->target));
 	str_ncpy(d->context, str_isset(cf->context) ? cf->context : "main_routing",
 		 sizeof(d->context));
 	str_ncpy(d->next, str_isset(cf->next) ? cf->next : "hangup", sizeof(d->next));
@@ -137,6 +238,7 @@ int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why
 	for (int i = 0; i < CB_PROMPT_COUNT; i++)
 		str_ncpy(d->prompt[i], cf->prompt[i] ? cf->prompt[i] : "", sizeof(d->prompt[i]));
 	list_append(&cb->defs, &d->le, d);
+	cbdef_warm(cb, d);
 	log_info("callback: added (name=%s code=%s target=%s auto_call=%s)", d->name, d->code,
 		 d->target, d->auto_call ? "yes" : "no");
 	return 0;
@@ -159,7 +261,11 @@ int callback_lookup(const struct callbacks *cb, const char *key, bool by_code,
 
 /* --- the Callback app --------------------------------------------------- */
 
-enum step { ST_INTRO, ST_CONFIRM, ST_SAY, ST_READ, ST_WRONG, ST_REGISTERED };
+/* Where cb_next goes once the app just run is done. */
+enum step {
+	ST_INTRO, ST_READ, ST_WRONG, ST_ENTERED, ST_SAY, ST_IS, ST_CHECK, ST_BEFORE,
+	ST_AFTER,
+};
 
 struct cbop {
 	struct callbacks *cb;
@@ -169,14 +275,23 @@ struct cbop {
 	struct cbdef *d;             /* in cb->defs for the module's life */
 	char own[NUM_MAX + 1];       /* the caller's number when valid, else "" */
 	char number[NUM_MAX + 1];
-	unsigned tries;
+	unsigned tries;              /* numbers asked for */
+	unsigned checks;             /* check prompts for the current number */
 	enum step step;
+	struct tts_req *req;         /* a tts: prompt being rendered */
+	struct {                     /* what runs once it is */
+		enum step st;
+		enum callback_prompt p;
+		const char *var;
+		unsigned read_max;
+	} pend;
 };
 
 static void cbop_destructor(void *data)
 {
 	struct cbop *op = data;
 
+	mem_deref(op->req);
 	mem_deref(op->ch);
 }
 
@@ -196,32 +311,103 @@ static void cb_finish(struct cbop *op, const char *status, int res)
 
 static void cb_next(int res, void *arg);
 
-/* Runs app, continuing at cb_next; a prompt that is "" is skipped. */
-static void cb_run(struct cbop *op, enum step st, const char *app, const char *data)
+/* Runs app, continuing at cb_next as step st. */
+static void cb_exec(struct cbop *op, enum step st, const char *app, const char *data)
 {
 	op->step = st;
-	if (!str_isset(data)) {
-		cb_next(APP_OK, op);
-		return;
-	}
 	if (app_exec(op->ch, app, data, cb_next, op)) {
 		log_warn("callback: cannot run %s (channel=%s)", app, chan_name(op->ch));
 		cb_finish(op, "ERROR", APP_OK);
 	}
 }
 
-/* Read collects the number; its prompt is the "enter" one. */
-static void cb_read(struct cbop *op)
+/* Logged as the digits are awaited (after a tts: prompt's rendering): a
+ * digit typed before is not heard. */
+static void read_log(const struct cbop *op, const char *var)
 {
-	char data[400];
+	if (!strcmp(var, "CALLBACK_INPUT"))
+		log_info("callback: asking for the number, try %u of %u (channel=%s "
+			 "callback=%s)", op->tries, (unsigned)TRIES, chan_name(op->ch),
+			 op->d->name);
+	else
+		log_info("callback: checking the number, %u of %u (channel=%s callback=%s "
+			 "number=%s)", op->checks, (unsigned)CHECKS, chan_name(op->ch),
+			 op->d->name, op->number);
+}
 
-	log_info("callback: asking for the number, try %u of %u (channel=%s callback=%s)",
-		 op->tries, (unsigned)TRIES, chan_name(op->ch), op->d->name);
-	(void)re_snprintf(data, sizeof(data), "CALLBACK_INPUT,%s,%u,,1,%u",
-			  op->d->prompt[CB_PROMPT_ENTER], NUM_MAX + 1, (unsigned)READ_TIMEOUT_S);
-	op->step = ST_READ;
-	if (app_exec(op->ch, "Read", data, cb_next, op))
-		cb_finish(op, "ERROR", APP_OK);
+/* Plays file (a prompt name or path; "" = nothing), or with read_max reads
+ * up to that many digits into var while it plays. */
+static void cb_prompt_run(struct cbop *op, enum step st, const char *file, const char *var,
+			  unsigned read_max)
+{
+	char data[700];
+
+	if (read_max) {
+		read_log(op, var);
+		(void)re_snprintf(data, sizeof(data), "%s,%s,%u,,1,%u", var, file, read_max,
+				  (unsigned)READ_TIMEOUT_S);
+		cb_exec(op, st, "Read", data);
+		return;
+	}
+	if (!file[0]) {
+		op->step = st;
+		cb_next(APP_OK, op);
+		return;
+	}
+	cb_exec(op, st, "Playback", file);
+}
+
+static void tts_done(int err, const char *path, void *arg)
+{
+	struct cbop *op = arg;
+
+	op->req = mem_deref(op->req);
+	if (err)
+		log_warn("callback: %s prompt not spoken (channel=%s callback=%s): %m",
+			 callback_prompt_key[op->pend.p], chan_name(op->ch), op->d->name, err);
+	cb_prompt_run(op, op->pend.st, err ? "" : path, op->pend.var, op->pend.read_max);
+}
+
+/* Prompt p (skipped when "", a file otherwise), then step st; with
+ * read_max, digits are read into var while it plays. A tts: prompt is
+ * rendered to a file first (in the channel's language), so the caller can
+ * type over it as over a recorded one. */
+static void cb_prompt(struct cbop *op, enum step st, enum callback_prompt p, const char *var,
+		      unsigned read_max)
+{
+	const char *prompt = op->d->prompt[p], *text = tts_text(prompt);
+	const char *lang = chan_var_get(op->ch, "CHANNEL_LANGUAGE");
+	int err;
+
+	if (!text) {
+		cb_prompt_run(op, st, prompt, var, read_max);
+		return;
+	}
+	op->pend.st = st;
+	op->pend.p = p;
+	op->pend.var = var;
+	op->pend.read_max = read_max;
+	err = op->cb->tts ? tts_render(&op->req, op->cb->tts, text, str_isset(lang) ? lang :
+				       op->cb->tts_lang, tts_done, op) : ENOTSUP;
+	if (err)
+		tts_done(err, NULL, op);
+}
+
+static void cb_play(struct cbop *op, enum step st, enum callback_prompt p)
+{
+	cb_prompt(op, st, p, NULL, 0);
+}
+
+static void cb_read_number(struct cbop *op)
+{
+	/* One digit more than a number may have: a longer entry is refused
+	 * rather than cut. */
+	cb_prompt(op, ST_READ, CB_PROMPT_ENTER, "CALLBACK_INPUT", NUM_MAX + 1);
+}
+
+static void cb_read_check(struct cbop *op)
+{
+	cb_prompt(op, ST_CHECK, CB_PROMPT_CHECK, "CALLBACK_CHECK", 1);
 }
 
 static void cb_ask(struct cbop *op)
@@ -231,12 +417,18 @@ static void cb_ask(struct cbop *op)
 		return;
 	}
 	++op->tries;
-	/* The own number is read back once; a retry asks straight for digits
-	 * (1 still confirms the own number). */
-	if (op->own[0] && op->tries == 1)
-		cb_run(op, ST_CONFIRM, "Playback", op->d->prompt[CB_PROMPT_CONFIRM]);
-	else
-		cb_read(op);
+	cb_read_number(op);
+}
+
+static void cb_wrong(struct cbop *op, const char *in)
+{
+	log_info("callback: invalid number (channel=%s callback=%s input=%s)",
+		 chan_name(op->ch), op->d->name, in);
+	if (op->tries >= TRIES) {
+		cb_finish(op, "INVALID", APP_OK);
+		return;
+	}
+	cb_play(op, ST_WRONG, CB_PROMPT_WRONG);
 }
 
 static void cb_store(struct cbop *op)
@@ -262,39 +454,60 @@ static void cb_store(struct cbop *op)
 	log_info("callback: request %s (id=%s callback=%s caller=%s number=%s target=%s)",
 		 merged ? "merged" : "registered", id, op->d->name, r.caller, op->number,
 		 op->d->target);
-	cb_run(op, ST_REGISTERED, "Playback", op->d->prompt[CB_PROMPT_REGISTERED]);
+	cb_play(op, ST_AFTER, CB_PROMPT_AFTER);
 }
 
+/* The number entered: # alone keeps the caller's own. */
 static void cb_input(struct cbop *op)
 {
 	const char *rs = chan_var_get(op->ch, "READSTATUS");
 	const char *in = chan_var_get(op->ch, "CALLBACK_INPUT");
 
+	if (!in)
+		in = "";
 	if (rs && !strcmp(rs, "HANGUP")) {
 		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	if (!in || !*in) {
-		cb_ask(op);              /* nothing entered: ask again */
+	if (!*in && rs && !strcmp(rs, "OK") && op->own[0])
+		in = op->own;
+	if (!number_valid(in)) {
+		cb_wrong(op, in);
 		return;
 	}
-	if (op->own[0] && !strcmp(in, "1")) {
-		str_ncpy(op->number, op->own, sizeof(op->number));
-		cb_store(op);
+	str_ncpy(op->number, in, sizeof(op->number));
+	op->checks = 0;
+	log_info("callback: reading the number back (channel=%s callback=%s number=%s)",
+		 chan_name(op->ch), op->d->name, op->number);
+	cb_play(op, ST_ENTERED, CB_PROMPT_ENTERED);
+}
+
+/* 1 confirms, 2 asks for another number (a try), anything else once more. */
+static void cb_checked(struct cbop *op)
+{
+	const char *rs = chan_var_get(op->ch, "READSTATUS");
+	const char *in = chan_var_get(op->ch, "CALLBACK_CHECK");
+
+	if (rs && !strcmp(rs, "HANGUP")) {
+		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	if (number_valid(in)) {
-		str_ncpy(op->number, in, sizeof(op->number));
-		cb_store(op);
+	if (in && !strcmp(in, "1")) {
+		cb_play(op, ST_BEFORE, CB_PROMPT_BEFORE);
 		return;
 	}
-	log_info("callback: invalid number (channel=%s callback=%s input=%s)",
-		 chan_name(op->ch), op->d->name, in);
-	if (op->tries >= TRIES) {
+	if (in && !strcmp(in, "2")) {
+		op->number[0] = '\0';
+		cb_ask(op);
+		return;
+	}
+	if (op->checks >= CHECKS) {
+		op->number[0] = '\0';
 		cb_finish(op, "INVALID", APP_OK);
 		return;
 	}
-	cb_run(op, ST_WRONG, "Playback", op->d->prompt[CB_PROMPT_WRONG]);
+	++op->checks;
+	cb_read_check(op);
 }
 
 static void cb_next(int res, void *arg)
@@ -310,16 +523,26 @@ static void cb_next(int res, void *arg)
 	case ST_WRONG:
 		cb_ask(op);
 		break;
-	case ST_CONFIRM:
-		cb_run(op, ST_SAY, "SayDigits", op->own);
-		break;
-	case ST_SAY:
-		cb_read(op);
-		break;
 	case ST_READ:
 		cb_input(op);
 		break;
-	case ST_REGISTERED:
+	case ST_ENTERED:
+		cb_exec(op, ST_SAY, "SayDigits", op->number);
+		break;
+	case ST_SAY:
+		cb_play(op, ST_IS, CB_PROMPT_IS);
+		break;
+	case ST_IS:
+		op->checks = 1;
+		cb_read_check(op);
+		break;
+	case ST_CHECK:
+		cb_checked(op);
+		break;
+	case ST_BEFORE:
+		cb_store(op);
+		break;
+	case ST_AFTER:
 		cb_finish(op, "REGISTERED", APP_OK);
 		break;
 	}
@@ -333,7 +556,7 @@ static void answered(int res, void *arg)
 		cb_finish(op, "HANGUP", APP_HANGUP);
 		return;
 	}
-	cb_run(op, ST_INTRO, "Playback", op->d->prompt[CB_PROMPT_INTRO]);
+	cb_play(op, ST_INTRO, CB_PROMPT_INTRO);
 }
 
 static int app_callback(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
@@ -398,10 +621,18 @@ int callback_alloc(struct callbacks **cbp, struct store *st)
 	return 0;
 }
 
+void callback_set_tts(struct callbacks *cb, struct tts *tts, const char *lang)
+{
+	if (!cb)
+		return;
+	cb->tts = tts;
+	str_ncpy(cb->tts_lang, str_isset(lang) ? lang : "en", sizeof(cb->tts_lang));
+}
+
 /* --- automatic calls ----------------------------------------------------- */
 
 struct due_row {
-	char id[32], callback[64], number[NUM_MAX + 1];
+	char id[32], callback[64], number[NUM_MAX + 1], target[TARGETS_SZ];
 	uint32_t attempts;
 };
 
@@ -421,6 +652,7 @@ static int due_h(const struct cbreq_rec *r, void *arg)
 	str_ncpy(d->id, r->id, sizeof(d->id));
 	str_ncpy(d->callback, r->callback, sizeof(d->callback));
 	str_ncpy(d->number, r->number, sizeof(d->number));
+	str_ncpy(d->target, r->target, sizeof(d->target));
 	d->attempts = (uint32_t)r->attempts;
 	return 0;
 }
@@ -448,22 +680,71 @@ static void attempt_failed(struct callbacks *cb, const char *req, const char *ca
 		log_error("callback: request not updated (id=%s err=%m)", req, err);
 }
 
+static bool ext_idle(const char *ext)
+{
+	char dev[TARGET_SZ + 8];
+
+	(void)re_snprintf(dev, sizeof(dev), "SIP/%s", ext);
+	return !strcmp(chan_device_state(dev), "NOT_INUSE");
+}
+
+struct agent_find {
+	const char *queue;
+	char *ext;
+	size_t sz;
+};
+
+/* A member who can take a call now: logged in (a member), not paused, not
+ * in a call, ringing or wrap-up, and its phone idle. */
+static int agent_h(const struct queue_info *qi, const struct queue_member_info *mi,
+		   void *arg)
+{
+	struct agent_find *f = arg;
+	const char *res = strchr(mi->iface, '/');
+
+	if (strcmp(qi->name, f->queue) || mi->paused || mi->in_call || mi->ringing ||
+	    mi->wrapup || !res || strncmp(mi->iface, "SIP/", 4) || !digits_only(res + 1) ||
+	    strlen(res + 1) >= f->sz || !ext_idle(res + 1))
+		return 0;
+	str_ncpy(f->ext, res + 1, f->sz);
+	return 1;                    /* found: stop */
+}
+
+/* The first target of the list free now, as the extension to call. */
+static bool free_target(const char *targets, char *ext, size_t sz)
+{
+	char buf[TARGETS_SZ], *save = NULL;
+
+	str_ncpy(buf, targets, sizeof(buf));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		struct agent_find f = { t + 6, ext, sz };
+
+		if (strncmp(t, "queue:", 6)) {
+			if (strlen(t) < sz && ext_idle(t)) {
+				str_ncpy(ext, t, sz);
+				return true;
+			}
+		}
+		else if (queue_apply(NULL, agent_h, &f) == 1) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void try_request(struct callbacks *cb, const struct due_row *r)
 {
 	const struct cbdef *d = def_find(cb, r->callback);
 	struct originate_req rq = { 0 };
-	char dev[96], why[160] = "", call_id[48] = "";
+	char ext[TARGET_SZ], why[160] = "", call_id[48] = "";
 	struct attempt *a;
 	int err;
 
 	if (!d || !d->active || !d->auto_call)
 		return;                  /* waits for an operator */
-	if (!strncmp(d->target, "queue:", 6))
-		return;                  /* queue targets: operators only, for now */
-	(void)re_snprintf(dev, sizeof(dev), "SIP/%s", d->target);
-	if (strcmp(chan_device_state(dev), "NOT_INUSE"))
-		return;                  /* the target is busy or away: later */
-	rq.caller = d->target;
+	if (!free_target(r->target, ext, sizeof(ext)))
+		return;                  /* every target busy or away: later */
+	rq.caller = ext;
 	rq.callee = r->number;
 	rq.context = d->context;
 	rq.caller_id = r->number;
@@ -486,11 +767,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	str_ncpy(a->req, r->id, sizeof(a->req));
 	str_ncpy(a->call_id, call_id, sizeof(a->call_id));
 	str_ncpy(a->callback, d->name, sizeof(a->callback));
-	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", d->target);
+	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", ext);
 	a->attempts = r->attempts + 1;
 	list_append(&cb->attempts, &a->le, a);
 	log_info("callback: calling back (id=%s callback=%s target=%s number=%s attempt=%u "
-		 "call_id=%s)", r->id, d->name, d->target, r->number, a->attempts, call_id);
+		 "call_id=%s)", r->id, d->name, ext, r->number, a->attempts, call_id);
 }
 
 static void tick_h(void *arg)
@@ -530,26 +811,15 @@ int callback_start(struct callbacks *cb, uint32_t interval_ms)
 	return 0;
 }
 
-void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+/* An automatic attempt's CDR: the first party's (or the spool failure's)
+ * closes it. */
+static void attempt_cdr(struct callbacks *cb, struct attempt *a, const struct cdr_rec *rec)
 {
-	struct attempt *a = NULL;
 	int err;
 
-	if (!cb || !rec || !str_isset(rec->originated_call_id))
-		return;
-	for (struct le *le = list_head(&cb->attempts); le; le = le->next) {
-		struct attempt *x = le->data;
-		if (!strcmp(x->call_id, rec->originated_call_id)) {
-			a = x;
-			break;
-		}
-	}
-	if (!a)
-		return;
 	if (rec->disposition && !strcmp(rec->disposition, "ANSWERED") &&
 	    str_isset(rec->dstchannel) && rec->billsec > 0)
 		a->bridged = true;
-	/* The first party's CDR (or the spool failure's) closes the attempt. */
 	if (rec->channel && strncmp(rec->channel, a->first, strlen(a->first)) &&
 	    strncmp(rec->channel, "OutgoingSpoolFailed/", 20))
 		return;
@@ -565,4 +835,81 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 		attempt_failed(cb, a->req, a->callback, a->attempts);
 	}
 	mem_deref(a);
+}
+
+static struct attempt *attempt_find(struct callbacks *cb, const char *call_id,
+				    const char *req)
+{
+	for (struct le *le = list_head(&cb->attempts); le; le = le->next) {
+		struct attempt *x = le->data;
+		if (call_id ? !strcmp(x->call_id, call_id) : !strcmp(x->req, req))
+			return x;
+	}
+	return NULL;
+}
+
+static int handled_h(const struct cbreq_rec *r, void *arg)
+{
+	struct callbacks *cb = arg;
+	struct attempt *a = attempt_find(cb, NULL, r->id);
+
+	/* An automatic call still ringing for it must not put it back to
+	 * pending when it ends. */
+	if (a) {
+		list_unlink(&a->le);
+		mem_deref(a);
+	}
+	log_info("callback: customer called back by an agent (id=%s callback=%s number=%s "
+		 "operator=%s)", r->id, r->callback, r->number, r->operator);
+	return 0;
+}
+
+/* The extension of a phone's channel ("SIP/1002-0000001a"), else "". */
+static void channel_ext(const char *channel, char *ext, size_t sz)
+{
+	const char *res = channel ? strchr(channel, '/') : NULL;
+	size_t n = res ? strspn(res + 1, "0123456789") : 0;
+
+	ext[0] = '\0';
+	if (n && n < sz && res[1 + n] == '-' && (!strncmp(channel, "SIP/", 4) ||
+						  !strncmp(channel, "PJSIP/", 6)))
+		str_ncpy(ext, res + 1, n + 1);
+}
+
+/* An answered call from an extension to a waiting request's number: the
+ * agent called the customer back himself. */
+static void agent_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+{
+	char ext[TARGET_SZ], at[32];
+	time_t t;
+	struct tm tm;
+	int err;
+
+	if (!rec->disposition || strcmp(rec->disposition, "ANSWERED") ||
+	    !str_isset(rec->dstchannel) || !number_valid(rec->dst) || !rec->start_us)
+		return;
+	channel_ext(rec->channel, ext, sizeof(ext));
+	if (!ext[0])
+		return;
+	t = (time_t)(rec->start_us / 1000000);
+	if (!gmtime_r(&t, &tm) || !strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm))
+		return;
+	err = cbreq_called_back(cb->st, rec->dst, at, rec->originated_call_id, ext, handled_h,
+				cb);
+	if (err)
+		log_error("callback: requests for %s not updated: %m", rec->dst, err);
+}
+
+void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
+{
+	struct attempt *a;
+
+	if (!cb || !rec)
+		return;
+	a = str_isset(rec->originated_call_id) ? attempt_find(cb, rec->originated_call_id, NULL)
+					       : NULL;
+	if (a)
+		attempt_cdr(cb, a, rec);
+	else
+		agent_cdr(cb, rec);
 }

@@ -1,8 +1,9 @@
 /* callback: the callback-request module (seed 001, Alovoip's "callback
  * request"): a caller who reaches a [callback NAME] leaves the number to be
  * called back (the Callback app); the request is stored (store/cbreq) and,
- * with auto_call, tamasd later calls the target extension and then the
- * customer (originate), retrying up to the configured count. Not for the
+ * with auto_call, tamasd later calls the first free target (an idle
+ * extension, a queue's free agent) and then the customer (originate),
+ * retrying up to the configured count. Not for the
  * REST API (api/routes_callback) nor for storage (store/cbreq).
  *   Callback(name)
  * Sets CALLBACKSTATUS (REGISTERED, INVALID, HANGUP, ERROR) and
@@ -18,21 +19,26 @@ struct store;
 struct cdr_rec;
 struct callbacks;
 
-/* The prompts a caller hears, each a prompt name or "" to skip. */
+/* The prompts a caller hears (Alovoip's eight, in its order), each "" to
+ * skip, "tts:TEXT" to speak TEXT in the channel's language, or a prompt or
+ * announcement name as Playback finds it. */
 enum callback_prompt {
 	CB_PROMPT_INTRO,        /* first, after answering */
-	CB_PROMPT_CONFIRM,      /* "press 1 to confirm the number", before SayDigits
-				 * of the caller's own number (first try only) */
-	CB_PROMPT_ENTER,        /* "or enter another number then #" */
+	CB_PROMPT_ENTER,        /* "enter the number to be called back, then #;
+				 * # alone keeps your own number" */
 	CB_PROMPT_WRONG,        /* after an invalid number */
-	CB_PROMPT_REGISTERED,   /* after the request is stored */
+	CB_PROMPT_ENTERED,      /* "the number you entered", before SayDigits */
+	CB_PROMPT_IS,           /* "is", after SayDigits */
+	CB_PROMPT_CHECK,        /* "press 1 to confirm, 2 to enter another number" */
+	CB_PROMPT_BEFORE,       /* before the request is stored */
+	CB_PROMPT_AFTER,        /* after the request is stored */
 	CB_PROMPT_COUNT
 };
-
 struct callback_conf {
 	const char *name;
 	const char *code;        /* dial code, unique among callbacks */
-	const char *target;      /* extension ("1002") or "queue:NAME" */
+	const char *target;      /* 1..8 comma-separated extensions ("1002") or
+				  * "queue:NAME" (an existing queue), tried in order */
 	const char *context;     /* where the customer number is dialled; NULL: main_routing */
 	const char *next;        /* destination after REGISTERED (pbx/dest); NULL: hangup */
 	const char *error;       /* destination otherwise; NULL: hangup */
@@ -43,14 +49,21 @@ struct callback_conf {
 	const char *prompt[CB_PROMPT_COUNT];
 };
 
-/* Names of the prompt keys in [callback NAME], by enum callback_prompt. */
+/* Names of the prompt keys in [callback NAME], by enum callback_prompt
+ * (cbconf also accepts the older confirm = check, registered = after). */
 extern const char *const callback_prompt_key[CB_PROMPT_COUNT];
 
 /* The module; st must outlive it. Registers the Callback app (one module
  * per process: the app registry has no argument). */
 int callback_alloc(struct callbacks **cbp, struct store *st);
+/* What speaks tts: prompts, in lang unless the channel has a
+ * CHANNEL_LANGUAGE (media.language); tts must outlive cb. */
+struct tts;
+void callback_set_tts(struct callbacks *cb, struct tts *tts, const char *lang);
 /* Adds a callback; EEXIST (why says which) for a taken name or code,
- * EINVAL for a bad field. Strings are copied. */
+ * EINVAL for a bad field (a queue target that does not exist). Strings are
+ * copied; the target list is kept (and stored with each request) without
+ * blanks. */
 int callback_add(struct callbacks *cb, const struct callback_conf *cf, char *why,
 		 size_t whysz);
 /* The callback named key (by_code: whose dial code is key): its name and
@@ -61,7 +74,9 @@ int callback_lookup(const struct callbacks *cb, const char *key, bool by_code,
 /* Starts the automatic calls: requests a previous run left calling are
  * pending again, then every interval_ms the due ones are tried. */
 int callback_start(struct callbacks *cb, uint32_t interval_ms);
-/* Every CDR: an automatic attempt's (ORIGINATED_CALL_ID) ends it. */
+/* Every CDR: an automatic attempt's (ORIGINATED_CALL_ID) ends it; an
+ * answered call from an extension to a waiting request's number (not an
+ * attempt of the module) handles that request, operator = the extension. */
 void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec);
 
 #endif

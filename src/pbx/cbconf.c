@@ -14,6 +14,13 @@ static const char *const plain_keys[] = {
 	"next", "error",
 };
 
+/* Older prompt key names, still accepted. */
+static const struct { const char *alias; enum callback_prompt p; } prompt_alias[] = {
+	{ "confirm", CB_PROMPT_CHECK }, { "registered", CB_PROMPT_AFTER },
+};
+
+enum { PROMPT_MAX = 255 };   /* a prompt value's length (tts text included) */
+
 bool cbconf_key_known(const char *key)
 {
 	for (size_t i = 0; i < ARRAY_LEN(plain_keys); i++)
@@ -21,6 +28,9 @@ bool cbconf_key_known(const char *key)
 			return true;
 	for (size_t i = 0; i < CB_PROMPT_COUNT; i++)
 		if (!strcasecmp(key, callback_prompt_key[i]))
+			return true;
+	for (size_t i = 0; i < ARRAY_LEN(prompt_alias); i++)
+		if (!strcasecmp(key, prompt_alias[i].alias))
 			return true;
 	return false;
 }
@@ -95,9 +105,51 @@ static int parse_u32(const char *key, const char *v, uint32_t dflt, uint32_t min
 	return 0;
 }
 
-static const char *str_or(const char *v, const char *dflt)
+/* "" (skip), "tts:TEXT" or a prompt name; a name goes into the app data of
+ * Playback and Read, so it cannot hold their separators. */
+static int prompt_check(const char *key, const char *v, char *why, size_t whysz)
 {
-	return v ? v : dflt;
+	if (strlen(v) > PROMPT_MAX) {
+		snprintf(why, whysz, "%s: longer than %d characters", key, PROMPT_MAX);
+		return EINVAL;
+	}
+	if (!strncasecmp(v, "tts:", 4)) {
+		if (strspn(v + 4, " \t") == strlen(v + 4)) {
+			snprintf(why, whysz, "%s: tts: needs a text to speak", key);
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (strpbrk(v, ",()|\"\t\r\n") || *v == ' ') {
+		snprintf(why, whysz, "%s: expected a prompt name or tts:TEXT, got '%s'", key, v);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* The prompt p from its key or its older alias (not both); *key receives the
+ * key used, for errors. */
+static int prompt_get(enum callback_prompt p, cbconf_get_h *get, void *arg, const char **v,
+		      const char **key, char *why, size_t whysz)
+{
+	*key = callback_prompt_key[p];
+	*v = get(*key, arg);
+	for (size_t i = 0; i < ARRAY_LEN(prompt_alias); i++) {
+		const char *a;
+
+		if (prompt_alias[i].p != p || !(a = get(prompt_alias[i].alias, arg)))
+			continue;
+		if (*v) {
+			snprintf(why, whysz, "%s: an older name of %s, give only one",
+				 prompt_alias[i].alias, *key);
+			return EINVAL;
+		}
+		*v = a;
+		*key = prompt_alias[i].alias;
+	}
+	if (!*v)
+		*v = "";
+	return prompt_check(*key, *v, why, whysz);
 }
 
 /* A destination (pbx/dest): only its form here; whether a module it names
@@ -150,9 +202,11 @@ int cbconf_parse(struct callback_conf *cf, const char *name, cbconf_get_h *get, 
 	err = parse_dest("next", get("next", arg), &cf->next, why, whysz);
 	if (!err)
 		err = parse_dest("error", get("error", arg), &cf->error, why, whysz);
-	if (err)
-		return err;
-	for (int i = 0; i < CB_PROMPT_COUNT; i++)
-		cf->prompt[i] = str_or(get(callback_prompt_key[i], arg), "");
-	return 0;
+	for (int i = 0; i < CB_PROMPT_COUNT && !err; i++) {
+		const char *key;
+
+		err = prompt_get((enum callback_prompt)i, get, arg, &cf->prompt[i], &key, why,
+				 whysz);
+	}
+	return err;
 }

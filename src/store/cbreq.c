@@ -168,6 +168,20 @@ int cbreq_reset_calling(struct store *st, unsigned *n)
 	return err;
 }
 
+int cbreq_called_back(struct store *st, const char *number, const char *at,
+		      const char *call_id, const char *operator, cbreq_h *h, void *arg)
+{
+	const char *const v[] = { number, at, call_id ? call_id : "", operator ? operator : "" };
+	struct give g = { h, arg };
+
+	if (!str_isset(number) || !str_isset(at))
+		return EINVAL;
+	return store_exec(st, "UPDATE callback_requests SET status = 'done', operator = ?4,"
+			  " handled_at = " NOW " WHERE number = ?1 AND status IN ('pending',"
+			  " 'calling') AND registered_at <= ?2 AND (?3 = '' OR call_id != ?3)"
+			  " RETURNING " COLS, v, 4, h ? row_give : NULL, &g, NULL);
+}
+
 static int where_build(struct store_where *w, const struct cbreq_query *q)
 {
 	char to[32] = "";

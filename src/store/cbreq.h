@@ -53,6 +53,13 @@ int cbreq_finish(struct store *st, const char *id, const char *status, const cha
 int cbreq_mark_done(struct store *st, const char *id, const char *operator);
 /* Requests left calling by a previous run go back to pending; *n counts them. */
 int cbreq_reset_calling(struct store *st, unsigned *n);
+/* Someone (operator, an extension) reached number in a call started at
+ * `at` (UTC "YYYY-MM-DD HH:MM:SS"): every pending or calling request for it
+ * registered at or before then is done, except one whose last automatic
+ * attempt is call_id (that call itself; "" = none). h (may be NULL) gets
+ * each request so handled. */
+int cbreq_called_back(struct store *st, const char *number, const char *at,
+		      const char *call_id, const char *operator, cbreq_h *h, void *arg);
 
 struct cbreq_query {
 	const char *callback, *caller, *number, *status;  /* NULL or "" = any */

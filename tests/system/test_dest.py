@@ -116,8 +116,9 @@ def simple_call(d, sipp, dialled):
     call(sipp, d, "1001", dialled, scenario="uac_call_wait_bye", timeout=20)
 
 
-def register_by_keys(d, sipp, dialled, keys="1#"):
-    """1001 calls dialled, reaches the callback and confirms its own number."""
+def register_by_keys(d, sipp, dialled):
+    """1001 calls dialled, reaches the callback, keeps its own number (# alone)
+    and confirms it (1) when it is read back."""
     sipp.target = d.target
     mark = len(d.stderr())
     a = Listener()
@@ -125,14 +126,13 @@ def register_by_keys(d, sipp, dialled, keys="1#"):
                 keys={"rtp_port": a.port}, timeout=40)
     dest = read_media_file(proc.files["media"])
     a.send(dest, b"LATCH")
-    pat = r"callback: asking for the number, try 1 of"
-    deadline = time.monotonic() + 15
-    while not re.search(pat, d.stderr()[mark:]):
-        assert time.monotonic() < deadline, "callback did not ask for the number"
-        time.sleep(0.05)
-    for k in keys:
-        a.send_dtmf(dest, k)
-        time.sleep(0.1)
+    for key, pat in (("#", r"callback: asking for the number, try 1 of"),
+                     ("1", r"callback: checking the number, 1 of")):
+        deadline = time.monotonic() + 15
+        while not re.search(pat, d.stderr()[mark:]):
+            assert time.monotonic() < deadline, "callback did not ask: " + pat
+            time.sleep(0.05)
+        a.send_dtmf(dest, key)
     proc.wait(timeout=40)
     a.close()
     return mark

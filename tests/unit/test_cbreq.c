@@ -126,6 +126,49 @@ static void test_due_calling_pending_failed_and_operator(void **state)
 	}
 }
 
+static void test_called_back_by_an_agent(void **state)
+{
+	struct store *st = *state;
+	char a[32], b[32], c[32];
+	struct seen s = { 0 };
+	struct cbreq_query q = { .status = CBREQ_DONE };
+	uint64_t total = 0;
+
+	reg(st, "sales", "1001", "0912", 0, a, false);
+	reg(st, "support", "1001", "0912", 0, b, false);
+	reg(st, "sales", "1005", "0935", 0, c, false);
+	assert_int_equal(cbreq_set_calling(st, b, "orig.call.1.1"), 0);
+	/* A call before the requests: nothing. */
+	assert_int_equal(cbreq_called_back(st, "0912", "2000-01-01 00:00:00", "", "1002",
+					   seen_h, &s), 0);
+	assert_int_equal(s.n, 0);
+	/* b's own attempt does not handle b; a is handled. */
+	assert_int_equal(cbreq_called_back(st, "0912", "2999-01-01 00:00:00", "orig.call.1.1",
+					   "1002", seen_h, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.id[0], a);
+	assert_string_equal(s.status[0], CBREQ_DONE);
+	/* Another agent's call handles the calling one too; done ones stay. */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cbreq_called_back(st, "0912", "2999-01-01 00:00:00", "", "1003",
+					   seen_h, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.id[0], b);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cbreq_search(st, &q, &total, seen_h, &s), 0);
+	assert_int_equal(total, 2);
+	{
+		struct cbreq_query p = { .status = CBREQ_PENDING };
+
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(cbreq_search(st, &p, &total, seen_h, &s), 0);
+		assert_int_equal(total, 1);        /* c: another number */
+		assert_string_equal(s.id[0], c);
+	}
+	assert_int_equal(cbreq_called_back(st, "", "2999-01-01 00:00:00", "", "1", NULL, NULL),
+			 EINVAL);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, store_fix_mem_setup, store_fix_mem_teardown)
 
 int main(void)
@@ -134,6 +177,7 @@ int main(void)
 		T(test_register_merges_a_callers_pending_request),
 		T(test_register_refuses_missing_fields),
 		T(test_due_calling_pending_failed_and_operator),
+		T(test_called_back_by_an_agent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
