@@ -13,6 +13,7 @@
 #include <re.h>
 #include "api/apiauth.h"
 #include "api/callhook.h"
+#include "api/cbhook.h"
 #include "api/queuehook.h"
 #include "api/callscreen.h"
 #include "api/ctl.h"
@@ -52,6 +53,7 @@
 #include "pbx/transfer.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
+#include "store/cbreq.h"
 #include "store/cdrq.h"
 #include "store/queuelog.h"
 #include "store/queuemember.h"
@@ -850,6 +852,30 @@ static int callback_section_h(const struct cfg *conf, const char *section, const
 	return err;
 }
 
+/* A callback request's transition: its attempt row, then the webhook. */
+static void cbevent_h(const struct callback_event *ev, void *arg)
+{
+	struct tamas *t = arg;
+	int err = 0;
+
+	if (ev->state == CALLBACK_CALLING) {
+		struct cbreq_attempt a = {
+			.req_id = ev->id, .attempt = ev->attempt,
+			.call_id = ev->originated_call_id, .agent = ev->agent,
+		};
+
+		err = cbreq_attempt_start(t->store, &a);
+	}
+	else if (ev->state == CALLBACK_RETRY || ev->state == CALLBACK_DONE ||
+		 ev->state == CALLBACK_FAILED) {
+		err = cbreq_attempt_end(t->store, ev->id, ev->attempt, ev->outcome);
+	}
+	if (err)
+		log_error("callback: attempt not recorded (id=%s attempt=%u state=%s err=%m)",
+			  ev->id, ev->attempt, callback_state_name(ev->state), err);
+	cbhook_emit(t->webhook, ev);
+}
+
 /* [queue NAME]: call-center queues (Asterisk queues.conf keys), then the
  * dynamic members the store kept. */
 static int queues_setup(struct tamas *t)
@@ -966,6 +992,7 @@ static int http_setup(struct tamas *t)
 	if (!err)
 		err = routes_queues_register(t->http, &t->routes_queues);
 	t->routes_callback.store = t->store;
+	t->routes_callback.callbacks = t->callbacks;
 	if (!err)
 		err = routes_callback_register(t->http, &t->routes_callback);
 	if (!err)
@@ -1250,6 +1277,7 @@ static int tamas_start(struct tamas *t)
 		err = cfg_apply_sections(t->conf, "callback", callback_section_h, t);
 	if (err)
 		return err;
+	callback_set_event_h(t->callbacks, cbevent_h, t);
 	err = callback_start(t->callbacks, 2000);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot start: %m", err);

@@ -7,6 +7,7 @@
 #include "api/http.h"
 #include "api/routes_callback.h"
 #include "core/log.h"
+#include "pbx/callback.h"
 #include "store/cbreq.h"
 
 #define MSG_FAILED "Requested operation failed"
@@ -106,7 +107,8 @@ static void done_h(const struct http_req *req, struct http_reply *rep, void *arg
 	err = http_arg_str(req, rep, "operator", false, op, sizeof(op));
 	if (err && err != ENOENT)
 		return;
-	err = cbreq_mark_done(rc->store, id, op);
+	err = rc->callbacks ? callback_mark_done(rc->callbacks, id, op)
+			    : cbreq_mark_done(rc->store, id, op);
 	if (err == ENOENT) {
 		http_reply_fail(rep, "No pending or failed callback request with _id '%s'", id);
 		return;

@@ -7,10 +7,12 @@
 
 struct http;
 struct store;
+struct callbacks;
 
 /* What the routes work on; the caller owns it and it must outlive them. */
 struct routes_callback {
 	struct store *store;
+	struct callbacks *callbacks;   /* NULL: done marks the row only (no event) */
 };
 
 /* Adds POST callback/requests/search and POST callback/requests/done to h. */

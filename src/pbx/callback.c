@@ -37,6 +37,7 @@ struct cbdef {
 struct attempt {
 	struct le le;
 	char req[32], call_id[48], callback[64], first[80];
+	char agent[64], outcome[16];   /* the target called; the first party's disposition */
 	uint32_t attempts;
 	bool bridged;
 };
@@ -47,10 +48,66 @@ struct callbacks {
 	struct list attempts;       /* struct attempt */
 	struct tmr tmr;
 	uint32_t interval_ms;
+	callback_event_h *evh;
+	void *evarg;
 };
 
 /* The app registry passes no argument: the one module of the process. */
 static struct callbacks *cbmod;
+
+/* A request's stored fields, copied so that the event handler may write
+ * to the store once the read is over. */
+struct evrow {
+	char callback[64], caller[80], number[32], target[64], call_id[48], operator[64];
+	char registered_at[24], handled_at[24];
+	uint32_t attempts;
+};
+
+static int evrow_h(const struct cbreq_rec *r, void *arg)
+{
+	struct evrow *e = arg;
+
+	str_ncpy(e->callback, r->callback, sizeof(e->callback));
+	str_ncpy(e->caller, r->caller, sizeof(e->caller));
+	str_ncpy(e->number, r->number, sizeof(e->number));
+	str_ncpy(e->target, r->target, sizeof(e->target));
+	str_ncpy(e->call_id, r->call_id, sizeof(e->call_id));
+	str_ncpy(e->operator, r->operator, sizeof(e->operator));
+	str_ncpy(e->registered_at, r->registered_at, sizeof(e->registered_at));
+	str_ncpy(e->handled_at, r->handled_at, sizeof(e->handled_at));
+	e->attempts = (uint32_t)r->attempts;
+	return 0;
+}
+
+/* Tells the event handler about request id's transition, with the row as
+ * stored now; attempt 0 and call_id NULL take the row's. */
+static void cb_emit(struct callbacks *cb, enum callback_state state, const char *id,
+		    uint32_t attempt, const char *call_id, const char *agent,
+		    const char *outcome)
+{
+	struct evrow e = { .attempts = 0 };
+	struct callback_event ev;
+	int err;
+
+	if (!cb->evh)
+		return;
+	err = cbreq_get(cb->st, id, evrow_h, &e);
+	if (err) {
+		log_warn("callback: no event for the request (id=%s state=%s err=%m)", id,
+			 callback_state_name(state), err);
+		return;
+	}
+	ev = (struct callback_event){
+		.state = state, .id = id, .callback = e.callback, .caller = e.caller,
+		.number = e.number, .target = e.target,
+		.attempt = attempt ? attempt : e.attempts,
+		.originated_call_id = call_id ? call_id : e.call_id,
+		.agent = agent ? agent : "", .outcome = outcome ? outcome : "",
+		.operator = e.operator, .registered_at = e.registered_at,
+		.handled_at = e.handled_at,
+	};
+	cb->evh(&ev, cb->evarg);
+}
 
 static void callbacks_destructor(void *data)
 {
@@ -148,7 +205,7 @@ struct cbop {
 	struct chan *ch;             /* reference */
 	app_done_h *doneh;
 	void *arg;
-	struct cbdef *d;             /* in cb->defs for the module's life */
+	struct cbdef *d;             /* reference: callback_remove may unlink it */
 	char own[NUM_MAX + 1];       /* the caller's number when valid, else "" */
 	char number[NUM_MAX + 1];
 	unsigned tries;
@@ -160,6 +217,7 @@ static void cbop_destructor(void *data)
 	struct cbop *op = data;
 
 	mem_deref(op->ch);
+	mem_deref(op->d);            /* a callback removed meanwhile goes now */
 }
 
 static void cb_finish(struct cbop *op, const char *status, int res)
@@ -244,6 +302,7 @@ static void cb_store(struct cbop *op)
 	log_info("callback: request %s (id=%s callback=%s caller=%s number=%s target=%s)",
 		 merged ? "merged" : "registered", id, op->d->name, r.caller, op->number,
 		 op->d->target);
+	cb_emit(op->cb, CALLBACK_REGISTERED, id, 0, NULL, NULL, NULL);
 	cb_run(op, ST_REGISTERED, "Playback", op->d->prompt[CB_PROMPT_REGISTERED]);
 }
 
@@ -345,7 +404,7 @@ static int app_callback(struct chan *ch, const char *data, app_done_h *doneh, vo
 	op->ch = mem_ref(ch);
 	op->doneh = doneh;
 	op->arg = arg;
-	op->d = d;
+	op->d = mem_ref(d);
 	if (number_valid(cid))
 		str_ncpy(op->own, cid, sizeof(op->own));
 	log_info("callback: caller reached the module (channel=%s callback=%s caller=%s)",
@@ -409,7 +468,8 @@ static int due_h(const struct cbreq_rec *r, void *arg)
 
 /* An attempt that did not bridge: another later, or failed. */
 static void attempt_failed(struct callbacks *cb, const char *req, const char *callback,
-			   uint32_t attempts)
+			   uint32_t attempts, const char *call_id, const char *agent,
+			   const char *outcome)
 {
 	const struct cbdef *d = def_find(cb, callback);
 	uint32_t max = d ? d->retries : 1;
@@ -428,6 +488,9 @@ static void attempt_failed(struct callbacks *cb, const char *req, const char *ca
 	}
 	if (err)
 		log_error("callback: request not updated (id=%s err=%m)", req, err);
+	else
+		cb_emit(cb, attempts < max ? CALLBACK_RETRY : CALLBACK_FAILED, req, attempts,
+			call_id, agent, outcome);
 }
 
 static void try_request(struct callbacks *cb, const struct due_row *r)
@@ -453,8 +516,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	if (err) {
 		log_warn("callback: cannot call back (id=%s callback=%s number=%s: %s%s%m)",
 			 r->id, d->name, r->number, why, why[0] ? " " : "", err);
-		if (!cbreq_set_calling(cb->st, r->id, ""))
-			attempt_failed(cb, r->id, d->name, r->attempts + 1);
+		if (!cbreq_set_calling(cb->st, r->id, "")) {
+			cb_emit(cb, CALLBACK_CALLING, r->id, r->attempts + 1, "", d->target, "");
+			attempt_failed(cb, r->id, d->name, r->attempts + 1, "", d->target,
+				       "FAILED");
+		}
 		return;
 	}
 	a = mem_zalloc(sizeof(*a), NULL);
@@ -470,9 +536,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	str_ncpy(a->callback, d->name, sizeof(a->callback));
 	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", d->target);
 	a->attempts = r->attempts + 1;
+	str_ncpy(a->agent, d->target, sizeof(a->agent));
 	list_append(&cb->attempts, &a->le, a);
 	log_info("callback: calling back (id=%s callback=%s target=%s number=%s attempt=%u "
 		 "call_id=%s)", r->id, d->name, d->target, r->number, a->attempts, call_id);
+	cb_emit(cb, CALLBACK_CALLING, a->req, a->attempts, a->call_id, a->agent, "");
 }
 
 static void tick_h(void *arg)
@@ -535,6 +603,8 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 	if (rec->channel && strncmp(rec->channel, a->first, strlen(a->first)) &&
 	    strncmp(rec->channel, "OutgoingSpoolFailed/", 20))
 		return;
+	str_ncpy(a->outcome, str_isset(rec->disposition) ? rec->disposition : "FAILED",
+		 sizeof(a->outcome));
 	list_unlink(&a->le);
 	if (a->bridged) {
 		err = cbreq_finish(cb->st, a->req, CBREQ_DONE, "");
@@ -542,9 +612,111 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 			 a->callback, a->call_id);
 		if (err)
 			log_error("callback: request not updated (id=%s err=%m)", a->req, err);
+		else
+			cb_emit(cb, CALLBACK_DONE, a->req, a->attempts, a->call_id, a->agent,
+				"ANSWERED");
 	}
 	else {
-		attempt_failed(cb, a->req, a->callback, a->attempts);
+		/* The first party answered yet was never bridged: the customer's
+		 * side failed, whatever that CDR says. */
+		attempt_failed(cb, a->req, a->callback, a->attempts, a->call_id, a->agent,
+			       strcmp(a->outcome, "ANSWERED") ? a->outcome : "NO ANSWER");
 	}
 	mem_deref(a);
+}
+
+/* --- events and changes from outside (API) ------------------------------- */
+
+void callback_set_event_h(struct callbacks *cb, callback_event_h *h, void *arg)
+{
+	if (!cb)
+		return;
+	cb->evh = h;
+	cb->evarg = arg;
+}
+
+const char *callback_state_name(enum callback_state state)
+{
+	static const char *const names[] = {
+		"registered", "calling", "retry", "done", "failed", "handled",
+	};
+
+	return (unsigned)state < ARRAY_SIZE(names) ? names[state] : "";
+}
+
+int callback_mark_done(struct callbacks *cb, const char *id, const char *operator)
+{
+	int err;
+
+	if (!cb || !id)
+		return EINVAL;
+	err = cbreq_mark_done(cb->st, id, operator);
+	if (!err)
+		cb_emit(cb, CALLBACK_HANDLED, id, 0, NULL, NULL, NULL);
+	return err;
+}
+
+int callback_foreach(struct callbacks *cb, callback_conf_h *h, void *arg)
+{
+	if (!cb || !h)
+		return EINVAL;
+	for (struct le *le = list_head(&cb->defs); le; le = le->next) {
+		const struct cbdef *d = le->data;
+		struct callback_conf cf = {
+			.name = d->name, .code = d->code, .target = d->target,
+			.context = d->context, .active = d->active, .auto_call = d->auto_call,
+			.retries = d->retries, .min_wait_s = d->min_wait_s,
+			.retry_wait_s = d->retry_wait_s,
+		};
+		int err;
+
+		for (int i = 0; i < CB_PROMPT_COUNT; i++)
+			cf.prompt[i] = d->prompt[i];
+		err = h(&cf, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int callback_update(struct callbacks *cb, const struct callback_conf *cf, char *why,
+		    size_t whysz)
+{
+	struct cbdef *old = cb && cf && cf->name ? def_find(cb, cf->name) : NULL;
+	struct le *next;
+	int err;
+
+	if (!old) {
+		(void)re_snprintf(why, whysz, "name: no callback '%s'", cf && cf->name ? cf->name
+				  : "");
+		return ENOENT;
+	}
+	/* callback_add checks and builds the new definition as for a new
+	 * callback, the old one out of the way; a refusal puts it back. A
+	 * caller inside the old one keeps it (its reference) to the end. */
+	next = old->le.next;
+	list_unlink(&old->le);
+	err = callback_add(cb, cf, why, whysz);
+	if (err) {
+		if (next)
+			list_insert_before(&cb->defs, next, &old->le, old);
+		else
+			list_append(&cb->defs, &old->le, old);
+		return err;
+	}
+	mem_deref(old);
+	log_info("callback: updated (name=%s)", cf->name);
+	return 0;
+}
+
+int callback_remove(struct callbacks *cb, const char *name)
+{
+	struct cbdef *d = cb && name ? def_find(cb, name) : NULL;
+
+	if (!d)
+		return ENOENT;
+	list_unlink(&d->le);
+	mem_deref(d);
+	log_info("callback: removed (name=%s)", name);
+	return 0;
 }

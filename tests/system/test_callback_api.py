@@ -1,0 +1,118 @@
+"""Callback module, API side (issue 7): each transition of a request is a
+CallbackRequest webhook (registered, calling, retry, done, failed, handled)
+and each automatic attempt a callback_attempts row; reports/callback/search
+lists requests with their tries; pbx/callbacks/add|update|remove|search
+define callbacks at run time, kept in the store across restarts."""
+
+import re
+import sqlite3
+
+import pytest
+
+from harness import start_callee, wait_until
+from test_callback import API_PW, API_USER, CALLBACKS, PLAN, log_wait, register_number, rows
+from test_webhook import TIME_RE, Receiver
+
+EVENT = "CallbackRequest"
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def make(tamas_factory, receiver=None, dialplan=PLAN, callbacks=CALLBACKS, name=None):
+    conf = dict(callbacks)
+    if receiver:
+        conf["webhook"] = {"url": receiver.url, "backoff_min_ms": 50, "backoff_max_ms": 200,
+                           "events": EVENT}
+    d = tamas_factory(name, dialplan=dialplan, conf_update=conf).start()
+    d.ctl("apiuser", "add", API_USER, "--auth", "basic", "--password", API_PW)
+    return d
+
+
+def api(d, path, body):
+    r = d.api(path, body, user=API_USER, password=API_PW)
+    assert r.status == 200, r
+    return r.json
+
+
+def ok(d, path, body):
+    j = api(d, path, body)
+    assert j["success"] == 1, (path, body, j)
+    return j["data"]
+
+
+def events(receiver, n):
+    return wait_until(lambda: (lambda b: b if len(b) >= n else None)(
+        [b for b in receiver.accepted() if b.get("event_name") == EVENT]), 15,
+        what=f"{n} {EVENT} events")
+
+
+def attempts(d):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute(
+            "SELECT * FROM callback_attempts ORDER BY req_id, attempt")]
+    finally:
+        con.close()
+
+
+def test_done_run_sends_registered_calling_done(tamas_factory, receiver, sipp):
+    d = make(tamas_factory, receiver)
+    sipp.target = d.target
+    agent = start_callee(sipp, d, "1002")
+    customer = start_callee(sipp, d, "1003", scenario="uas_bye", hold_ms=1500)
+    register_number(d, sipp, "501", "1003#")
+    log_wait(d, r"callback: customer called back", timeout=15)
+    customer.wait(timeout=15)
+    agent.wait(timeout=15)
+    (row,) = rows(d)
+    ev = events(receiver, 3)
+    assert [e["state"] for e in ev] == ["registered", "calling", "done"], ev
+    for e in ev:
+        assert (e["request_id"], e["callback"], e["caller"], e["number"], e["target"]) == \
+            (row["id"], "auto", "1001", "1003", "1002"), e
+        assert re.fullmatch(TIME_RE, e["registered_at"]) and re.fullmatch(TIME_RE, e["time"])
+        assert e["operator"] == ""
+    assert [(int(e["attempt"]), e["originated_call_id"], e["agent"], e["outcome"])
+            for e in ev] == [(0, "", "", ""), (1, row["call_id"], "1002", ""),
+                             (1, row["call_id"], "1002", "ANSWERED")], ev
+    assert ev[0]["handled_at"] == "" and ev[1]["handled_at"] == ""
+    assert re.fullmatch(TIME_RE, ev[2]["handled_at"]), ev[2]
+    # Only the events asked for: no Cdr although calls ended.
+    assert {b.get("event_name") for b in receiver.accepted()} == {EVENT}
+    (a,) = attempts(d)
+    assert (a["req_id"], a["attempt"], a["call_id"], a["agent"], a["outcome"]) == \
+        (row["id"], 1, row["call_id"], "1002", "ANSWERED"), a
+    assert a["started_at"] and a["ended_at"] >= a["started_at"]
+
+
+def test_failed_run_then_handled(tamas_factory, receiver, sipp):
+    d = make(tamas_factory, receiver)
+    sipp.target = d.target
+    agent = start_callee(sipp, d, "1002", calls=2)
+    customer = start_callee(sipp, d, "1003", scenario="uas_busy", calls=2)
+    register_number(d, sipp, "501", "1003#")
+    log_wait(d, r"callback: request failed after 2 attempts", timeout=20)
+    customer.wait(timeout=15)
+    agent.wait(timeout=15)
+    (row,) = rows(d)
+    ev = events(receiver, 5)
+    assert [(e["state"], int(e["attempt"])) for e in ev] == \
+        [("registered", 0), ("calling", 1), ("retry", 1), ("calling", 2), ("failed", 2)], ev
+    assert [e["outcome"] for e in ev] == ["", "", "BUSY", "", "BUSY"], ev
+    assert ev[1]["originated_call_id"] == ev[2]["originated_call_id"] != ""
+    assert ev[4]["originated_call_id"] == row["call_id"] != ev[1]["originated_call_id"]
+    assert ev[3]["handled_at"] == "" and re.fullmatch(TIME_RE, ev[4]["handled_at"])
+    assert [(a["attempt"], a["call_id"], a["outcome"]) for a in attempts(d)] == \
+        [(1, ev[1]["originated_call_id"], "BUSY"), (2, row["call_id"], "BUSY")]
+    # An operator handles the failed request: one more event, with who.
+    ok(d, "callback/requests/done", {"_id": row["id"], "operator": "1005"})
+    ev = events(receiver, 6)
+    assert (ev[5]["state"], ev[5]["operator"], ev[5]["request_id"]) == \
+        ("handled", "1005", row["id"]), ev[5]
+    assert re.fullmatch(TIME_RE, ev[5]["handled_at"])
