@@ -61,6 +61,10 @@ def attempts(d):
         con.close()
 
 
+def report(d, body):
+    return ok(d, "reports/callback/search", body)
+
+
 def test_done_run_sends_registered_calling_done(tamas_factory, receiver, sipp):
     d = make(tamas_factory, receiver)
     sipp.target = d.target
@@ -89,6 +93,13 @@ def test_done_run_sends_registered_calling_done(tamas_factory, receiver, sipp):
     assert (a["req_id"], a["attempt"], a["call_id"], a["agent"], a["outcome"]) == \
         (row["id"], 1, row["call_id"], "1002", "ANSWERED"), a
     assert a["started_at"] and a["ended_at"] >= a["started_at"]
+    # The report shows the attempt as the request's try.
+    (r,) = report(d, {"conditions": {"callback": "auto"}})["data"]
+    assert (r["_id"], r["status"], r["attempts"], r["originated_call_id"]) == \
+        (row["id"], "done", 1, row["call_id"]), r
+    assert r["tries"] == [{"attempt": 1, "originated_call_id": row["call_id"], "agent": "1002",
+                           "started_at": a["started_at"], "ended_at": a["ended_at"],
+                           "outcome": "ANSWERED"}], r
 
 
 def test_failed_run_then_handled(tamas_factory, receiver, sipp):
@@ -110,9 +121,53 @@ def test_failed_run_then_handled(tamas_factory, receiver, sipp):
     assert ev[3]["handled_at"] == "" and re.fullmatch(TIME_RE, ev[4]["handled_at"])
     assert [(a["attempt"], a["call_id"], a["outcome"]) for a in attempts(d)] == \
         [(1, ev[1]["originated_call_id"], "BUSY"), (2, row["call_id"], "BUSY")]
+    (r,) = report(d, {"conditions": {"status": "failed"}})["data"]
+    assert [(t["attempt"], t["originated_call_id"], t["outcome"]) for t in r["tries"]] == \
+        [(1, ev[1]["originated_call_id"], "BUSY"), (2, row["call_id"], "BUSY")], r
     # An operator handles the failed request: one more event, with who.
     ok(d, "callback/requests/done", {"_id": row["id"], "operator": "1005"})
     ev = events(receiver, 6)
     assert (ev[5]["state"], ev[5]["operator"], ev[5]["request_id"]) == \
         ("handled", "1005", row["id"]), ev[5]
     assert re.fullmatch(TIME_RE, ev[5]["handled_at"])
+
+
+def test_report_filters_and_pages(tamas_factory, sipp):
+    d = make(tamas_factory)
+    sipp.target = d.target
+    register_number(d, sipp, "500", "1#")                 # sales, own number 1001
+    register_number(d, sipp, "501", "09120000000#")       # auto; 1002 away: stays pending
+    sales, auto = rows(d)
+    ok(d, "callback/requests/done", {"_id": sales["id"], "operator": "1002"})
+    day = sales["registered_at"][:10]
+
+    def ids(body):
+        res = report(d, body)
+        return res["pagination"]["total"], [r["_id"] for r in res["data"]]
+
+    both = {"date_range": {"from": day, "to": day}}
+    assert ids(both) == (2, [auto["id"], sales["id"]])           # newest first
+    assert ids({**both, "pagination": {"start": 0, "count": 1}}) == (2, [auto["id"]])
+    assert ids({**both, "pagination": {"start": 0, "count": 5, "sorting": {"registered_at": 1}}}
+               ) == (2, [sales["id"], auto["id"]])
+    assert ids({"conditions": {"operator": "1002"}}) == (1, [sales["id"]])
+    assert ids({"conditions": {"target": "1002", "status": "pending"}}) == (1, [auto["id"]])
+    assert ids({"alike": True, "conditions": {"number": "0912"}}) == (1, [auto["id"]])
+    assert ids({"alike": False, "conditions": {"number": "0912"}}) == (0, [])
+    assert ids({"conditions": {"caller": "1001", "callback": "sales"}}) == (1, [sales["id"]])
+    # handled_range: only handled requests, by handled_at.
+    assert ids({"handled_range": {"from": day, "to": day}}) == (1, [sales["id"]])
+    assert ids({"handled_range": {"to": day}}) == (1, [sales["id"]])
+    assert ids({"handled_range": {"from": "2000-01-01", "to": "2000-01-02"}}) == (0, [])
+    assert ids({"date_range": {"from": "2000-01-01", "to": "2000-01-02"}}) == (0, [])
+    (r,) = report(d, {"conditions": {"callback": "sales"}})["data"]
+    assert (r["caller"], r["number"], r["target"], r["operator"], r["status"], r["tries"],
+            r["attempts"]) == ("1001", "1001", "1002", "1002", "done", [], 0), r
+    assert r["handled_at"] >= r["registered_at"] != ""
+    for body, msg in [({"handled_range": "today"}, "handled_range"),
+                      ({"handled_range": {"from": "yesterday"}}, "handled_range.from"),
+                      ({"date_range": {"to": "1-2-3"}}, "date_range.to"),
+                      ({"conditions": {"status": "maybe"}}, "status"),
+                      ({"pagination": {"sorting": {"caller": 1}}}, "sorting")]:
+        j = api(d, "reports/callback/search", body)
+        assert j["success"] == 0 and msg in j["message"], (body, j)
