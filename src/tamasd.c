@@ -22,6 +22,7 @@
 #include "api/httpc.h"
 #include "api/routes_call.h"
 #include "api/routes_callback.h"
+#include "api/routes_cbdef.h"
 #include "api/routes_lists.h"
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
@@ -90,6 +91,7 @@ struct tamas {
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	struct routes_queues routes_queues;
 	struct routes_callback routes_callback;
+	struct routes_cbdef routes_cbdef;
 	struct routes_mgmt *routes_mgmt;
 	struct routes_lists *routes_lists;
 	int sigfd;
@@ -995,6 +997,10 @@ static int http_setup(struct tamas *t)
 	t->routes_callback.callbacks = t->callbacks;
 	if (!err)
 		err = routes_callback_register(t->http, &t->routes_callback);
+	t->routes_cbdef.store = t->store;
+	t->routes_cbdef.callbacks = t->callbacks;
+	if (!err)
+		err = routes_cbdef_register(t->http, &t->routes_cbdef);
 	if (!err)
 		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {
@@ -1278,6 +1284,20 @@ static int tamas_start(struct tamas *t)
 	if (err)
 		return err;
 	callback_set_event_h(t->callbacks, cbevent_h, t);
+	{
+		/* The API's callbacks after tamas.conf's, which win a clash. */
+		struct routes_cbdef rd = { t->store, t->callbacks };
+		unsigned n = 0;
+
+		err = routes_cbdef_load(&rd, &n);
+		if (err) {
+			(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot read the stored "
+					  "callbacks: %m", err);
+			return err;
+		}
+		if (n)
+			log_info("callback: %u callbacks defined through the API are in service", n);
+	}
 	err = callback_start(t->callbacks, 2000);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot start: %m", err);

@@ -4,13 +4,15 @@ and each automatic attempt a callback_attempts row; reports/callback/search
 lists requests with their tries; pbx/callbacks/add|update|remove|search
 define callbacks at run time, kept in the store across restarts."""
 
+import json
 import re
 import sqlite3
 
 import pytest
 
 from harness import start_callee, wait_until
-from test_callback import API_PW, API_USER, CALLBACKS, PLAN, log_wait, register_number, rows
+from test_callback import (API_PW, API_USER, CALLBACKS, PLAN, Caller, log_wait, register_number,
+                           rows)
 from test_webhook import TIME_RE, Receiver
 
 EVENT = "CallbackRequest"
@@ -171,3 +173,114 @@ def test_report_filters_and_pages(tamas_factory, sipp):
                       ({"pagination": {"sorting": {"caller": 1}}}, "sorting")]:
         j = api(d, "reports/callback/search", body)
         assert j["success"] == 0 and msg in j["message"], (body, j)
+
+
+WEBPLAN = PLAN.replace('\t\t["_1XXX"]', '\t\t["502"] = function(c, e)\n'
+                       '\t\t\tapp.answer()\n\t\t\tapp.callback("web")\n\t\t\tapp.hangup()\n'
+                       '\t\tend,\n\t\t["_1XXX"]')
+
+
+def defs(d):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        return [(n, json.loads(c)) for n, c in
+                con.execute("SELECT name, conf FROM callback_defs ORDER BY rowid")]
+    finally:
+        con.close()
+
+
+def listed(d, body=None):
+    return {r["name"]: r for r in ok(d, "pbx/callbacks/search", body or {})}
+
+
+def failed(d, path, body, msg):
+    j = api(d, path, body)
+    assert j["success"] == 0 and msg in (j["message"] or ""), (path, body, j)
+
+
+def restart(d):
+    assert d.stop() == 0
+    d.proc = None
+    d.start()
+
+
+def test_callbacks_defined_through_the_api(tamas_factory, sipp):
+    d = make(tamas_factory, dialplan=WEBPLAN)
+    sipp.target = d.target
+    # Bad input: the messages of tamas.conf, and nothing stored or in service.
+    for body, msg in [
+        ({"name": "web", "target": "1002"}, "code: is required"),
+        ({"name": "web", "code": "500", "target": "1002"}, "code: 500 is already [callback sales]'s"),
+        ({"name": "web", "code": 502, "target": "sales"}, "target: expected an extension"),
+        ({"name": "web", "code": 502, "target": 1002, "colour": "red"}, "'colour'"),
+        ({"name": "web", "code": 502, "target": 1002, "retries": 0}, "retries: expected"),
+        ({"name": "web", "code": 502, "target": 1002, "auto_call": "perhaps"}, "auto_call"),
+        ({"name": "web", "code": [502], "target": 1002}, "'code'"),
+        ({"name": "sales", "code": 502, "target": 1002}, "name: a callback of that name"),
+        ({"code": 502, "target": 1002}, "Field 'name':value is missing"),
+    ]:
+        failed(d, "pbx/callbacks/add", body, msg)
+    r = d.api("pbx/callbacks/add", b'{"name": "web", "code": ', user=API_USER, password=API_PW)
+    assert r.status == 400, r
+    assert defs(d) == []
+    got = listed(d)
+    assert set(got) == {"sales", "auto"}, got
+    assert (got["sales"]["_id"], got["sales"]["source"], got["sales"]["code"],
+            got["sales"]["retries"], got["sales"]["retry_wait"], got["sales"]["active"]) == \
+        ("sales", "config", "500", "3", "60", "yes"), got
+
+    wid = ok(d, "pbx/callbacks/add", {"name": "web", "code": 502, "target": 1002,
+                                      "auto_call": False, "retries": 2, "min_wait": "00:01:00",
+                                      "confirm": "beep"})["_id"]
+    assert re.fullmatch(r"[0-9a-f]{24}", wid)
+    w = listed(d, {"alike": True, "conditions": {"name": "we"}})
+    assert list(w) == ["web"], w
+    assert (w["web"]["_id"], w["web"]["source"], w["web"]["code"], w["web"]["target"],
+            w["web"]["auto_call"], w["web"]["retries"], w["web"]["min_wait"]) == \
+        (wid, "api", "502", "1002", "no", "2", "00:01:00"), w
+    assert list(listed(d, {"conditions": {"source": "config"}})) == ["sales", "auto"]
+    register_number(d, sipp, "502", "1#")        # in service at once
+    (row,) = rows(d)
+    assert (row["callback"], row["target"], row["status"]) == ("web", "1002", "pending"), row
+
+    # An update changes what callers get: the request now is for 1005.
+    assert ok(d, "pbx/callbacks/update", {"_id": wid, "target": "1005"}) == ""
+    register_number(d, sipp, "502", "1#")
+    (row,) = rows(d)
+    assert row["target"] == "1005", row
+    # Refused updates leave the definition as it was.
+    for body, msg in [({"_id": wid, "code": "500"}, "code: 500 is already"),
+                      ({"_id": wid, "target": "x1"}, "target: expected"),
+                      ({"_id": wid, "colour": 1}, "'colour'"),
+                      ({"_id": wid, "name": "other"}, "name: cannot be changed"),
+                      ({"_id": "0" * 24}, "No callback with _id"),
+                      ({}, "Field '_id':value is missing"),
+                      ({"_id": "sales", "target": "1003"}, "configured in tamas.conf"),
+                      ({"name": "auto", "retries": 5}, "configured in tamas.conf")]:
+        failed(d, "pbx/callbacks/update", body, msg)
+    failed(d, "pbx/callbacks/remove", {"_id": "sales"}, "configured in tamas.conf")
+    assert defs(d) == [("web", {"auto_call": "no", "code": "502", "confirm": "beep",
+                                "min_wait": "00:01:00", "retries": "2", "target": "1005"})]
+    assert listed(d)["web"]["target"] == "1005"
+
+    # Kept across a restart, and in service after it.
+    restart(d)
+    assert "callback: 1 callbacks defined through the API are in service" in d.stderr()
+    assert listed(d)["web"]["_id"] == wid
+    register_number(d, sipp, "502", "09121111111#")
+    (row,) = rows(d)
+    assert (row["callback"], row["number"], row["target"]) == ("web", "09121111111", "1005")
+
+    # Removed: callers no longer reach it; its request stays as it was.
+    assert ok(d, "pbx/callbacks/remove", {"_id": wid}) == ""
+    assert defs(d) == [] and "web" not in listed(d)
+    res = ok(d, "callback/requests/search", {"conditions": {"callback": "web"}})
+    assert [(x["_id"], x["status"]) for x in res["data"]] == [(row["id"], "pending")], res
+    mark = len(d.stderr())
+    Caller(d, sipp, "502").finish()
+    assert re.search(r"callback: no such callback 'web'", d.stderr()[mark:])
+    failed(d, "pbx/callbacks/remove", {"_id": wid}, "No callback with _id")
+    mark = len(d.stderr())
+    restart(d)
+    assert "web" not in listed(d) and "defined through the API" not in d.stderr()[mark:]
+
