@@ -311,6 +311,33 @@ static int list_h(const struct callback_conf *cf, void *arg)
 	 * know how to show). */
 	json_object_foreach(json_object_get(st, "conf"), key, v)
 		(void)json_object_set(o, key, v);
+	(void)json_object_set_new(o, "in_service", json_string("yes"));
+	if (st)
+		(void)json_object_del(l->stored, cf->name);
+	return apiform_append(l->rows, o);
+}
+
+/* A stored callback not in service (refused at start: its name or code
+ * taken by tamas.conf meanwhile), shown as stored so it can be fixed. */
+static int idle_add(struct listing *l, const char *name, json_t *st)
+{
+	json_t *conf = json_object_get(st, "conf");
+	const char *code = json_string_value(json_object_get(conf, "code"));
+	const char *target = json_string_value(json_object_get(conf, "target"));
+	json_t *o;
+
+	if (!matches(name, l->name, l->alike) || !matches(code ? code : "", l->code, l->alike) ||
+	    !matches(target ? target : "", l->target, l->alike) ||
+	    !matches("api", l->source, false))
+		return 0;
+	o = json_deep_copy(conf);
+	if (!o || json_object_set_new(o, "_id", json_copy(json_object_get(st, "_id"))) ||
+	    json_object_set_new(o, "name", json_string(name)) ||
+	    json_object_set_new(o, "source", json_string("api")) ||
+	    json_object_set_new(o, "in_service", json_string("no"))) {
+		json_decref(o);
+		return ENOMEM;
+	}
 	return apiform_append(l->rows, o);
 }
 
@@ -335,6 +362,16 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 	err = l.stored && l.rows ? cbdef_list(rc->store, stored_h, &l) : ENOMEM;
 	if (!err)
 		err = callback_foreach(rc->callbacks, list_h, &l);
+	if (!err) {
+		const char *name_;
+		json_t *st;
+
+		json_object_foreach(l.stored, name_, st) {
+			err = idle_add(&l, name_, st);
+			if (err)
+				break;
+		}
+	}
 	json_decref(l.stored);
 	if (err) {
 		json_decref(l.rows);

@@ -5,7 +5,9 @@
  * cbconf_parse and callback_add as tamas.conf, so the messages are the
  * same ("code: is required"). An accepted callback is in service at once
  * and kept in the store (store/cbdef); tamasd loads those after tamas.conf's.
- * Callbacks of tamas.conf are listed (source "config") but not changed.
+ * Callbacks of tamas.conf are listed (source "config", _id = their name)
+ * but not changed; search shows "in_service" (a stored one that tamas.conf
+ * took the name or code of since waits, "no", until updated).
  * Not for callback requests (api/routes_callback). */
 #ifndef TAMAS_API_ROUTES_CBDEF_H
 #define TAMAS_API_ROUTES_CBDEF_H

@@ -165,7 +165,10 @@ int cbreq_reset_calling(struct store *st, unsigned *n)
 
 	if (!err && n)
 		*n = (unsigned)sqlite3_changes(store_db(st));
-	return err;
+	/* Their attempts never got an outcome: the stop ended them. */
+	return err ? err : store_exec(st, "UPDATE callback_attempts SET outcome ="
+				      " '" CBREQ_INTERRUPTED "', ended_at = " NOW " WHERE"
+				      " outcome = ''", NULL, 0, NULL, NULL, NULL);
 }
 
 int cbreq_get(struct store *st, const char *id, cbreq_h *h, void *arg)

@@ -51,7 +51,9 @@ int cbreq_finish(struct store *st, const char *id, const char *status, const cha
 /* An operator handled a pending or failed request: done, handled_at now,
  * operator. ENOENT when no such request is pending or failed. */
 int cbreq_mark_done(struct store *st, const char *id, const char *operator);
-/* Requests left calling by a previous run go back to pending; *n counts them. */
+/* Requests left calling by a previous run go back to pending; *n counts
+ * them. Attempts left without an outcome end as CBREQ_INTERRUPTED. */
+#define CBREQ_INTERRUPTED "INTERRUPTED"
 int cbreq_reset_calling(struct store *st, unsigned *n);
 
 /* One request by id into h; ENOENT when there is none. */
@@ -64,7 +66,8 @@ struct cbreq_attempt {
 	const char *call_id;      /* its originated call id, "" if it never started */
 	const char *agent;        /* the first party called (the target extension) */
 	const char *started_at, *ended_at;   /* UTC "YYYY-MM-DD HH:MM:SS", "" */
-	const char *outcome;      /* ANSWERED, BUSY, NO ANSWER, FAILED; "" while it runs */
+	const char *outcome;      /* ANSWERED, BUSY, NO ANSWER, FAILED, INTERRUPTED (by a
+				   * stop); "" while it runs */
 };
 typedef int (cbreq_attempt_h)(const struct cbreq_attempt *a, void *arg);
 

@@ -284,3 +284,17 @@ def test_callbacks_defined_through_the_api(tamas_factory, sipp):
     restart(d)
     assert "web" not in listed(d) and "defined through the API" not in d.stderr()[mark:]
 
+    # tamas.conf wins a clash: the stored callback waits, listed, until fixed.
+    w2 = ok(d, "pbx/callbacks/add", {"name": "web2", "code": "503", "target": "1002"})["_id"]
+    d.conf["callback clash"] = {"code": "503", "target": "1002"}
+    d.write_conf()
+    mark = len(d.stderr())
+    restart(d)
+    assert re.search(rf"stored callback not in service \(name=web2 id={w2}\): code: 503 is "
+                     r"already \[callback clash\]'s", d.stderr()[mark:])
+    got = listed(d)
+    assert (got["web2"]["in_service"], got["web2"]["code"], got["clash"]["source"]) == \
+        ("no", "503", "config"), got
+    assert ok(d, "pbx/callbacks/update", {"_id": w2, "code": "504"}) == ""
+    assert (listed(d)["web2"]["in_service"], listed(d)["web2"]["code"]) == ("yes", "504")
+
