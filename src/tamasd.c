@@ -13,6 +13,7 @@
 #include <re.h>
 #include "api/apiauth.h"
 #include "api/callhook.h"
+#include "api/cbhook.h"
 #include "api/queuehook.h"
 #include "api/callscreen.h"
 #include "api/ctl.h"
@@ -21,6 +22,7 @@
 #include "api/httpc.h"
 #include "api/routes_call.h"
 #include "api/routes_callback.h"
+#include "api/routes_cbdef.h"
 #include "api/routes_lists.h"
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
@@ -53,6 +55,7 @@
 #include "pbx/transfer.h"
 #include "sip/registrar.h"
 #include "sip/sipsrv.h"
+#include "store/cbreq.h"
 #include "store/cdrq.h"
 #include "store/queuelog.h"
 #include "store/queuemember.h"
@@ -90,6 +93,7 @@ struct tamas {
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	struct routes_queues routes_queues;
 	struct routes_callback routes_callback;
+	struct routes_cbdef routes_cbdef;
 	struct routes_mgmt *routes_mgmt;
 	struct routes_lists *routes_lists;
 	int sigfd;
@@ -943,6 +947,31 @@ static int dests_setup(struct tamas *t)
 	return err;
 }
 
+/* A callback request's transition: its attempt row, then the webhook. */
+static void cbevent_h(const struct callback_event *ev, void *arg)
+{
+	struct tamas *t = arg;
+	int err = 0;
+
+	if (ev->state == CALLBACK_CALLING) {
+		struct cbreq_attempt a = {
+			.req_id = ev->id, .attempt = ev->attempt,
+			.call_id = ev->originated_call_id, .agent = ev->agent,
+		};
+
+		err = cbreq_attempt_start(t->store, &a);
+	}
+	else if (ev->state == CALLBACK_RETRY || ev->state == CALLBACK_DONE ||
+		 ev->state == CALLBACK_FAILED ||
+		 (ev->state == CALLBACK_HANDLED && ev->outcome[0])) {
+		err = cbreq_attempt_end(t->store, ev->id, ev->attempt, ev->outcome);
+	}
+	if (err)
+		log_error("callback: attempt not recorded (id=%s attempt=%u state=%s err=%m)",
+			  ev->id, ev->attempt, callback_state_name(ev->state), err);
+	cbhook_emit(t->webhook, ev);
+}
+
 /* [queue NAME]: call-center queues (Asterisk queues.conf keys), then the
  * dynamic members the store kept. */
 static int queues_setup(struct tamas *t)
@@ -1059,8 +1088,14 @@ static int http_setup(struct tamas *t)
 	if (!err)
 		err = routes_queues_register(t->http, &t->routes_queues);
 	t->routes_callback.store = t->store;
+	t->routes_callback.callbacks = t->callbacks;
 	if (!err)
 		err = routes_callback_register(t->http, &t->routes_callback);
+	t->routes_cbdef.store = t->store;
+	t->routes_cbdef.callbacks = t->callbacks;
+	t->routes_cbdef.dests = t->dests;
+	if (!err)
+		err = routes_cbdef_register(t->http, &t->routes_cbdef);
 	if (!err)
 		err = routes_lists_alloc(&t->routes_lists, t->http, t->store);
 	if (err) {
@@ -1347,6 +1382,21 @@ static int tamas_start(struct tamas *t)
 		err = dests_setup(t);
 	if (err)
 		return err;
+	callback_set_event_h(t->callbacks, cbevent_h, t);
+	{
+		/* The API's callbacks after tamas.conf's, which win a clash. */
+		struct routes_cbdef rd = { t->store, t->callbacks, t->dests };
+		unsigned n = 0;
+
+		err = routes_cbdef_load(&rd, &n);
+		if (err) {
+			(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot read the stored "
+					  "callbacks: %m", err);
+			return err;
+		}
+		if (n)
+			log_info("callback: %u callbacks defined through the API are in service", n);
+	}
 	err = callback_start(t->callbacks, 2000);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "callback: cannot start: %m", err);

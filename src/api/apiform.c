@@ -183,8 +183,8 @@ static bool date_ok(const char *s)
 	return true;
 }
 
-static int date_arg(const struct http_req *req, struct http_reply *rep, const char *name,
-		    char *buf, size_t sz)
+static int date_arg(const struct http_req *req, struct http_reply *rep, const char *range,
+		    const char *name, char *buf, size_t sz)
 {
 	int err = http_arg_str(req, rep, name, false, buf, sz);
 
@@ -193,31 +193,38 @@ static int date_arg(const struct http_req *req, struct http_reply *rep, const ch
 	if (err)
 		return err;
 	if (!date_ok(buf)) {
-		http_reply_fail(rep, "Field 'date_range.%s': expected YYYY-MM-DD HH:MM", name);
+		http_reply_fail(rep, "Field '%s.%s': expected YYYY-MM-DD HH:MM", range, name);
 		return EINVAL;
 	}
 	return 0;
 }
 
-int apiform_date_range(const struct http_req *req, struct http_reply *rep, bool required,
-		       char *from, char *to, size_t sz)
+int apiform_range(const struct http_req *req, struct http_reply *rep, const char *name,
+		  bool required, char *from, char *to, size_t sz)
 {
-	json_t *range = req->body ? json_object_get(req->body, "date_range") : NULL;
+	json_t *range = req->body ? json_object_get(req->body, name) : NULL;
 	struct http_req dreq = *req;
 
 	from[0] = to[0] = '\0';
 	if (!range || json_is_null(range)) {
 		if (!required)
 			return 0;
-		http_reply_fail(rep, "Field 'date_range':value is missing");
+		http_reply_fail(rep, "Field '%s':value is missing", name);
 		return EINVAL;
 	}
 	if (!json_is_object(range)) {
-		http_reply_fail(rep, "Field 'date_range': expected an object {from, to}");
+		http_reply_fail(rep, "Field '%s': expected an object {from, to}", name);
 		return EINVAL;
 	}
 	dreq.body = range;
-	if (date_arg(&dreq, rep, "from", from, sz) || date_arg(&dreq, rep, "to", to, sz))
+	if (date_arg(&dreq, rep, name, "from", from, sz) ||
+	    date_arg(&dreq, rep, name, "to", to, sz))
 		return EINVAL;
 	return 0;
+}
+
+int apiform_date_range(const struct http_req *req, struct http_reply *rep, bool required,
+		       char *from, char *to, size_t sz)
+{
+	return apiform_range(req, rep, "date_range", required, from, to, sz);
 }

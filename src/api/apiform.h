@@ -53,6 +53,10 @@ int apiform_conditions(const struct http_req *req, struct http_reply *rep,
  * date_range: refused when required, else both "". 0, or EINVAL. */
 int apiform_date_range(const struct http_req *req, struct http_reply *rep, bool required,
 		       char *from, char *to, size_t sz);
+/* The same for another {from, to} member of the body (a report's second
+ * window, "handled_range"); messages name it. */
+int apiform_range(const struct http_req *req, struct http_reply *rep, const char *name,
+		  bool required, char *from, char *to, size_t sz);
 /* Pagination (http_arg_page) limited to the endpoint's sort fields (a
  * NULL-terminated list). 0, or EINVAL. */
 struct http_page;

@@ -7,6 +7,7 @@
 #include "api/http.h"
 #include "api/routes_callback.h"
 #include "core/log.h"
+#include "pbx/callback.h"
 #include "store/cbreq.h"
 
 #define MSG_FAILED "Requested operation failed"
@@ -27,14 +28,48 @@ static const char *const statuses[] = {
 	CBREQ_PENDING, CBREQ_CALLING, CBREQ_DONE, CBREQ_FAILED,
 };
 
-static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
+/* Each row's automatic attempts as its "tries" (after the search: one
+ * statement at a time). */
+static int try_h(const struct cbreq_attempt *a, void *arg)
 {
-	struct routes_callback *rc = arg;
+	return apiform_append(arg, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "attempt",
+					     (json_int_t)a->attempt, "originated_call_id",
+					     a->call_id, "agent", a->agent, "started_at",
+					     a->started_at, "ended_at", a->ended_at, "outcome",
+					     a->outcome));
+}
+
+static int tries_add(struct store *st, json_t *rows)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row) {
+		json_t *tries = json_array();
+		int err;
+
+		if (!tries || json_object_set_new(row, "tries", tries))
+			return ENOMEM;
+		err = cbreq_attempts(st, json_string_value(json_object_get(row, "_id")), try_h,
+				     tries);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* callback/requests/search, and with report reports/callback/search (the
+ * rows' tries too): conditions callback, caller, number, operator, status,
+ * target; date_range on registered_at, handled_range on handled_at. */
+static void search_run(const struct http_req *req, struct http_reply *rep,
+		       struct routes_callback *rc, bool report)
+{
+	const char *what = report ? "reports/callback/search" : "callback/requests/search";
 	struct http_req creq;
 	struct cbreq_query q;
 	struct http_page pg;
-	char from[32] = "", to[32] = "", cb[64] = "", caller[64] = "", number[64] = "";
-	char status[16] = "";
+	char from[32] = "", to[32] = "", hfrom[32] = "", hto[32] = "", cb[64] = "";
+	char caller[64] = "", number[64] = "", status[16] = "", op[64] = "", target[64] = "";
 	json_t *rows, *data;
 	uint64_t total = 0;
 	bool alike = false, ok;
@@ -44,11 +79,14 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 	if (err && err != ENOENT)
 		return;
 	if (apiform_date_range(req, rep, false, from, to, sizeof(from)) ||
+	    apiform_range(req, rep, "handled_range", false, hfrom, hto, sizeof(hfrom)) ||
 	    apiform_conditions(req, rep, &creq))
 		return;
 	if (http_arg_str(&creq, rep, "callback", false, cb, sizeof(cb)) == EINVAL ||
 	    http_arg_str(&creq, rep, "caller", false, caller, sizeof(caller)) == EINVAL ||
 	    http_arg_str(&creq, rep, "number", false, number, sizeof(number)) == EINVAL ||
+	    http_arg_str(&creq, rep, "operator", false, op, sizeof(op)) == EINVAL ||
+	    http_arg_str(&creq, rep, "target", false, target, sizeof(target)) == EINVAL ||
 	    http_arg_str(&creq, rep, "status", false, status, sizeof(status)) == EINVAL)
 		return;
 	ok = !status[0];
@@ -77,13 +115,16 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 	}
 	q = (struct cbreq_query){
 		.callback = cb, .caller = caller, .number = number, .status = status,
-		.alike = alike, .from = from, .to = to, .desc = pg.dir < 0,
-		.start = pg.start, .count = pg.count,
+		.operator = op, .target = target, .alike = alike, .from = from, .to = to,
+		.hfrom = hfrom, .hto = hto, .desc = pg.dir < 0, .start = pg.start,
+		.count = pg.count,
 	};
 	err = cbreq_search(rc->store, &q, &total, row_h, rows);
+	if (!err && report)
+		err = tries_add(rc->store, rows);
 	if (err) {
 		json_decref(rows);
-		log_error("api: callback/requests/search failed in the store: %m", err);
+		log_error("api: %s failed in the store: %m", what, err);
 		http_reply_error(rep, 500, MSG_FAILED);
 		return;
 	}
@@ -93,6 +134,16 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 		return;
 	}
 	http_reply_ok(rep, "", data);
+}
+
+static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	search_run(req, rep, arg, false);
+}
+
+static void report_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	search_run(req, rep, arg, true);
 }
 
 static void done_h(const struct http_req *req, struct http_reply *rep, void *arg)
@@ -106,7 +157,8 @@ static void done_h(const struct http_req *req, struct http_reply *rep, void *arg
 	err = http_arg_str(req, rep, "operator", false, op, sizeof(op));
 	if (err && err != ENOENT)
 		return;
-	err = cbreq_mark_done(rc->store, id, op);
+	err = rc->callbacks ? callback_mark_done(rc->callbacks, id, op)
+			    : cbreq_mark_done(rc->store, id, op);
 	if (err == ENOENT) {
 		http_reply_fail(rep, "No pending or failed callback request with _id '%s'", id);
 		return;
@@ -127,5 +179,7 @@ int routes_callback_register(struct http *h, struct routes_callback *rc)
 	if (!h || !rc || !rc->store)
 		return EINVAL;
 	err = http_route_add(h, "POST", "callback/requests/search", NULL, search_h, rc);
+	if (!err)
+		err = http_route_add(h, "POST", "reports/callback/search", NULL, report_h, rc);
 	return err ? err : http_route_add(h, "POST", "callback/requests/done", NULL, done_h, rc);
 }

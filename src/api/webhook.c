@@ -32,7 +32,7 @@ static const char *const event_names[] = {
 	"Cdr", "CdrQueue", "NewState", "IncomingCall", "OutgoingCall", "Transfer",
 	"ExtenAdded", "ExtenRemoved", "IncomingFax", "OutgoingFax", "VoiceMail",
 	"VoiceMailEmail", "Survey", "TrunkNewState", "TrunkAdded", "TrunkRemoved",
-	"AutoDialerReport", "ReservedCallInFront", "Ping",
+	"AutoDialerReport", "ReservedCallInFront", "Ping", "CallbackRequest",
 };
 #define EVENT_COUNT ((int)(sizeof(event_names) / sizeof(event_names[0])))
 

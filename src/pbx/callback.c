@@ -48,6 +48,7 @@ struct cbdef {
 struct attempt {
 	struct le le;
 	char req[32], call_id[48], callback[64], first[80];
+	char agent[64], outcome[16];   /* the target called; the first party's disposition */
 	uint32_t attempts;
 	bool bridged;
 };
@@ -60,10 +61,66 @@ struct callbacks {
 	uint32_t interval_ms;
 	struct tts *tts;            /* tts: prompts; NULL: they are skipped */
 	char tts_lang[16];          /* when the channel has no CHANNEL_LANGUAGE */
+	callback_event_h *evh;
+	void *evarg;
 };
 
 /* The app registry passes no argument: the one module of the process. */
 static struct callbacks *cbmod;
+
+/* A request's stored fields, copied so that the event handler may write
+ * to the store once the read is over. */
+struct evrow {
+	char callback[64], caller[80], number[32], target[64], call_id[48], operator[64];
+	char registered_at[24], handled_at[24];
+	uint32_t attempts;
+};
+
+static int evrow_h(const struct cbreq_rec *r, void *arg)
+{
+	struct evrow *e = arg;
+
+	str_ncpy(e->callback, r->callback, sizeof(e->callback));
+	str_ncpy(e->caller, r->caller, sizeof(e->caller));
+	str_ncpy(e->number, r->number, sizeof(e->number));
+	str_ncpy(e->target, r->target, sizeof(e->target));
+	str_ncpy(e->call_id, r->call_id, sizeof(e->call_id));
+	str_ncpy(e->operator, r->operator, sizeof(e->operator));
+	str_ncpy(e->registered_at, r->registered_at, sizeof(e->registered_at));
+	str_ncpy(e->handled_at, r->handled_at, sizeof(e->handled_at));
+	e->attempts = (uint32_t)r->attempts;
+	return 0;
+}
+
+/* Tells the event handler about request id's transition, with the row as
+ * stored now; attempt 0 and call_id NULL take the row's. */
+static void cb_emit(struct callbacks *cb, enum callback_state state, const char *id,
+		    uint32_t attempt, const char *call_id, const char *agent,
+		    const char *outcome)
+{
+	struct evrow e = { .attempts = 0 };
+	struct callback_event ev;
+	int err;
+
+	if (!cb->evh)
+		return;
+	err = cbreq_get(cb->st, id, evrow_h, &e);
+	if (err) {
+		log_warn("callback: no event for the request (id=%s state=%s err=%m)", id,
+			 callback_state_name(state), err);
+		return;
+	}
+	ev = (struct callback_event){
+		.state = state, .id = id, .callback = e.callback, .caller = e.caller,
+		.number = e.number, .target = e.target,
+		.attempt = attempt ? attempt : e.attempts,
+		.originated_call_id = call_id ? call_id : e.call_id,
+		.agent = agent ? agent : "", .outcome = outcome ? outcome : "",
+		.operator = e.operator, .registered_at = e.registered_at,
+		.handled_at = e.handled_at,
+	};
+	cb->evh(&ev, cb->evarg);
+}
 
 static void callbacks_destructor(void *data)
 {
@@ -272,7 +329,7 @@ struct cbop {
 	struct chan *ch;             /* reference */
 	app_done_h *doneh;
 	void *arg;
-	struct cbdef *d;             /* in cb->defs for the module's life */
+	struct cbdef *d;             /* reference: callback_remove may unlink it */
 	char own[NUM_MAX + 1];       /* the caller's number when valid, else "" */
 	char number[NUM_MAX + 1];
 	unsigned tries;              /* numbers asked for */
@@ -293,6 +350,7 @@ static void cbop_destructor(void *data)
 
 	mem_deref(op->req);
 	mem_deref(op->ch);
+	mem_deref(op->d);            /* a callback removed meanwhile goes now */
 }
 
 static void cb_finish(struct cbop *op, const char *status, int res)
@@ -454,6 +512,7 @@ static void cb_store(struct cbop *op)
 	log_info("callback: request %s (id=%s callback=%s caller=%s number=%s target=%s)",
 		 merged ? "merged" : "registered", id, op->d->name, r.caller, op->number,
 		 op->d->target);
+	cb_emit(op->cb, CALLBACK_REGISTERED, id, 0, NULL, NULL, NULL);
 	cb_play(op, ST_AFTER, CB_PROMPT_AFTER);
 }
 
@@ -586,7 +645,7 @@ static int app_callback(struct chan *ch, const char *data, app_done_h *doneh, vo
 	op->ch = mem_ref(ch);
 	op->doneh = doneh;
 	op->arg = arg;
-	op->d = d;
+	op->d = mem_ref(d);
 	if (number_valid(cid))
 		str_ncpy(op->own, cid, sizeof(op->own));
 	log_info("callback: caller reached the module (channel=%s callback=%s caller=%s)",
@@ -659,7 +718,8 @@ static int due_h(const struct cbreq_rec *r, void *arg)
 
 /* An attempt that did not bridge: another later, or failed. */
 static void attempt_failed(struct callbacks *cb, const char *req, const char *callback,
-			   uint32_t attempts)
+			   uint32_t attempts, const char *call_id, const char *agent,
+			   const char *outcome)
 {
 	const struct cbdef *d = def_find(cb, callback);
 	uint32_t max = d ? d->retries : 1;
@@ -678,6 +738,9 @@ static void attempt_failed(struct callbacks *cb, const char *req, const char *ca
 	}
 	if (err)
 		log_error("callback: request not updated (id=%s err=%m)", req, err);
+	else
+		cb_emit(cb, attempts < max ? CALLBACK_RETRY : CALLBACK_FAILED, req, attempts,
+			call_id, agent, outcome);
 }
 
 static bool ext_idle(const char *ext)
@@ -752,8 +815,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	if (err) {
 		log_warn("callback: cannot call back (id=%s callback=%s number=%s: %s%s%m)",
 			 r->id, d->name, r->number, why, why[0] ? " " : "", err);
-		if (!cbreq_set_calling(cb->st, r->id, ""))
-			attempt_failed(cb, r->id, d->name, r->attempts + 1);
+		if (!cbreq_set_calling(cb->st, r->id, "")) {
+			cb_emit(cb, CALLBACK_CALLING, r->id, r->attempts + 1, "", d->target, "");
+			attempt_failed(cb, r->id, d->name, r->attempts + 1, "", d->target,
+				       "FAILED");
+		}
 		return;
 	}
 	a = mem_zalloc(sizeof(*a), NULL);
@@ -769,9 +835,11 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 	str_ncpy(a->callback, d->name, sizeof(a->callback));
 	(void)re_snprintf(a->first, sizeof(a->first), "SIP/%s-", ext);
 	a->attempts = r->attempts + 1;
+	str_ncpy(a->agent, ext, sizeof(a->agent));
 	list_append(&cb->attempts, &a->le, a);
 	log_info("callback: calling back (id=%s callback=%s target=%s number=%s attempt=%u "
 		 "call_id=%s)", r->id, d->name, ext, r->number, a->attempts, call_id);
+	cb_emit(cb, CALLBACK_CALLING, a->req, a->attempts, a->call_id, a->agent, "");
 }
 
 static void tick_h(void *arg)
@@ -823,6 +891,8 @@ static void attempt_cdr(struct callbacks *cb, struct attempt *a, const struct cd
 	if (rec->channel && strncmp(rec->channel, a->first, strlen(a->first)) &&
 	    strncmp(rec->channel, "OutgoingSpoolFailed/", 20))
 		return;
+	str_ncpy(a->outcome, str_isset(rec->disposition) ? rec->disposition : "FAILED",
+		 sizeof(a->outcome));
 	list_unlink(&a->le);
 	if (a->bridged) {
 		err = cbreq_finish(cb->st, a->req, CBREQ_DONE, "");
@@ -830,9 +900,15 @@ static void attempt_cdr(struct callbacks *cb, struct attempt *a, const struct cd
 			 a->callback, a->call_id);
 		if (err)
 			log_error("callback: request not updated (id=%s err=%m)", a->req, err);
+		else
+			cb_emit(cb, CALLBACK_DONE, a->req, a->attempts, a->call_id, a->agent,
+				"ANSWERED");
 	}
 	else {
-		attempt_failed(cb, a->req, a->callback, a->attempts);
+		/* The first party answered yet was never bridged: the customer's
+		 * side failed, whatever that CDR says. */
+		attempt_failed(cb, a->req, a->callback, a->attempts, a->call_id, a->agent,
+			       strcmp(a->outcome, "ANSWERED") ? a->outcome : "NO ANSWER");
 	}
 	mem_deref(a);
 }
@@ -848,11 +924,23 @@ static struct attempt *attempt_find(struct callbacks *cb, const char *call_id,
 	return NULL;
 }
 
+/* Requests an agent's own call handled; their events follow the update
+ * (cb_emit reads the row, which cannot be done while it is being written). */
+struct handled {
+	struct callbacks *cb;
+	unsigned n;
+	struct { char id[32]; uint32_t attempt; } req[DUE_BATCH];
+};
+
 static int handled_h(const struct cbreq_rec *r, void *arg)
 {
-	struct callbacks *cb = arg;
-	struct attempt *a = attempt_find(cb, NULL, r->id);
+	struct handled *hd = arg;
+	struct attempt *a = attempt_find(hd->cb, NULL, r->id);
 
+	if (hd->n < ARRAY_SIZE(hd->req)) {
+		str_ncpy(hd->req[hd->n].id, r->id, sizeof(hd->req[hd->n].id));
+		hd->req[hd->n++].attempt = a ? a->attempts : 0;
+	}
 	/* An automatic call still ringing for it must not put it back to
 	 * pending when it ends. */
 	if (a) {
@@ -881,6 +969,7 @@ static void channel_ext(const char *channel, char *ext, size_t sz)
 static void agent_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 {
 	char ext[TARGET_SZ], at[32];
+	struct handled hd = { .cb = cb };
 	time_t t;
 	struct tm tm;
 	int err;
@@ -895,9 +984,12 @@ static void agent_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 	if (!gmtime_r(&t, &tm) || !strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm))
 		return;
 	err = cbreq_called_back(cb->st, rec->dst, at, rec->originated_call_id, ext, handled_h,
-				cb);
+				&hd);
 	if (err)
 		log_error("callback: requests for %s not updated: %m", rec->dst, err);
+	for (unsigned i = 0; i < hd.n; i++)   /* a dropped attempt ends as HANDLED */
+		cb_emit(cb, CALLBACK_HANDLED, hd.req[i].id, hd.req[i].attempt, NULL, ext,
+			hd.req[i].attempt ? "HANDLED" : NULL);
 }
 
 void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
@@ -912,4 +1004,100 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 		attempt_cdr(cb, a, rec);
 	else
 		agent_cdr(cb, rec);
+}
+
+/* --- events and changes from outside (API) ------------------------------- */
+
+void callback_set_event_h(struct callbacks *cb, callback_event_h *h, void *arg)
+{
+	if (!cb)
+		return;
+	cb->evh = h;
+	cb->evarg = arg;
+}
+
+const char *callback_state_name(enum callback_state state)
+{
+	static const char *const names[] = {
+		"registered", "calling", "retry", "done", "failed", "handled",
+	};
+
+	return (unsigned)state < ARRAY_SIZE(names) ? names[state] : "";
+}
+
+int callback_mark_done(struct callbacks *cb, const char *id, const char *operator)
+{
+	int err;
+
+	if (!cb || !id)
+		return EINVAL;
+	err = cbreq_mark_done(cb->st, id, operator);
+	if (!err)
+		cb_emit(cb, CALLBACK_HANDLED, id, 0, NULL, NULL, NULL);
+	return err;
+}
+
+int callback_foreach(struct callbacks *cb, callback_conf_h *h, void *arg)
+{
+	if (!cb || !h)
+		return EINVAL;
+	for (struct le *le = list_head(&cb->defs); le; le = le->next) {
+		const struct cbdef *d = le->data;
+		struct callback_conf cf = {
+			.name = d->name, .code = d->code, .target = d->target,
+			.context = d->context, .active = d->active, .auto_call = d->auto_call,
+			.retries = d->retries, .min_wait_s = d->min_wait_s,
+			.retry_wait_s = d->retry_wait_s, .next = d->next, .error = d->error,
+		};
+		int err;
+
+		for (int i = 0; i < CB_PROMPT_COUNT; i++)
+			cf.prompt[i] = d->prompt[i];
+		err = h(&cf, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int callback_update(struct callbacks *cb, const struct callback_conf *cf, char *why,
+		    size_t whysz)
+{
+	struct cbdef *old = cb && cf && cf->name ? def_find(cb, cf->name) : NULL;
+	struct le *next;
+	int err;
+
+	if (!old) {
+		(void)re_snprintf(why, whysz, "name: no callback '%s'", cf && cf->name ? cf->name
+				  : "");
+		return ENOENT;
+	}
+	/* callback_add checks and builds the new definition as for a new
+	 * callback, the old one out of the way; a refusal puts it back. A
+	 * caller inside the old one keeps it (its reference) to the end. */
+	next = old->le.next;
+	list_unlink(&old->le);
+	err = callback_add(cb, cf, why, whysz);
+	if (err) {
+		if (next)
+			list_insert_before(&cb->defs, next, &old->le, old);
+		else
+			list_append(&cb->defs, &old->le, old);
+		return err;
+	}
+	mem_deref(old);
+	log_info("callback: updated (name=%s)", cf->name);
+	return 0;
+}
+
+int callback_remove(struct callbacks *cb, const char *name)
+{
+	struct cbdef *d = cb && name ? def_find(cb, name) : NULL;
+
+	if (!d)
+		return ENOENT;
+	list_unlink(&d->le);
+	mem_deref(d);
+	log_info("callback: removed (name=%s)", name);
+	return 0;
 }

@@ -79,4 +79,54 @@ int callback_start(struct callbacks *cb, uint32_t interval_ms);
  * attempt of the module) handles that request, operator = the extension. */
 void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec);
 
+/* A request's transitions, in order: registered, then per automatic
+ * attempt calling and retry (another later) or done / failed; handled
+ * when an operator marks it done. */
+enum callback_state {
+	CALLBACK_REGISTERED,      /* a caller left a number (also when merged) */
+	CALLBACK_CALLING,         /* an automatic attempt started */
+	CALLBACK_RETRY,           /* it did not reach the customer; another later */
+	CALLBACK_DONE,            /* the customer was called back */
+	CALLBACK_FAILED,          /* the last attempt did not reach the customer */
+	CALLBACK_HANDLED,         /* an operator marked it done (API) */
+};
+
+/* One transition; strings are valid during the call only, never NULL. */
+struct callback_event {
+	enum callback_state state;
+	const char *id, *callback, *caller, *number, *target;
+	uint32_t attempt;             /* the attempt; registered/handled: attempts so far */
+	const char *originated_call_id;  /* the attempt's ("" if it never started) */
+	const char *agent;            /* the attempt's first party (the target), "" */
+	const char *outcome;          /* retry/done/failed: the attempt's end, ANSWERED,
+				       * BUSY, NO ANSWER or FAILED; else "" */
+	const char *operator;         /* handled: who, "" otherwise */
+	const char *registered_at, *handled_at;  /* UTC "YYYY-MM-DD HH:MM:SS", "" */
+};
+typedef void (callback_event_h)(const struct callback_event *ev, void *arg);
+
+/* h (NULL: none) gets every transition, after the store has it. */
+void callback_set_event_h(struct callbacks *cb, callback_event_h *h, void *arg);
+/* "registered", "calling", "retry", "done", "failed", "handled". */
+const char *callback_state_name(enum callback_state state);
+/* An operator handled a pending or failed request (cbreq_mark_done) and
+ * the handled event follows. ENOENT when no such request is pending or
+ * failed. */
+int callback_mark_done(struct callbacks *cb, const char *id, const char *operator);
+
+/* Gets each callback's definition (strings valid during the call). */
+typedef int (callback_conf_h)(const struct callback_conf *cf, void *arg);
+/* Every callback in the order they were added; stops at h's first error. */
+int callback_foreach(struct callbacks *cb, callback_conf_h *h, void *arg);
+/* Replaces the definition of the callback named cf->name (checked as
+ * callback_add checks; a caller inside it goes on with the new prompts).
+ * ENOENT for an unknown name, EEXIST (why says) for a code taken by
+ * another callback, EINVAL for a bad field. */
+int callback_update(struct callbacks *cb, const struct callback_conf *cf, char *why,
+		    size_t whysz);
+/* Removes a callback: new callers get "no such callback", its stored
+ * requests stay as they are (not called automatically any more). ENOENT
+ * for an unknown name. */
+int callback_remove(struct callbacks *cb, const char *name);
+
 #endif

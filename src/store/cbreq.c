@@ -165,6 +165,97 @@ int cbreq_reset_calling(struct store *st, unsigned *n)
 
 	if (!err && n)
 		*n = (unsigned)sqlite3_changes(store_db(st));
+	/* Their attempts never got an outcome: the stop ended them. */
+	return err ? err : store_exec(st, "UPDATE callback_attempts SET outcome ="
+				      " '" CBREQ_INTERRUPTED "', ended_at = " NOW " WHERE"
+				      " outcome = ''", NULL, 0, NULL, NULL, NULL);
+}
+
+int cbreq_get(struct store *st, const char *id, cbreq_h *h, void *arg)
+{
+	struct give g = { h, arg };
+
+	if (!id || !h)
+		return EINVAL;
+	return store_get(st, "SELECT " COLS " FROM callback_requests WHERE id = ?1", id,
+			 row_give, &g);
+}
+
+int cbreq_attempt_start(struct store *st, const struct cbreq_attempt *a)
+{
+	char n[24];
+	const char *v[4];
+
+	if (!a || !a->req_id)
+		return EINVAL;
+	(void)re_snprintf(n, sizeof(n), "%lld", (long long)a->attempt);
+	v[0] = a->req_id;
+	v[1] = n;
+	v[2] = a->call_id ? a->call_id : "";
+	v[3] = a->agent ? a->agent : "";
+	return store_exec(st, "INSERT OR REPLACE INTO callback_attempts(req_id, attempt,"
+			  " call_id, agent, started_at) VALUES(?1, CAST(?2 AS INTEGER), ?3, ?4, "
+			  NOW ")", v, 4, NULL, NULL, NULL);
+}
+
+int cbreq_attempt_end(struct store *st, const char *req_id, int64_t attempt,
+		      const char *outcome)
+{
+	char n[24];
+	const char *const v[] = { req_id, n, outcome ? outcome : "" };
+
+	if (!req_id)
+		return EINVAL;
+	(void)re_snprintf(n, sizeof(n), "%lld", (long long)attempt);
+	return store_changed(st, store_exec(st, "UPDATE callback_attempts SET outcome = ?3,"
+					    " ended_at = " NOW " WHERE req_id = ?1 AND"
+					    " attempt = CAST(?2 AS INTEGER)", v, 3, NULL, NULL,
+					    NULL));
+}
+
+struct give_attempt {
+	cbreq_attempt_h *h;
+	void *arg;
+};
+
+static int attempt_give(sqlite3_stmt *s, void *arg)
+{
+	const struct give_attempt *g = arg;
+	struct cbreq_attempt a = {
+		.req_id = store_col(s, 0), .attempt = sqlite3_column_int64(s, 1),
+		.call_id = store_col(s, 2), .agent = store_col(s, 3),
+		.started_at = store_col(s, 4), .ended_at = store_col(s, 5),
+		.outcome = store_col(s, 6),
+	};
+
+	return g->h(&a, g->arg);
+}
+
+int cbreq_attempts(struct store *st, const char *req_id, cbreq_attempt_h *h, void *arg)
+{
+	struct give_attempt g = { h, arg };
+
+	if (!req_id || !h)
+		return EINVAL;
+	return store_exec(st, "SELECT req_id, attempt, call_id, agent, started_at, ended_at,"
+			  " outcome FROM callback_attempts WHERE req_id = ?1 ORDER BY attempt",
+			  &req_id, 1, attempt_give, &g, NULL);
+}
+
+/* col within [from, to]; "to" names a day or a minute and includes all of it. */
+static int window_add(struct store_where *w, const char *ge, const char *le, const char *from,
+		      const char *to)
+{
+	char end[32] = "";
+	int err = store_where_add(w, ge, from, false);
+
+	if (!err && to && *to) {
+		size_t n = strlen(to);
+
+		(void)re_snprintf(end, sizeof(end), "%s%s", to,
+				  n <= 10 ? " 23:59:59" : n <= 16 ? ":59" : "");
+		err = store_where_add(w, le, end, false);
+	}
 	return err;
 }
 
@@ -184,22 +275,21 @@ int cbreq_called_back(struct store *st, const char *number, const char *at,
 
 static int where_build(struct store_where *w, const struct cbreq_query *q)
 {
-	char to[32] = "";
 	int err;
 
 	err = store_where_match(w, "callback", q->callback, q->alike);
 	err = err ? err : store_where_match(w, "caller", q->caller, q->alike);
 	err = err ? err : store_where_match(w, "number", q->number, q->alike);
+	err = err ? err : store_where_match(w, "operator", q->operator, q->alike);
+	err = err ? err : store_where_match(w, "target", q->target, q->alike);
 	err = err ? err : store_where_match(w, "status", q->status, false);
-	err = err ? err : store_where_add(w, "registered_at >= ?", q->from, false);
-	if (!err && q->to && *q->to) {
-		/* "to" names a day or a minute and includes all of it. */
-		size_t n = strlen(q->to);
-
-		(void)re_snprintf(to, sizeof(to), "%s%s", q->to,
-				  n <= 10 ? " 23:59:59" : n <= 16 ? ":59" : "");
-		err = store_where_add(w, "registered_at <= ?", to, false);
-	}
+	err = err ? err : window_add(w, "registered_at >= ?", "registered_at <= ?", q->from,
+				     q->to);
+	/* An unhandled request (handled_at "") is outside any handled window:
+	 * an open start is "0", after "" yet before every date. */
+	err = err ? err : window_add(w, "handled_at >= ?", "handled_at <= ?",
+				     str_isset(q->hfrom) || !str_isset(q->hto) ? q->hfrom : "0",
+				     q->hto);
 	return err;
 }
 

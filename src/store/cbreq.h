@@ -51,7 +51,9 @@ int cbreq_finish(struct store *st, const char *id, const char *status, const cha
 /* An operator handled a pending or failed request: done, handled_at now,
  * operator. ENOENT when no such request is pending or failed. */
 int cbreq_mark_done(struct store *st, const char *id, const char *operator);
-/* Requests left calling by a previous run go back to pending; *n counts them. */
+/* Requests left calling by a previous run go back to pending; *n counts
+ * them. Attempts left without an outcome end as CBREQ_INTERRUPTED. */
+#define CBREQ_INTERRUPTED "INTERRUPTED"
 int cbreq_reset_calling(struct store *st, unsigned *n);
 /* Someone (operator, an extension) reached number in a call started at
  * `at` (UTC "YYYY-MM-DD HH:MM:SS"): every pending or calling request for it
@@ -61,10 +63,36 @@ int cbreq_reset_calling(struct store *st, unsigned *n);
 int cbreq_called_back(struct store *st, const char *number, const char *at,
 		      const char *call_id, const char *operator, cbreq_h *h, void *arg);
 
+/* One request by id into h; ENOENT when there is none. */
+int cbreq_get(struct store *st, const char *id, cbreq_h *h, void *arg);
+
+/* One automatic attempt of a request (table callback_attempts). */
+struct cbreq_attempt {
+	const char *req_id;
+	int64_t attempt;          /* 1, 2, ... */
+	const char *call_id;      /* its originated call id, "" if it never started */
+	const char *agent;        /* the first party called (the target extension) */
+	const char *started_at, *ended_at;   /* UTC "YYYY-MM-DD HH:MM:SS", "" */
+	const char *outcome;      /* ANSWERED, BUSY, NO ANSWER, FAILED, INTERRUPTED (by a
+				   * stop); "" while it runs */
+};
+typedef int (cbreq_attempt_h)(const struct cbreq_attempt *a, void *arg);
+
+/* Attempt a->attempt of a->req_id started now (a new row; a row of that
+ * number left by an earlier run is replaced). */
+int cbreq_attempt_start(struct store *st, const struct cbreq_attempt *a);
+/* It ended now with outcome; ENOENT for an unknown attempt. */
+int cbreq_attempt_end(struct store *st, const char *req_id, int64_t attempt,
+		      const char *outcome);
+/* A request's attempts, by number. */
+int cbreq_attempts(struct store *st, const char *req_id, cbreq_attempt_h *h, void *arg);
+
 struct cbreq_query {
 	const char *callback, *caller, *number, *status;  /* NULL or "" = any */
+	const char *operator, *target;                    /* NULL or "" = any */
 	bool alike;              /* substring match, else equality */
 	const char *from, *to;   /* registered_at window, both inclusive; "" = open */
+	const char *hfrom, *hto; /* handled_at window, the same way; "" = open */
 	bool desc;               /* by registered_at */
 	uint32_t start;
 	uint32_t count;          /* 0 = no limit */

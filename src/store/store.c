@@ -197,6 +197,26 @@ static const char *const migrations[] = {
 	" registered_at TEXT NOT NULL,"
 	" handled_at TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX callback_requests_status ON callback_requests(status, due);",
+	/* 14: the callback module's automatic attempts (store/cbreq), one row
+	 * per call tried for a request; outcome "" while it runs, then
+	 * ANSWERED | BUSY | NO ANSWER | FAILED. And the callbacks defined
+	 * through the REST API (store/cbdef): conf holds their cbconf keys as
+	 * a JSON object of strings, loaded after tamas.conf's at start. */
+	"CREATE TABLE callback_attempts ("
+	" req_id TEXT NOT NULL,"
+	" attempt INTEGER NOT NULL,"
+	" call_id TEXT NOT NULL DEFAULT '',"
+	" agent TEXT NOT NULL DEFAULT '',"
+	" started_at TEXT NOT NULL,"
+	" ended_at TEXT NOT NULL DEFAULT '',"
+	" outcome TEXT NOT NULL DEFAULT '',"
+	" PRIMARY KEY(req_id, attempt));"
+	"CREATE TABLE callback_defs ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" conf TEXT NOT NULL,"
+	" created_at TEXT NOT NULL);"
+	"CREATE INDEX callback_requests_handled ON callback_requests(handled_at);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

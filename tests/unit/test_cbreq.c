@@ -169,6 +169,100 @@ static void test_called_back_by_an_agent(void **state)
 			 EINVAL);
 }
 
+struct tries {
+	unsigned n;
+	int64_t attempt[4];
+	char call_id[4][32], agent[4][16], outcome[4][16], ended[4][24];
+};
+
+static int tries_h(const struct cbreq_attempt *a, void *arg)
+{
+	struct tries *t = arg;
+
+	if (t->n < 4) {
+		t->attempt[t->n] = a->attempt;
+		snprintf(t->call_id[t->n], sizeof(t->call_id[0]), "%s", a->call_id);
+		snprintf(t->agent[t->n], sizeof(t->agent[0]), "%s", a->agent);
+		snprintf(t->outcome[t->n], sizeof(t->outcome[0]), "%s", a->outcome);
+		snprintf(t->ended[t->n], sizeof(t->ended[0]), "%s", a->ended_at);
+	}
+	++t->n;
+	return 0;
+}
+
+static void test_attempts_recorded_and_interrupted_by_a_stop(void **state)
+{
+	struct store *st = *state;
+	char a[32], b[32];
+	struct cbreq_attempt at = { .agent = "1002" };
+	struct tries t = { 0 };
+	struct seen s = { 0 };
+	unsigned n = 0;
+
+	reg(st, "sales", "1001", "1001", 0, a, false);
+	reg(st, "sales", "1005", "1005", 0, b, false);
+	at.req_id = a;
+	at.attempt = 1;
+	at.call_id = "orig.1";
+	assert_int_equal(cbreq_attempt_start(st, &at), 0);
+	assert_int_equal(cbreq_attempt_end(st, a, 1, "BUSY"), 0);
+	at.attempt = 2;
+	at.call_id = "orig.2";
+	assert_int_equal(cbreq_set_calling(st, a, "orig.2"), 0);
+	assert_int_equal(cbreq_attempt_start(st, &at), 0);
+	assert_int_equal(cbreq_attempt_end(st, a, 3, "BUSY"), ENOENT);   /* no such attempt */
+	assert_int_equal(cbreq_attempts(st, a, tries_h, &t), 0);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.attempt[0], 1);
+	assert_string_equal(t.call_id[0], "orig.1");
+	assert_string_equal(t.agent[0], "1002");
+	assert_string_equal(t.outcome[0], "BUSY");
+	assert_true(t.ended[0][0] != '\0');
+	assert_string_equal(t.outcome[1], "");
+	assert_string_equal(t.ended[1], "");
+	/* A stop while calling: the request is pending again, the attempt over. */
+	assert_int_equal(cbreq_reset_calling(st, &n), 0);
+	assert_int_equal(n, 1);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(cbreq_attempts(st, a, tries_h, &t), 0);
+	assert_string_equal(t.outcome[1], CBREQ_INTERRUPTED);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(cbreq_attempts(st, b, tries_h, &t), 0);   /* the other has none */
+	assert_int_equal(t.n, 0);
+	assert_int_equal(cbreq_get(st, a, seen_h, &s), 0);
+	assert_string_equal(s.status[0], CBREQ_PENDING);
+	assert_int_equal(cbreq_get(st, "nosuch", seen_h, &s), ENOENT);
+}
+
+static void test_search_by_operator_target_and_handled_window(void **state)
+{
+	struct store *st = *state;
+	char a[32], b[32];
+	struct cbreq_query q = { .target = "1002" };
+	struct seen s = { 0 };
+	uint64_t total = 0;
+
+	reg(st, "sales", "1001", "1001", 0, a, false);
+	reg(st, "sales", "1005", "1005", 0, b, false);
+	assert_int_equal(cbreq_mark_done(st, a, "1003"), 0);
+	assert_int_equal(cbreq_search(st, &q, &total, seen_h, &s), 0);
+	assert_int_equal(total, 2);
+	q.operator = "1003";
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cbreq_search(st, &q, &total, seen_h, &s), 0);
+	assert_int_equal(total, 1);
+	assert_string_equal(s.id[0], a);
+	/* Only handled requests fall in a handled window, even an open one. */
+	q = (struct cbreq_query){ .hto = "2999-01-01" };
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cbreq_search(st, &q, &total, seen_h, &s), 0);
+	assert_int_equal(total, 1);
+	assert_string_equal(s.id[0], a);
+	q = (struct cbreq_query){ .hfrom = "2000-01-01", .hto = "2000-01-02" };
+	assert_int_equal(cbreq_search(st, &q, &total, seen_h, &s), 0);
+	assert_int_equal(total, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, store_fix_mem_setup, store_fix_mem_teardown)
 
 int main(void)
@@ -178,6 +272,8 @@ int main(void)
 		T(test_register_refuses_missing_fields),
 		T(test_due_calling_pending_failed_and_operator),
 		T(test_called_back_by_an_agent),
+		T(test_attempts_recorded_and_interrupted_by_a_stop),
+		T(test_search_by_operator_target_and_handled_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
