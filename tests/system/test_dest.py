@@ -253,3 +253,43 @@ def test_bad_destination_refused_with_file_and_line(tamas_factory, section, key,
     err = start_expecting_failure(d)
     assert f"{d.conf_path}:{line}: [{section}]: {key}: " in err, err
     assert why in err, err
+
+
+def test_no_answer_leaves_a_request_then_tamasd_calls_back(tamas_factory, sipp):
+    """The issue's story end to end: 1001 calls 1002, who does not answer;
+    1002's no-answer exit is a callback with auto_call; 1001 keeps its own
+    number; once 1002 is free again tamasd calls 1002, then 1001, and
+    bridges them; the request is done and both legs carry the call id."""
+    conf = dict(CONF)
+    conf["callback auto"] = {"code": "7502", "target": "1002", "auto_call": "yes",
+                             "min_wait": 3, "retries": 1, "next": "exten:600"}
+    d = make(tamas_factory, {"1002": {"noanswer_dest": "callback:auto"}}, conf)
+    sipp.target = d.target
+    ringer = start_callee(sipp, d, "1002", scenario="uas_ring_forever")
+    mark = register_by_keys(d, sipp, "820")          # Dial(SIP/1002, 1): no answer
+    assert noops(d, mark) == ["next-reached REGISTERED"]
+    assert rows(d) == [("auto", "1001", "1001", "pending")]
+    ringer.kill()
+    # 1002 is back at its desk (registers again) and 1001 waits for the call.
+    agent = start_callee(sipp, d, "1002")
+    customer = start_callee(sipp, d, "1001", scenario="uas_bye", hold_ms=1000)
+    customer.wait(timeout=20)
+    agent.wait(timeout=15)
+
+    def done():
+        con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+        try:
+            return con.execute("SELECT status, attempts, call_id FROM callback_requests "
+                               "WHERE status = 'done'").fetchone()
+        finally:
+            con.close()
+    deadline = time.monotonic() + 10
+    while not done():
+        assert time.monotonic() < deadline, rows(d)
+        time.sleep(0.1)
+    status, attempts, call_id = done()
+    assert (status, attempts) == ("done", 1) and call_id.startswith("orig.call.")
+    linked = [c for c in d.wait_cdrs(2) if c.get("originated_call_id") == call_id]
+    assert any(c["channel"].startswith("SIP/1002-") and
+               (c["dstchannel"] or "").startswith("SIP/1001-") and
+               c["disposition"] == "ANSWERED" for c in linked), linked
