@@ -622,6 +622,15 @@ static void qlog_h(const char *callid, const char *queue, const char *agent,
 	queuehook_event(t->queuehook, callid, queue, agent, event, data);
 }
 
+/* A refused caller: no queue_log row (as Asterisk), only the webhook. */
+static void qrefused_h(const char *callid, const char *queue, const char *src,
+		       const char *status, void *arg)
+{
+	struct tamas *t = arg;
+
+	queuehook_refused(t->queuehook, callid, queue, src, status);
+}
+
 struct queue_sec { struct tamas *t; const char *queue; };
 
 static const char *const queue_keys[] = {
@@ -870,6 +879,7 @@ static int queues_setup(struct tamas *t)
 	int err;
 
 	queue_set_log_h(qlog_h, t);
+	queue_set_refused_h(qrefused_h, t);
 	err = cfg_apply_sections(t->conf, "queue", queue_section_h, t);
 	if (err)
 		return err;

@@ -89,6 +89,8 @@ static struct {
 	struct list queues;
 	queue_log_h *logh;
 	void *logarg;
+	queue_refused_h *refh;
+	void *refarg;
 	struct queue_persist persist;
 	struct dialplan *dp;
 } qmod;
@@ -117,6 +119,20 @@ void queue_set_log_h(queue_log_h *h, void *arg)
 {
 	qmod.logh = h;
 	qmod.logarg = arg;
+}
+
+void queue_set_refused_h(queue_refused_h *h, void *arg)
+{
+	qmod.refh = h;
+	qmod.refarg = arg;
+}
+
+/* Not joined (§7.2): QUEUESTATUS only, no queue_log row (as app_queue). */
+static void queue_refuse(const struct queue *q, struct chan *ch, const char *status)
+{
+	(void)chan_var_set(ch, "QUEUESTATUS", status);
+	if (qmod.refh)
+		qmod.refh(chan_uniqueid(ch), q->name, chan_cid_num(ch), status, qmod.refarg);
 }
 
 void queue_set_persist(const struct queue_persist *p)
@@ -1194,18 +1210,19 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 		doneh(APP_HANGUP, arg);
 		return 0;
 	}
+	/* joinempty before maxlen, as app_queue's join_queue checks them. */
+	if (q->joinempty && queue_is_empty(q, q->joinempty, ch)) {
+		log_info("queue: no member can take calls (queue=%s channel=%s)", q->name,
+			 chan_name(ch));
+		queue_refuse(q, ch, "JOINEMPTY");
+		doneh(APP_OK, arg);
+		return 0;
+	}
 	waiting = list_count(&q->entries);
 	if (q->maxlen && waiting >= q->maxlen) {
 		log_info("queue: full (queue=%s channel=%s maxlen=%u)", q->name, chan_name(ch),
 			 q->maxlen);
-		(void)chan_var_set(ch, "QUEUESTATUS", "FULL");
-		doneh(APP_OK, arg);
-		return 0;
-	}
-	if (q->joinempty && queue_is_empty(q, q->joinempty, ch)) {
-		log_info("queue: no member can take calls (queue=%s channel=%s)", q->name,
-			 chan_name(ch));
-		(void)chan_var_set(ch, "QUEUESTATUS", "JOINEMPTY");
+		queue_refuse(q, ch, "FULL");
 		doneh(APP_OK, arg);
 		return 0;
 	}

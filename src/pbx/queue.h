@@ -54,6 +54,13 @@ typedef void (queue_log_h)(const char *callid, const char *queue, const char *ag
 			   const char *event, const char *const data[5], void *arg);
 void queue_set_log_h(queue_log_h *h, void *arg);
 
+/* A caller refused at the door (status "FULL" or "JOINEMPTY"): Asterisk
+ * writes no queue_log row for it, yet reports and webhooks want to see the
+ * call. Called while the caller's channel exists. */
+typedef void (queue_refused_h)(const char *callid, const char *queue, const char *src,
+			       const char *status, void *arg);
+void queue_set_refused_h(queue_refused_h *h, void *arg);
+
 /* Where dynamic members are kept (the store); every hook returns 0 or an
  * errno, and the member change is refused when it fails. */
 struct queue_persist {

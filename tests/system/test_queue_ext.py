@@ -1,0 +1,114 @@
+"""Queue extensions: callers refused at the door (FULL, JOINEMPTY) still
+give a MISSED CdrQueue event and no queue_log row; the per-attempt queue
+report (reports/queue_details) and the cursor-paged queue reports."""
+
+import sqlite3
+
+import pytest
+
+from harness import call, start_callee, wait_until
+from test_webhook import Receiver
+
+USERS = {"1001": "pw1001", "1002": "pw1002", "2001": "pw2001", "2002": "pw2002",
+         "2003": "pw2003"}
+API = {"user": "qa", "password": "qa-secret"}
+RANGE = {"from": "2000-01-01 00:00", "to": "2999-12-31 23:59"}
+
+DIALPLAN = """\
+extensions = {
+	main_routing = {
+		-- 8xx: queue q<xx>, 10 s
+		["_8XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "", 10)
+			app.hangup()
+		end,
+	},
+}
+"""
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def make(tamas_factory, receiver, sipp, queues, dialplan=DIALPLAN):
+    conf = {"webhook": {"url": receiver.url, "backoff_min_ms": 50, "backoff_max_ms": 200,
+                        "events": "CdrQueue"}}
+    for name, (members, keys) in queues.items():
+        sec = {"strategy": "linear", "retry": 0, "timeout": 5}
+        sec.update(keys)
+        for i, m in enumerate(members):
+            sec["member" if i == 0 else f"member{i + 1}"] = m
+        conf[f"queue {name}"] = sec
+    d = tamas_factory("tamas", users=USERS, dialplan=dialplan, conf_update=conf,
+                      overrides=["http.auth_fail_limit=1000"])
+    d.start()
+    d.ctl("apiuser", "add", API["user"], "--auth", "basic", "--password", API["password"])
+    sipp.target = d.target
+    return d
+
+
+def ok(d, path, body):
+    r = d.api(path, body, **API)
+    assert r.status == 200 and r.json is not None, r
+    assert r.json["success"] == 1, (path, body, r.json)
+    return r.json["data"]
+
+
+def failed(d, path, body, message):
+    r = d.api(path, body, **API)
+    assert r.status == 200 and r.json["success"] == 0 and message in (r.json["message"] or ""), \
+        (path, body, r.json)
+
+
+def cdrqueue(receiver, n):
+    return wait_until(lambda: (lambda b: b if len(b) >= n else None)(
+        [b for b in receiver.accepted() if b.get("event_name") == "CdrQueue"]), 10,
+        what=f"{n} CdrQueue events")
+
+
+def qlog(d):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute("SELECT * FROM queue_log ORDER BY id")]
+    finally:
+        con.close()
+
+
+def idle(d):
+    wait_until(lambda: not d.channel_names(), 5, what="no channels left")
+
+
+def test_refused_callers_give_missed_cdrqueue_without_queue_log(tamas_factory, receiver,
+                                                                 sipp):
+    # SIP/2002 and SIP/2003 never register: q31 keeps its one caller waiting
+    # (maxlen 1), q32 lets nobody in (joinempty unavailable)
+    d = make(tamas_factory, receiver, sipp, {
+        "q31": (["SIP/2002"], {"maxlen": 1}),
+        "q32": (["SIP/2003"], {"joinempty": "unavailable"})})
+    first = call(sipp, d, "1001", "831", hold_ms=2500, background=True)
+    wait_until(lambda: any(r["event"] == "ENTERQUEUE" for r in qlog(d)), 5,
+               what="first caller queued")
+    call(sipp, d, "1002", "831", scenario="uac_call_wait_bye", check=False)
+    full, = cdrqueue(receiver, 1)
+    assert (full["queue"], full["src"], full["dst"], full["disposition"],
+            full["queue_status"], full["wait"], full["billsec"], full["agent_wait"]) == \
+        ("q31", "1002", "", "MISSED", "FULL", "0", "0", "0"), full
+    assert full["detail"] == [] and full["unique_id"] and full["starttime"], full
+    assert "hangup" not in full and "answeredtime" not in full, full
+    first.wait()
+    idle(d)
+    call(sipp, d, "1001", "832", scenario="uac_call_wait_bye", check=False)
+    ev = cdrqueue(receiver, 3)
+    empty = [e for e in ev if e["queue"] == "q32"]
+    assert [(e["src"], e["disposition"], e["queue_status"], e["wait"]) for e in empty] == \
+        [("1001", "MISSED", "JOINEMPTY", "0")], ev
+    # the waiting caller hung up: its own ABANDON; nothing logged for the refused
+    rows = qlog(d)
+    assert [(r["queuename"], r["event"]) for r in rows] == \
+        [("q31", "ENTERQUEUE"), ("q31", "ABANDON")], rows
+    assert full["unique_id"] not in {r["callid"] for r in rows}, rows
