@@ -636,6 +636,98 @@ static int call_row_h(const struct queuerep_call *c, void *arg)
 	return apiform_append(arg, o);
 }
 
+/* {"$date": {"$numberLong": ms}} of a UTC table time, or null. */
+static json_t *ejson_date(const char *t)
+{
+	struct tm tm = { 0 };
+	char ms[24];
+
+	if (!t || sscanf(t, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return json_null();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	(void)re_snprintf(ms, sizeof(ms), "%lld", (long long)timegm(&tm) * 1000);
+	return json_pack("{s:{s:s}}", "$date", "$numberLong", ms);
+}
+
+/* The ordered variant's row: the search row plus data {start_time,
+ * ring_time, answered_time, end_time} as Extended JSON dates (spec §2.11). */
+static int call_ordered_row_h(const struct queuerep_call *c, void *arg)
+{
+	json_t *rows = arg, *o, *d;
+	int err = call_row_h(c, rows);
+
+	if (err)
+		return err;
+	o = json_array_get(rows, json_array_size(rows) - 1);
+	d = json_object();
+	if (!d)
+		return ENOMEM;
+	(void)json_object_set_new(d, "start_time", ejson_date(c->start));
+	(void)json_object_set_new(d, "ring_time",
+				  ejson_date(json_string_value(json_object_get(o, "ringtime"))));
+	(void)json_object_set_new(d, "answered_time",
+				  ejson_date(*c->answered ? c->answered : NULL));
+	(void)json_object_set_new(d, "end_time", ejson_date(c->end));
+	return json_object_set_new(o, "data", d) ? ENOMEM : 0;
+}
+
+/* One agent attempt as Simotel's queue_report row (CDR-like fields). */
+static int attempt_row_h(const struct queuerep_attempt *a, void *arg)
+{
+	const char *slash = strchr(a->agent, '/');
+	const char *ext = slash ? slash + 1 : a->agent;
+	const bool answered = !strcmp(a->event, "CONNECT");
+	const char *disp = answered ? "ANSWERED" : "NO ANSWER";
+	char id[25], clid[96];
+	json_t *o = json_object();
+
+	if (!o)
+		return ENOMEM;
+	reportarg_id_fmt(a->id, id);
+	(void)re_snprintf(clid, sizeof(clid), "\"\" <%s>", a->src);
+	set_str(o, "_id", id);
+	set_str(o, "type", "queue_report");
+	set_str(o, "cuid", a->callid);
+	set_str(o, "clid", clid);
+	set_str(o, "src", a->src);
+	set_str(o, "dst", ext);
+	set_str(o, "dst_name", "");
+	set_str(o, "dcontext", "");
+	set_str(o, "channel", "");
+	set_str(o, "dstchannel", a->agent);
+	set_str(o, "lastapp", "Queue");
+	set_str(o, "lastdata", a->queue);
+	set_str(o, "start", a->start);
+	set_str(o, "starttime", a->start);
+	if (answered)
+		set_str(o, "answer", a->last_try);
+	else
+		(void)json_object_set_new(o, "answer", json_null());
+	set_str(o, "endtime", a->last_try);
+	(void)json_object_set_new(o, "duration", json_integer(a->ring + a->talk));
+	(void)json_object_set_new(o, "billsec", json_integer(a->talk));
+	(void)json_object_set_new(o, "ringtime", json_integer(a->ring));
+	set_str(o, "disposition", disp);
+	set_str(o, "uniqueid", a->member_uid);
+	set_str(o, "interface", a->agent);
+	set_str(o, "qnum", a->queue);
+	set_str(o, "queue_id", a->callid);
+	(void)json_object_set_new(o, "wait", json_integer(a->wait));
+	(void)json_object_set_new(o, "tries", json_integer(a->tries));
+	set_str(o, "last_try", a->last_try);
+	set_str(o, "record", "");
+	set_str(o, "event", a->event);
+	(void)json_object_set_new(o, disp, json_integer(1));
+	(void)json_object_set_new(o, "queue_report", json_integer(1));
+	(void)json_object_set_new(o, "v", json_integer(2));
+	set_hhmmss(o, "billsec_hhmmss", a->talk);
+	set_hhmmss(o, "wait_hhmmss", a->wait);
+	set_hhmmss(o, "duration_hhmmss", a->ring + a->talk);
+	return apiform_append(arg, o);
+}
+
 static int session_row_h(const struct queuerep_session *s, void *arg)
 {
 	char id[25], du[32];
@@ -729,6 +821,113 @@ static void queue_report_h(const struct http_req *req, struct http_reply *rep, v
 	report_reply(rep, req->path, err, &pg, total, rows, "queue_stat");
 }
 
+/* reports/queue_details/search: one row per agent attempt. */
+static void details_report_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_queues *rq = arg;
+	struct queuerep_query q = { 0 };
+	char src[64], dst[64], cuid[64], qid[64], qnum[64], disp[16], from[20], to[20];
+	struct http_req creq;
+	struct http_page pg;
+	uint64_t total = 0;
+	json_t *rows;
+	int err;
+
+	if (http_arg_bool(req, rep, "alike", true, &q.alike)
+	    || apiform_conditions(req, rep, &creq)
+	    || cond2(&creq, rep, "from", "src", src, sizeof(src))
+	    || cond2(&creq, rep, "to", "dst", dst, sizeof(dst))
+	    || cond2(&creq, rep, "cuid", NULL, cuid, sizeof(cuid))
+	    || cond2(&creq, rep, "queue_id", NULL, qid, sizeof(qid))
+	    || cond2(&creq, rep, "queue", "qnum", qnum, sizeof(qnum))
+	    || cond2(&creq, rep, "disposition", NULL, disp, sizeof(disp)))
+		return;
+	/* queue_id names the caller's queue entry, which is its cuid here. */
+	if (cuid[0] && qid[0] && strcmp(cuid, qid)) {
+		http_reply_fail(rep, "Field 'queue_id': differs from cuid (a queue entry is "
+				"named by its caller's cuid)");
+		return;
+	}
+	if (!cuid[0])
+		str_ncpy(cuid, qid, sizeof(cuid));
+	if (disp[0] && strcasecmp(disp, "ANSWERED") && strcasecmp(disp, "NO ANSWER")) {
+		http_reply_fail(rep, "Field 'disposition': expected ANSWERED or NO ANSWER");
+		return;
+	}
+	if (range_read(req, rep, !cuid[0], from, to, sizeof(from))
+	    || sort_read(req, rep, &pg, call_sorts, "starttime", &q))
+		return;
+	q.from = from;
+	q.to = to;
+	q.src = src;
+	q.agent = dst;
+	q.callid = cuid;
+	q.queue = qnum;
+	q.answered_only = !strcasecmp(disp, "ANSWERED");
+	q.missed_only = !strcasecmp(disp, "NO ANSWER");
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, "Requested operation failed");
+		return;
+	}
+	err = queuerep_attempts(rq->store, &q, &total, attempt_row_h, rows);
+	report_reply(rep, req->path, err, &pg, total, rows, "queue");
+}
+
+/* Cursor paging (spec §1.5, as reports/cdr/ordered/id): {"_id": "" or the
+ * last_id given} → the next ORDERED_COUNT rows by id and the new last_id;
+ * past the end the cursor stays. */
+enum { ORDERED_COUNT = 20 };
+
+static void ordered_reply(const struct http_req *req, struct http_reply *rep,
+			  struct routes_queues *rq, bool details)
+{
+	struct queuerep_query q = { .sort = QUEUEREP_SORT_ID, .count = ORDERED_COUNT };
+	char idstr[32] = "", last[25];
+	uint64_t total = 0;
+	json_t *rows, *lastrow;
+	int64_t lastid = 0;
+	int err;
+
+	err = http_arg_str(req, rep, "_id", false, idstr, sizeof(idstr));
+	if (err == ENOENT)
+		err = http_arg_str(req, rep, "id_", false, idstr, sizeof(idstr));
+	if (err == EINVAL)
+		return;
+	if (idstr[0] && reportarg_id_parse(idstr, &q.after)) {
+		http_reply_fail(rep, "Field '_id': expected an id of 24 hex digits");
+		return;
+	}
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, "Requested operation failed");
+		return;
+	}
+	err = details ? queuerep_attempts(rq->store, &q, &total, attempt_row_h, rows)
+		: queuerep_calls(rq->store, &q, &total, call_ordered_row_h, rows);
+	if (err) {
+		json_decref(rows);
+		apiform_store_failed(rep, req->path, err);
+		return;
+	}
+	lastrow = json_array_get(rows, json_array_size(rows) - 1);
+	if (lastrow && !reportarg_id_parse(json_string_value(json_object_get(lastrow, "_id")),
+					   &lastid))
+		reportarg_id_fmt(lastid, last);
+	http_reply_ok(rep, "", json_pack("{s:s,s:o}", "last_id", lastid ? last : idstr,
+					 "data", rows));
+}
+
+static void queue_ordered_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	ordered_reply(req, rep, arg, false);
+}
+
+static void details_ordered_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	ordered_reply(req, rep, arg, true);
+}
+
 static void agent_report_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
 	struct routes_queues *rq = arg;
@@ -786,6 +985,9 @@ int routes_queues_register(struct http *h, struct routes_queues *rq)
 		{ "pbx/queues/batchresumeagent", batch_resume_h },
 		{ "pbx/queues/batchremoveagent", batch_remove_h },
 		{ "reports/queue/search", queue_report_h },
+		{ "reports/queue/ordered/id", queue_ordered_h },
+		{ "reports/queue_details/search", details_report_h },
+		{ "reports/queue_details/ordered/id", details_ordered_h },
 		{ "reports/agent/search", agent_report_h },
 	};
 	int err = 0;

@@ -4,6 +4,9 @@
  *   pbx/queues/{add,pause,resume,remove}agent and their batch* forms
  *                                     member changes through pbx/queue
  *   reports/queue/search              one row per queue call (queue_log)
+ *   reports/queue_details/search      one row per agent attempt (queue_log)
+ *   reports/queue/ordered/id, reports/queue_details/ordered/id
+ *                                     the same rows by cursor (20 at a time)
  *   reports/agent/search              agent sessions: logged in, paused
  * Members are interfaces ("SIP/2001"); the API's `source`/`agent` name an
  * extension ("2001", meaning SIP/2001) or a whole interface. Not for the

@@ -112,3 +112,63 @@ def test_refused_callers_give_missed_cdrqueue_without_queue_log(tamas_factory, r
     assert [(r["queuename"], r["event"]) for r in rows] == \
         [("q31", "ENTERQUEUE"), ("q31", "ABANDON")], rows
     assert full["unique_id"] not in {r["callid"] for r in rows}, rows
+
+
+def test_queue_details_and_ordered_reports(tamas_factory, receiver, sipp):
+    # linear: 2001 rings 1 s unanswered, then 2002 answers
+    d = make(tamas_factory, receiver, sipp, {
+        "q33": (["SIP/2001", "SIP/2002"], {"timeout": 1})})
+    ringer = start_callee(sipp, d, "2001", "uas_ring_forever")
+    agent = start_callee(sipp, d, "2002")
+    call(sipp, d, "1001", "833", hold_ms=2500)
+    agent.wait()
+    ringer.kill()
+    ev, = cdrqueue(receiver, 1)
+    cuid = ev["unique_id"]
+    body = {"alike": False, "date_range": RANGE, "conditions": {}}
+    rep = ok(d, "reports/queue_details/search", body)
+    assert rep["target"] == "queue" and rep["pagination"]["total"] == 2, rep
+    con, rna = rep["data"]                               # newest first
+    assert (con["type"], con["cuid"], con["queue_id"], con["qnum"], con["src"], con["dst"],
+            con["disposition"], con["tries"], con["ANSWERED"]) == \
+        ("queue_report", cuid, cuid, "q33", "1001", "2002", "ANSWERED", 1, 1), con
+    assert con["billsec"] >= 1 and con["answer"] and con["uniqueid"], con
+    assert con["duration"] == con["billsec"] + con["ringtime"], con
+    assert (rna["dst"], rna["disposition"], rna["tries"], rna["billsec"], rna["answer"],
+            rna["ringtime"]) == ("2001", "NO ANSWER", 1, 0, None, 1), rna
+    assert rna["last_try"] <= con["last_try"] and rna["clid"] == '"" <1001>', rna
+    # filters: agent, disposition, cuid without a date_range, queue
+    def total(**cond):
+        b = dict(body, conditions=cond)
+        if "cuid" in cond:
+            del b["date_range"]
+        return ok(d, "reports/queue_details/search", b)["pagination"]["total"]
+    assert total(to="2001") == 1 and total(to="2003") == 0
+    assert total(disposition="NO ANSWER") == 1 and total(disposition="ANSWERED") == 1
+    assert total(cuid=cuid) == 2 and total(cuid="1.2") == 0 and total(queue="q99") == 0
+    asc = ok(d, "reports/queue_details/search", dict(body, pagination={
+        "start": 0, "count": 1, "sorting": {"starttime": 1}}))
+    assert [r["dst"] for r in asc["data"]] == ["2001"] and asc["pagination"]["total"] == 2
+    failed(d, "reports/queue_details/search", dict(body, conditions={"disposition": "X"}),
+           "disposition")
+    failed(d, "reports/queue_details/search", {"alike": False}, "date_range")
+    # cursor paging: attempts in id order, then nothing with the cursor kept
+    page = ok(d, "reports/queue_details/ordered/id", {"_id": ""})
+    assert [r["dst"] for r in page["data"]] == ["2001", "2002"], page
+    assert page["last_id"] == con["_id"], page
+    more = ok(d, "reports/queue_details/ordered/id", {"_id": page["last_id"]})
+    assert more == {"last_id": page["last_id"], "data": []}, more
+    after_first = ok(d, "reports/queue_details/ordered/id", {"_id": rna["_id"]})
+    assert [r["dst"] for r in after_first["data"]] == ["2002"], after_first
+    q = ok(d, "reports/queue/ordered/id", {"_id": ""})
+    row, = q["data"]
+    assert (row["cuid"], row["dst"], row["disposition"], q["last_id"]) == \
+        (cuid, "2002", "ANSWERED", row["_id"]), q
+    dates = row["data"]
+    assert set(dates) == {"start_time", "ring_time", "answered_time", "end_time"}, row
+    assert int(dates["start_time"]["$date"]["$numberLong"]) <= \
+        int(dates["answered_time"]["$date"]["$numberLong"]) <= \
+        int(dates["end_time"]["$date"]["$numberLong"]), row
+    assert ok(d, "reports/queue/ordered/id", {"_id": q["last_id"]})["data"] == []
+    failed(d, "reports/queue/ordered/id", {"_id": "zz"}, "_id")
+    failed(d, "reports/queue_details/ordered/id", {"_id": "12"}, "_id")
