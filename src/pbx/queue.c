@@ -2,7 +2,13 @@
  * queues' members. A caller (entry) waits on music on hold; whenever
  * something changes (a caller joins, a member is freed, unpaused, added,
  * ends wrap-up) the waiting entries, in order, ring what their strategy
- * picks. Legs are made by the Dial technologies (dial_request). */
+ * picks. Legs are made by the Dial technologies (dial_request).
+ * Options (§7.1): c, n, r, m(class), the feature letters t/T/h/H/k/K/x/X,
+ * B(routine) on the caller before it joins, b(routine) on each member leg
+ * before it is called, C (members dropped without a winner end with
+ * ANSWERED_ELSEWHERE), i (a member's forward is not followed: that member
+ * is done for the round), I (accepted: member connected-line and
+ * redirecting updates are never passed to a queue caller anyway). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +82,10 @@ struct qentry {
 	uint64_t join_us, ring_us, connect_us;
 	unsigned orig_pos;
 	long prio;                /* QUEUE_PRIO: higher waits ahead */
-	bool opt_c, opt_n, opt_r, cycle_used;
+	bool opt_c, opt_n, opt_r, opt_C, opt_i, cycle_used;
 	char opts[128];
+	char flags[64];           /* opts without their (arguments), for features */
+	char sub_b[128];          /* b(): pre-dial routine on each member leg */
 	char tried[1024];         /* "|SIP/1001|SIP/1002|": members tried this cycle */
 	struct fbridge *fb;
 	int result;
@@ -650,6 +658,14 @@ static void legs_drop(struct qentry *e, const struct qleg *keep, int cause)
 	}
 }
 
+/* Ringing members hung up without a winner: option C marks them answered
+ * elsewhere (app_queue's cancel_answered_elsewhere), so phones do not
+ * count a missed call. */
+static int drop_cause(const struct qentry *e, int dflt)
+{
+	return e->opt_C ? CAUSE_ANSWERED_ELSEWHERE : dflt;
+}
+
 /* Leaves the queue without an agent: QUEUESTATUS and the queue_log event. */
 static void entry_exit(struct qentry *e, const char *status, const char *event)
 {
@@ -658,7 +674,7 @@ static void entry_exit(struct qentry *e, const char *status, const char *event)
 	(void)re_snprintf(pos, sizeof(pos), "%u", entry_position(e));
 	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
 	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
-	legs_drop(e, NULL, CAUSE_NO_ANSWER);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NO_ANSWER));
 	if (status)
 		(void)chan_var_set(e->caller, "QUEUESTATUS", status);
 	(void)chan_var_set(e->caller, "ABANDONED", !strcmp(event, "ABANDON") ? "TRUE" : NULL);
@@ -747,7 +763,7 @@ static void ring_timeout_h(void *arg)
 		ring_log(e, l);
 		autopause(e, l->m);
 	}
-	legs_drop(e, NULL, CAUSE_NO_ANSWER);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NO_ANSWER));
 	round_over(e);
 }
 
@@ -798,7 +814,7 @@ static void entry_connect(struct qentry *e, struct qleg *l)
 	     ring, NULL);
 	log_info("queue: bridged (queue=%s caller=%s member=%s)", e->q->name,
 		 chan_name(e->caller), chan_name(l->ch));
-	if (features_attach(&e->fb, e->caller, l->ch, e->opts))
+	if (features_attach(&e->fb, e->caller, l->ch, e->flags))
 		log_warn("queue: DTMF features unavailable (caller=%s)", chan_name(e->caller));
 }
 
@@ -836,6 +852,22 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	case CHAN_EV_ANSWER:
 		if (e->state == QE_RING)
 			entry_connect(e, l);
+		break;
+	case CHAN_EV_REDIRECTING:
+		/* i: a member that forwards the call is not followed; it is done
+		 * for this round as if it had not answered. */
+		if (!e->opt_i || e->state != QE_RING)
+			break;
+		log_info("queue: member forwarded the call, ignored (queue=%s member=%s)",
+			 e->q->name, l->m->iface);
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		if (l->m->ringing)
+			l->m->ringing--;
+		chan_hangup(l->ch, CAUSE_NORMAL_CLEARING);
+		ring_log(e, l);
+		if (legs_all_ended(e))
+			round_over(e);
 		break;
 	case CHAN_EV_HANGUP:
 	case CHAN_EV_REDIRECT:
@@ -889,6 +921,9 @@ static int leg_start(struct qentry *e, struct qmember *m)
 	chan_cdr_disable(ch);
 	list_append(&e->legs, &l->le, l);
 	chan_watch_add(ch, &l->w, leg_event_h, l);
+	/* b(): set the new leg up before its INVITE leaves (as Dial's b()). */
+	if (e->sub_b[0] && qmod.dp)
+		(void)dialplan_gosub(qmod.dp, ch, e->sub_b, true, NULL, NULL);
 	return 0;
 }
 
@@ -1125,7 +1160,7 @@ static void exit_key_h(struct chan *ch, char digit, void *arg)
 	(void)re_snprintf(pos, sizeof(pos), "%u", entry_position(e));
 	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
 	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
-	legs_drop(e, NULL, CAUSE_NORMAL_CLEARING);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NORMAL_CLEARING));
 	qlog(chan_uniqueid(ch), e->q, "NONE", "EXITWITHKEY", key, pos, opos, w);
 	(void)chan_var_set(ch, "QUEUESTATUS", NULL);
 	if (chan_set_location(ch, e->q->context, key))
@@ -1174,10 +1209,107 @@ static const char *vars_to_clear[] = {
 	"QUEUESTATUS", "ABANDONED", "QUEUEWAIT", "MEMBERINTERFACE", "DIALEDPEERNAME",
 };
 
+/* A routine argument as Dial completes it: "pri", "exten^pri" or
+ * "ctx^exten^pri" (',' or '^'), missing parts from the caller's place. */
+static void routine_complete(const struct chan *caller, const char *arg, char *out,
+			     size_t sz)
+{
+	const char *paren = strchr(arg, '(');
+	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
+	unsigned seps = 0;
+
+	for (size_t i = 0; i < head; i++)
+		seps += arg[i] == '^' || arg[i] == ',';
+	if (seps >= 2)
+		str_ncpy(out, arg, sz);
+	else if (seps == 1)
+		(void)re_snprintf(out, sz, "%s^%s", chan_context(caller), arg);
+	else
+		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(caller), chan_exten(caller),
+				  arg);
+}
+
+/* opts without parenthesised arguments: "b(handlers^x^1)tC" → "btC", so
+ * letters inside a routine name are not taken for feature options. */
+static void opts_flags(const char *opts, char *out, size_t sz)
+{
+	int depth = 0;
+	size_t n = 0;
+
+	for (const char *p = opts; *p && n + 1 < sz; p++) {
+		if (*p == '(')
+			++depth;
+		else if (*p == ')')
+			depth -= depth > 0;
+		else if (!depth)
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+static int queue_join(struct chan *ch, const char *data, app_done_h *doneh, void *arg);
+
+/* B() ran on the caller: now the caller joins (unless it left meanwhile). */
+struct qpredial {
+	struct chan *ch;          /* reference */
+	char *data;
+	app_done_h *doneh;
+	void *arg;
+};
+
+static void qpredial_destructor(void *arg)
+{
+	struct qpredial *p = arg;
+
+	mem_deref(p->ch);
+	mem_deref(p->data);
+}
+
+static void predial_done(int err, struct chan *ch, void *arg)
+{
+	struct qpredial *p = arg;
+
+	(void)err;
+	(void)ch;
+	if (chan_is_hungup(p->ch))
+		p->doneh(APP_HANGUP, p->arg);
+	else if (queue_join(p->ch, p->data, p->doneh, p->arg))
+		p->doneh(APP_HANGUP, p->arg);
+	mem_deref(p);
+}
+
 /* Queue(name[,options[,URL[,announceoverride[,timeout]]]]); the short form
  * app.queue(name, options, timeout) is accepted when the third field is a
- * number (a URL never is). */
+ * number (a URL never is). B(ctx^exten^pri) runs on the caller first, as
+ * app_queue does before the caller joins. */
 static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
+{
+	char buf[512], loc[160], rarg[160], *comma;
+	struct qpredial *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars_to_clear); i++)
+		(void)chan_var_set(ch, vars_to_clear[i], NULL);
+	str_ncpy(buf, data ? data : "", sizeof(buf));
+	comma = strchr(buf, ',');
+	if (!comma || !qmod.dp || !queue_find((*comma = '\0', buf)) ||
+	    !app_opt(comma + 1, 'B', rarg, sizeof(rarg)) || !rarg[0] || chan_is_hungup(ch))
+		return queue_join(ch, data, doneh, arg);
+	p = mem_zalloc(sizeof(*p), qpredial_destructor);
+	if (!p || str_dup(&p->data, data)) {
+		mem_deref(p);
+		return ENOMEM;
+	}
+	p->ch = mem_ref(ch);
+	p->doneh = doneh;
+	p->arg = arg;
+	routine_complete(ch, rarg, loc, sizeof(loc));
+	if (!dialplan_gosub(qmod.dp, ch, loc, false, predial_done, p))
+		return 0;
+	mem_deref(p);
+	return queue_join(ch, data, doneh, arg);
+}
+
+static int queue_join(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
 {
 	char buf[512], *f[6] = { 0 }, *p;
 	struct queue *q;
@@ -1185,8 +1317,6 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	unsigned nf = 0, waiting;
 	double secs = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(vars_to_clear); i++)
-		(void)chan_var_set(ch, vars_to_clear[i], NULL);
 	str_ncpy(buf, data ? data : "", sizeof(buf));
 	for (p = buf; nf < ARRAY_SIZE(f); ) {
 		f[nf++] = p;
@@ -1234,9 +1364,17 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	e->doneh = doneh;
 	e->arg = arg;
 	str_ncpy(e->opts, nf > 1 ? f[1] : "", sizeof(e->opts));
-	e->opt_c = strchr(e->opts, 'c') != NULL;
-	e->opt_n = strchr(e->opts, 'n') != NULL;
-	e->opt_r = strchr(e->opts, 'r') != NULL;
+	opts_flags(e->opts, e->flags, sizeof(e->flags));
+	e->opt_c = app_opt(e->opts, 'c', NULL, 0);
+	e->opt_n = app_opt(e->opts, 'n', NULL, 0);
+	e->opt_r = app_opt(e->opts, 'r', NULL, 0);
+	e->opt_C = app_opt(e->opts, 'C', NULL, 0);
+	e->opt_i = app_opt(e->opts, 'i', NULL, 0);
+	{
+		char rarg[128];
+		if (app_opt(e->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
+			routine_complete(ch, rarg, e->sub_b, sizeof(e->sub_b));
+	}
 	e->join_us = now_us();
 	{
 		const char *prio = chan_var_get(ch, "QUEUE_PRIO");

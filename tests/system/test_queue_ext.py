@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from harness import call, start_callee, wait_until
+from harness import call, free_port, register, start_callee, wait_until
 from test_webhook import Receiver
 
 USERS = {"1001": "pw1001", "1002": "pw1002", "2001": "pw2001", "2002": "pw2002",
@@ -21,6 +21,47 @@ extensions = {
 		["_8XX"] = function(c, e)
 			app.queue("q" .. e:sub(2), "", 10)
 			app.hangup()
+		end,
+		-- 7xx: option C, 6xx: without; both 1 s in the queue, b() on members
+		["_7XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "Cb(handlers^member^1(C))", 1)
+			app.hangup()
+		end,
+		["_6XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "b(handlers^member^1(noC))", 1)
+			app.hangup()
+		end,
+		-- 4xx: option i (member forwards are not followed)
+		["_4XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "i", 10)
+			app.hangup()
+		end,
+		-- 5xx: B() on the caller, b() sets the member leg's caller id
+		["_5XX"] = function(c, e)
+			app.queue("q" .. e:sub(2), "B(handlers^caller^1(from-B))b(handlers^cid^1(7777))", 10)
+			app.hangup()
+		end,
+	},
+	handlers = {
+		member = function()
+			channel.CHANNEL("hangup_handler_push"):set("handlers,log,1(" ..
+				channel.ARG1:get() .. ")")
+			app.Return()
+		end,
+		log = function()
+			local old = channel.DB("hh/log"):get() or ""
+			channel.DB("hh/log"):set(old .. channel.ARG1:get() .. ":" ..
+				channel.HANGUPCAUSE:get() .. ";")
+			app.Return()
+		end,
+		caller = function()
+			app.set("CDR(userfield)=" .. channel.ARG1:get() .. ":" ..
+				(channel.QUEUESTATUS:get() or ""))
+			app.Return()
+		end,
+		cid = function()
+			app.set("CALLERID(num)=" .. channel.ARG1:get())
+			app.Return()
 		end,
 	},
 }
@@ -75,6 +116,16 @@ def qlog(d):
     try:
         con.row_factory = sqlite3.Row
         return [dict(r) for r in con.execute("SELECT * FROM queue_log ORDER BY id")]
+    finally:
+        con.close()
+
+
+def kv(d, family, key):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        row = con.execute("SELECT value FROM kv WHERE family=? AND key=?",
+                          (family, key)).fetchone()
+        return row[0] if row else None
     finally:
         con.close()
 
@@ -172,3 +223,56 @@ def test_queue_details_and_ordered_reports(tamas_factory, receiver, sipp):
     assert ok(d, "reports/queue/ordered/id", {"_id": q["last_id"]})["data"] == []
     failed(d, "reports/queue/ordered/id", {"_id": "zz"}, "_id")
     failed(d, "reports/queue_details/ordered/id", {"_id": "12"}, "_id")
+
+
+def test_option_C_marks_cancelled_members_answered_elsewhere(tamas_factory, receiver, sipp):
+    # 2001 rings until the 1 s queue timeout drops it; its b() routine pushed
+    # a hangup handler that logs the cause the leg ended with
+    d = make(tamas_factory, receiver, sipp, {"q35": (["SIP/2001"], {})})
+    ringer = start_callee(sipp, d, "2001", "uas_ring_forever")
+    call(sipp, d, "1001", "735", scenario="uac_call_wait_bye")
+    ringer.wait()
+    idle(d)
+    ringer = start_callee(sipp, d, "2001", "uas_ring_forever")
+    call(sipp, d, "1001", "635", scenario="uac_call_wait_bye")
+    ringer.wait()
+    got = wait_until(lambda: (lambda v: v if v and v.count(";") >= 2 else None)(
+        kv(d, "hh", "log")), 5, what="both members' hangup handlers")
+    # 26 ANSWERED_ELSEWHERE with C, 19 NO_ANSWER without
+    assert got == "C:26;noC:19;", got
+    assert [r["event"] for r in qlog(d)] == ["ENTERQUEUE", "EXITWITHTIMEOUT"] * 2
+
+
+def test_predial_routines_on_caller_and_members(tamas_factory, receiver, sipp):
+    d = make(tamas_factory, receiver, sipp, {"q36": (["SIP/2001"], {})})
+    agent = start_callee(sipp, d, "2001")
+    call(sipp, d, "1001", "536", hold_ms=2000)
+    res = agent.wait()
+    [invite] = res.received(r"INVITE ")
+    from_hdr = next(ln for ln in invite.splitlines() if ln.lower().startswith("from:"))
+    assert "sip:7777@" in from_hdr, from_hdr
+    row = d.wait_cdrs(1)[0]
+    # B() ran before the caller joined: no QUEUESTATUS yet
+    assert row["userfield"] == "from-B:", row
+    assert [r["event"] for r in qlog(d)] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+
+
+def test_option_i_does_not_follow_a_member_forward(tamas_factory, receiver, sipp):
+    # linear: 2001 answers 302 to 2003's contact; with i the queue does not
+    # follow it and rings 2002 next
+    d = make(tamas_factory, receiver, sipp, {"q37": (["SIP/2001", "SIP/2002"], {})})
+    port = free_port()
+    register(sipp, d, "2003", port)
+    target = sipp.start("uas_answer_late", port=port, keys={"ext": "2003"}, remote="")
+    target.wait_bound()
+    fwd = start_callee(sipp, d, "2001", scenario="uas_redirect",
+                       keys={"target": f"sip:2003@127.0.0.1:{port}"})
+    agent = start_callee(sipp, d, "2002")
+    call(sipp, d, "1001", "437", hold_ms=2500)
+    fwd.wait()
+    agent.wait()
+    target.kill()
+    rows = [(r["event"], r["agent"]) for r in qlog(d)]
+    assert rows == [("ENTERQUEUE", "NONE"), ("RINGNOANSWER", "SIP/2001"),
+                    ("CONNECT", "SIP/2002"), ("COMPLETECALLER", "SIP/2002")], rows
+    assert "member forwarded the call, ignored (queue=q37 member=SIP/2001)" in d.stderr()
