@@ -1076,9 +1076,49 @@ static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	entry_finish(e, ev == CHAN_EV_HANGUP ? APP_HANGUP : APP_OK);
 }
 
+static void tts_done(int res, void *arg)
+{
+	(void)res;
+	(void)arg;
+}
+
+/* The announcement for a language without recorded number prompts (fa,
+ * say_number_files' ENOTSUP): one sentence in Persian spoken by the TTS
+ * app, as SayNumber speaks numbers there. Other such languages hear the
+ * English prompts. */
+static bool announce_tts(struct qentry *e, unsigned pos, unsigned mins)
+{
+	char lang[32] = "", text[512] = "", args[600];
+	size_t len;
+
+	if (chan_expr_read(e->caller, "CHANNEL(language)", lang, sizeof(lang)) ||
+	    strncasecmp(lang, "fa", 2))
+		return false;
+	if (e->q->announce_position && pos <= 1)
+		str_ncpy(text, "شما نفر بعدی هستید.", sizeof(text));
+	else if (e->q->announce_position)
+		(void)re_snprintf(text, sizeof(text), "شما نفر %u صف هستید.", pos);
+	len = strlen(text);
+	if (e->q->announce_holdtime && mins >= 1)
+		(void)re_snprintf(text + len, sizeof(text) - len,
+				  "%sزمان تقریبی انتظار %u دقیقه است.", len ? " " : "", mins);
+	if (!text[0])
+		return true;
+	len = strlen(text);
+	(void)re_snprintf(text + len, sizeof(text) - len, " از شکیبایی شما سپاسگزاریم.");
+	(void)re_snprintf(args, sizeof(args), "%s,%s,n", text, lang);
+	log_info("queue: announcing (queue=%s channel=%s position=%u holdtime=%u lang=%s "
+		 "text=%s)", e->q->name, chan_name(e->caller), pos, e->q->holdtime_s, lang, text);
+	if (app_exec(e->caller, "TTS", args, tts_done, NULL))
+		log_warn("queue: announcement not spoken (channel=%s lang=%s)",
+			 chan_name(e->caller), lang);
+	return true;
+}
+
 /* Position and hold time (§7.6): "queue-youarenext", or "queue-thereare"
  * N "queue-callswaiting"; then "queue-holdtime" N "queue-minutes"; then
- * "queue-thankyou". Played over the music, which resumes after. */
+ * "queue-thankyou". Played over the music, which resumes after. In the
+ * caller's language: English number prompts, or Persian by TTS. */
 static void announce_h(void *arg)
 {
 	struct qentry *e = arg;
@@ -1092,6 +1132,9 @@ static void announce_h(void *arg)
 	tmr_start(&e->tmr_ann, (uint64_t)q->announce_freq_s * 1000, announce_h, e);
 	if (pos <= 1 && !q->announce_first)
 		return;
+	mins = (q->holdtime_s + 30) / 60;
+	if (announce_tts(e, pos, mins))
+		return;
 	if (q->announce_position) {
 		(void)re_snprintf(n, sizeof(n), "%u", pos);
 		if (pos <= 1)
@@ -1100,7 +1143,6 @@ static void announce_h(void *arg)
 			(void)re_snprintf(files, sizeof(files), "queue-thereare&%s&queue-callswaiting",
 					  num);
 	}
-	mins = (q->holdtime_s + 30) / 60;
 	len = strlen(files);
 	if (q->announce_holdtime && mins >= 1) {
 		(void)re_snprintf(n, sizeof(n), "%u", mins);

@@ -2,6 +2,7 @@
 give a MISSED CdrQueue event and no queue_log row; the per-attempt queue
 report (reports/queue_details) and the cursor-paged queue reports."""
 
+import re
 import sqlite3
 
 import pytest
@@ -29,6 +30,12 @@ extensions = {
 		end,
 		["_6XX"] = function(c, e)
 			app.queue("q" .. e:sub(2), "b(handlers^member^1(noC))", 1)
+			app.hangup()
+		end,
+		-- 3xx: a Persian caller
+		["_3XX"] = function(c, e)
+			app.set("CHANNEL(language)=fa")
+			app.queue("q" .. e:sub(2), "", 10)
 			app.hangup()
 		end,
 		-- 4xx: option i (member forwards are not followed)
@@ -276,3 +283,20 @@ def test_option_i_does_not_follow_a_member_forward(tamas_factory, receiver, sipp
     assert rows == [("ENTERQUEUE", "NONE"), ("RINGNOANSWER", "SIP/2001"),
                     ("CONNECT", "SIP/2002"), ("COMPLETECALLER", "SIP/2002")], rows
     assert "member forwarded the call, ignored (queue=q37 member=SIP/2001)" in d.stderr()
+
+
+def test_persian_caller_hears_announcements_in_persian(tamas_factory, receiver, sipp):
+    # nobody can answer (2002 never registers): the caller waits 2.5 s and
+    # hears its position each second, spoken in Persian by TTS
+    d = make(tamas_factory, receiver, sipp, {"q38": (["SIP/2002"], {
+        "announce-frequency": 1, "announce-to-first-user": "yes",
+        "announce-holdtime": "no"})})
+    call(sipp, d, "1001", "338", hold_ms=2500)
+    log = wait_until(lambda: (lambda t: t if "lang=fa" in t else None)(d.stderr()), 5,
+                     what="a Persian announcement")
+    assert re.search(r"queue: announcing \(queue=q38 channel=SIP/1001-\S+ position=1 "
+                     r"holdtime=0 lang=fa text=شما نفر بعدی هستید\. "
+                     r"از شکیبایی شما سپاسگزاریم\.\)", log), log[-3000:]
+    assert "files=queue-youarenext" not in log and "not spoken" not in log
+    wait_until(lambda: list((d.workdir / "tts").glob("fa-*.wav")), 5, what="the fa TTS file")
+    assert "TTS failed" not in d.stderr() and "refused" not in d.stderr()
