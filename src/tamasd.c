@@ -883,6 +883,13 @@ static int queues_setup(struct tamas *t)
 	err = cfg_apply_sections(t->conf, "queue", queue_section_h, t);
 	if (err)
 		return err;
+	/* Queues added over the API, before their stored members. */
+	err = routes_queues_load(t->store);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored queues: %m",
+				  err);
+		return err;
+	}
 	err = queuemember_apply(t->store, qmember_restore_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored members: %m",

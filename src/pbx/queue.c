@@ -39,6 +39,7 @@ struct queue {
 	bool announce_position, announce_holdtime, announce_first;
 	char periodic[256];
 	char context[64];         /* exit keys; "" = none */
+	bool api;                 /* added over the API (stored), not tamas.conf */
 	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
@@ -234,19 +235,11 @@ static void queue_destructor(void *arg)
 	list_flush(&q->members);
 }
 
-int queue_add(const struct queue_conf *cf)
-{
-	struct queue *q;
+static void queue_kick(struct queue *q);
 
-	if (!cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(q->name) ||
-	    strpbrk(cf->name, ",|"))
-		return EINVAL;
-	if (queue_find(cf->name))
-		return EEXIST;
-	q = mem_zalloc(sizeof(*q), queue_destructor);
-	if (!q)
-		return ENOMEM;
-	str_ncpy(q->name, cf->name, sizeof(q->name));
+/* The settings of cf (not the name) into q. */
+static void queue_settings(struct queue *q, const struct queue_conf *cf)
+{
 	q->strategy = cf->strategy;
 	q->timeout_s = cf->timeout_s;
 	q->retry_s = cf->retry_s;
@@ -264,7 +257,63 @@ int queue_add(const struct queue_conf *cf)
 	str_ncpy(q->periodic, cf->periodic ? cf->periodic : "", sizeof(q->periodic));
 	str_ncpy(q->context, cf->context ? cf->context : "", sizeof(q->context));
 	q->periodic_freq_s = cf->periodic_freq_s;
+	q->api = cf->api;
+}
+
+int queue_add(const struct queue_conf *cf)
+{
+	struct queue *q;
+
+	if (!cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(q->name) ||
+	    strpbrk(cf->name, ",|"))
+		return EINVAL;
+	if (queue_find(cf->name))
+		return EEXIST;
+	q = mem_zalloc(sizeof(*q), queue_destructor);
+	if (!q)
+		return ENOMEM;
+	str_ncpy(q->name, cf->name, sizeof(q->name));
+	queue_settings(q, cf);
 	list_append(&qmod.queues, &q->le, q);
+	return 0;
+}
+
+int queue_update(const struct queue_conf *cf)
+{
+	struct queue *q = cf ? queue_find(cf->name) : NULL;
+
+	if (!q)
+		return ENOENT;
+	queue_settings(q, cf);
+	/* A longer maxlen or a looser strategy may let waiting callers ring. */
+	queue_kick(q);
+	return 0;
+}
+
+bool queue_is_api(const char *name)
+{
+	const struct queue *q = queue_find(name);
+
+	return q && q->api;
+}
+
+int queue_remove(const char *name)
+{
+	struct queue *q = queue_find(name);
+
+	if (!q)
+		return ENOENT;
+	if (q->entries.head)
+		return EBUSY;
+	for (struct le *le = q->members.head; le; le = le->next) {
+		const struct qmember *m = le->data;
+		if (m->in_call || m->ringing)
+			return EBUSY;
+	}
+	/* Bridged callers (no longer in entries) keep q alive through their
+	 * reference until their call ends. */
+	list_unlink(&q->le);
+	mem_deref(q);
 	return 0;
 }
 
@@ -288,8 +337,6 @@ static struct qmember *member_find(const struct queue *q, const char *iface)
 	}
 	return NULL;
 }
-
-static void queue_kick(struct queue *q);
 
 static int member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
 		      bool dynamic, const char *callid, bool restore)
@@ -425,6 +472,7 @@ int queue_apply(queue_info_h *qh, queue_member_info_h *mh, void *arg)
 			.retry_s = q->retry_s, .wrapup_s = q->wrapup_s, .maxlen = q->maxlen,
 			.musicclass = q->musicclass, .autopause = q->autopause,
 			.ringinuse = q->ringinuse, .waiting = list_count(&q->entries),
+			.api = q->api,
 			.members = list_count(&q->members),
 		};
 

@@ -40,6 +40,7 @@ struct queue_conf {
 	uint32_t periodic_freq_s;     /* periodic-announce-frequency */
 	const char *context;          /* context: a waiting caller's digit that is an
 				       * extension there leaves to it (EXITWITHKEY) */
+	bool api;                     /* added over the API (stored), not tamas.conf */
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,
@@ -75,6 +76,14 @@ void queue_set_persist(const struct queue_persist *p);
 /* EEXIST for a second queue of that name, EINVAL for a bad name. */
 int queue_add(const struct queue_conf *cf);
 bool queue_exists(const char *name);
+/* True for a queue added with api set (pbx/queues/add). */
+bool queue_is_api(const char *name);
+/* New settings (all of cf but the name) for the queue cf->name; members
+ * and waiting callers stay. ENOENT: no such queue. */
+int queue_update(const struct queue_conf *cf);
+/* Forgets a queue and its members. ENOENT: no such queue; EBUSY: callers
+ * wait in it or a member rings or talks for it. */
+int queue_remove(const char *name);
 
 /* Members ("SIP/1001"). callid names the requester in queue_log ("NONE",
  * "CONFIG", a channel's uniqueid). ENOENT: no such queue; EEXIST: already a
@@ -101,6 +110,7 @@ struct queue_info {
 	uint32_t timeout_s, retry_s, wrapup_s, maxlen;
 	const char *musicclass;
 	bool autopause, ringinuse;
+	bool api;                     /* added over the API */
 	unsigned waiting;             /* callers in the queue now */
 	size_t members;
 };

@@ -300,3 +300,86 @@ def test_persian_caller_hears_announcements_in_persian(tamas_factory, receiver, 
     assert "files=queue-youarenext" not in log and "not spoken" not in log
     wait_until(lambda: list((d.workdir / "tts").glob("fa-*.wav")), 5, what="the fa TTS file")
     assert "TTS failed" not in d.stderr() and "refused" not in d.stderr()
+
+
+def stored_queues(d):
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        return [r[0] for r in con.execute("SELECT number FROM queues ORDER BY rowid")]
+    finally:
+        con.close()
+
+
+def queue_obj(d, number):
+    qs = ok(d, "pbx/queues/search", {"alike": False, "conditions": {"number": number}})
+    return qs[0] if qs else None
+
+
+def test_queues_added_updated_removed_over_the_api(tamas_factory, receiver, sipp):
+    d = make(tamas_factory, receiver, sipp, {"q40": (["SIP/2001"], {})})
+    qid = ok(d, "pbx/queues/add", {"name": "Sales", "number": "q41", "strategy": "linear",
+                                   "timeout": "5", "retry": 0, "maxlen": "1"})["_id"]
+    assert len(qid) == 24, qid
+    q = queue_obj(d, "q41")
+    assert (q["_id"], q["name"], q["number"], q["source"], q["strategy"], q["timeout"],
+            q["retry"], q["maxlen"], q["members"]) == \
+        (qid, "Sales", "q41", "api", "linear", "5", "0", "1", []), q
+    assert queue_obj(d, "q40")["source"] == "tamas.conf"
+    # bad requests name the field and store nothing
+    bad = [
+        ({"name": "x"}, "Field 'number':value is missing"),
+        ({"number": "q42"}, "Field 'name':value is missing"),
+        ({"name": "x", "number": "q 42"}, "Field 'number'"),
+        ({"name": "x", "number": "q42", "timeout": "soon"}, "Field 'timeout'"),
+        ({"name": "x", "number": "q42", "maxlen": -1}, "Field 'maxlen'"),
+        ({"name": "x", "number": "q42", "strategy": "sometimes"}, "Field 'strategy'"),
+        ({"name": "x", "number": "q42", "joinempty": "maybe"}, "Field 'joinempty'"),
+        ({"name": "x", "number": "q42", "ringinuse": "perhaps"}, "Field 'ringinuse'"),
+        ({"name": "x", "number": "q41"}, "this queue already exists"),
+        ({"name": "x", "number": "Q40"}, "this queue already exists"),
+    ]
+    for body, msg in bad:
+        failed(d, "pbx/queues/add", body, msg)
+    assert stored_queues(d) == ["q41"]
+    # tamas.conf queues are not the API's to change
+    failed(d, "pbx/queues/update", {"_id": "q40", "timeout": "3"},
+           "Queue 'q40' is configured in tamas.conf")
+    failed(d, "pbx/queues/remove", {"_id": "q40"}, "Queue 'q40' is configured in tamas.conf")
+    failed(d, "pbx/queues/remove", {"_id": "0" * 24}, "No queue with this _id")
+    failed(d, "pbx/queues/update", {}, "Field '_id':value is missing")
+    failed(d, "pbx/queues/update", {"_id": qid, "number": "q43"}, "Field 'number'")
+    failed(d, "pbx/queues/update", {"_id": qid, "wrapuptime": "x"}, "Field 'wrapuptime'")
+    assert queue_obj(d, "q41")["wrapuptime"] == "0"
+    ok(d, "pbx/queues/update", {"_id": qid, "name": "Sales 2", "timeout": 7})
+    q = queue_obj(d, "q41")
+    assert (q["name"], q["timeout"], q["strategy"], q["maxlen"]) == \
+        ("Sales 2", "7", "linear", "1"), q
+    # the stored queue takes calls, keeps its agent across a restart
+    ok(d, "pbx/queues/addagent", {"queue": "q41", "source": "2002", "agent": "2002"})
+    assert d.stop() == 0
+    d.proc = None
+    d.start()
+    q = queue_obj(d, "q41")
+    assert (q["_id"], q["name"], q["timeout"], [m["agent"] for m in q["members"]]) == \
+        (qid, "Sales 2", "7", ["2002"]), q
+    agent = start_callee(sipp, d, "2002")
+    call(sipp, d, "1001", "841", hold_ms=1500)
+    agent.wait()
+    assert [(r["queuename"], r["event"]) for r in qlog(d)][-3:] == \
+        [("q41", "ENTERQUEUE"), ("q41", "CONNECT"), ("q41", "COMPLETECALLER")]
+    idle(d)
+    # not while a caller waits; then removed with its stored member
+    waiting = call(sipp, d, "1001", "841", hold_ms=2000, background=True)
+    wait_until(lambda: qlog(d)[-1]["event"] == "ENTERQUEUE", 5, what="a waiting caller")
+    failed(d, "pbx/queues/remove", {"_id": qid}, "has callers waiting")
+    waiting.wait()
+    idle(d)
+    assert ok(d, "pbx/queues/remove", {"_id": qid}) == ""
+    assert queue_obj(d, "q41") is None and stored_queues(d) == []
+    failed(d, "pbx/queues/remove", {"_id": qid}, "No queue with this _id")
+    con = sqlite3.connect(f"file:{d.db_path}?mode=ro", uri=True, timeout=2)
+    try:
+        assert con.execute("SELECT count(*) FROM queue_members WHERE queuename='q41'")\
+            .fetchone()[0] == 0
+    finally:
+        con.close()
