@@ -1,6 +1,8 @@
 """Queue extensions: callers refused at the door (FULL, JOINEMPTY) still
 give a MISSED CdrQueue event and no queue_log row; the per-attempt queue
-report (reports/queue_details) and the cursor-paged queue reports."""
+report (reports/queue_details) and the cursor-paged queue reports; Queue
+options C, b, B and i; Persian announcements for a fa caller; queues
+added, updated and removed over the API and kept across a restart."""
 
 import re
 import sqlite3
