@@ -629,6 +629,15 @@ static void qlog_h(const char *callid, const char *queue, const char *agent,
 	queuehook_event(t->queuehook, callid, queue, agent, event, data);
 }
 
+/* A refused caller: no queue_log row (as Asterisk), only the webhook. */
+static void qrefused_h(const char *callid, const char *queue, const char *src,
+		       const char *status, void *arg)
+{
+	struct tamas *t = arg;
+
+	queuehook_refused(t->queuehook, callid, queue, src, status);
+}
+
 struct queue_sec { struct tamas *t; const char *queue; };
 
 static const char *const queue_keys[] = {
@@ -980,9 +989,17 @@ static int queues_setup(struct tamas *t)
 	int err;
 
 	queue_set_log_h(qlog_h, t);
+	queue_set_refused_h(qrefused_h, t);
 	err = cfg_apply_sections(t->conf, "queue", queue_section_h, t);
 	if (err)
 		return err;
+	/* Queues added over the API, before their stored members. */
+	err = routes_queues_load(t->store);
+	if (err) {
+		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored queues: %m",
+				  err);
+		return err;
+	}
 	err = queuemember_apply(t->store, qmember_restore_h, t);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored members: %m",

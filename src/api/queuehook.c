@@ -222,6 +222,37 @@ static void call_end(struct queuehook *qh, struct qcall *c, const char *agent,
 	json_decref(o);
 }
 
+void queuehook_refused(struct queuehook *qh, const char *callid, const char *queue,
+		       const char *src, const char *status)
+{
+	struct chan *ch;
+	const char *orig;
+	uint64_t now = now_us();
+	json_t *o;
+	int err;
+
+	if (!qh || !callid || !queue || !status || !webhook_wants(qh->wh, "CdrQueue"))
+		return;
+	ch = chan_find(callid);
+	orig = ch ? chan_var_get(ch, "ORIGINATED_CALL_ID") : NULL;
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[]}",
+		      "unique_id", callid, "src", src ? src : "", "dst", "", "queue", queue,
+		      "billsec", "0", "wait", "0", "duration", "0", "agent_wait", "0",
+		      "disposition", "MISSED", "queue_status", status, "comment", "",
+		      "detail");
+	if (!o)
+		return;
+	if (str_isset(orig))
+		(void)json_object_set_new(o, "originated_call_id", json_string(orig));
+	set_time(qh, o, "starttime", now);
+	set_time(qh, o, "endtime", now);
+	err = webhook_emit(qh->wh, "CdrQueue", callid, o);
+	if (err)
+		log_warn("queuehook: CdrQueue not queued (callid=%s queue=%s err=%m)", callid,
+			 queue, err);
+	json_decref(o);
+}
+
 void queuehook_event(struct queuehook *qh, const char *callid, const char *queue,
 		     const char *agent, const char *event, const char *const data[5])
 {

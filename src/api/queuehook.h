@@ -3,8 +3,9 @@
  * queue_log events: ENTERQUEUE opens a call, RINGNOANSWER and CONNECT add
  * agent attempts, and COMPLETEAGENT, COMPLETECALLER, ABANDON,
  * EXITWITHTIMEOUT, EXITEMPTY or EXITWITHKEY end it and send the event.
- * Queues that refuse a caller (FULL, JOINEMPTY) log no ENTERQUEUE and send
- * nothing. Not for the queue_log table (store/queuelog) or reports. */
+ * Queues that refuse a caller (FULL, JOINEMPTY) log no queue_log row; the
+ * call is sent as MISSED with that queue_status through queuehook_refused.
+ * Not for the queue_log table (store/queuelog) or reports. */
 #ifndef TAMAS_API_QUEUEHOOK_H
 #define TAMAS_API_QUEUEHOOK_H
 
@@ -19,6 +20,11 @@ int queuehook_alloc(struct queuehook **qhp, struct webhook *wh);
  * ORIGINATED_CALL_ID can be read. */
 void queuehook_event(struct queuehook *qh, const char *callid, const char *queue,
 		     const char *agent, const char *event, const char *const data[5]);
+
+/* A caller refused at the door: CdrQueue with disposition MISSED,
+ * queue_status status ("FULL", "JOINEMPTY"), wait and times 0, no agent. */
+void queuehook_refused(struct queuehook *qh, const char *callid, const char *queue,
+		       const char *src, const char *status);
 
 /* The Simotel values of a queue call's end (shared with the queue report):
  * queue_status ("CONTINUE", "TIMEOUT", "ABANDON", "LEAVEEMPTY",

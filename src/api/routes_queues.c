@@ -15,10 +15,11 @@
 #include "api/routes_queues.h"
 #include "core/log.h"
 #include "pbx/queue.h"
+#include "store/queuedef.h"
 #include "store/queuerep.h"
 
-#define MSG_CONF "Queues are configured in tamas.conf ([queue NAME] sections); they cannot " \
-	"be added, updated or removed over the API"
+#define MSG_CONF "Queue '%s' is configured in tamas.conf; it cannot be updated or removed " \
+	"over the API"
 #define BATCH_MAX 1000
 
 /* --- reading fields without a reply (batch items fail one by one) ---------- */
@@ -332,11 +333,349 @@ static void batch_remove_h(const struct http_req *req, struct http_reply *rep, v
 	batch_h(req, rep, OP_REMOVE);
 }
 
-static void conf_only_h(const struct http_req *req, struct http_reply *rep, void *arg)
+/* --- pbx/queues/add, update, remove (queues stored by store/queuedef) ------- */
+
+enum qkind { QK_STRATEGY, QK_U32, QK_BOOL, QK_JOIN, QK_LEAVE, QK_CLASS };
+
+/* The settings the API keeps (Simotel's names: '-' of queues.conf as '_'),
+ * with tamas.conf's defaults. */
+static const struct qfield {
+	const char *name;
+	enum qkind kind;
+	uint32_t max;
+	const char *dflt;
+} qfields[] = {
+	{ "strategy", QK_STRATEGY, 0, "ringall" },
+	{ "timeout", QK_U32, 86400, "15" },
+	{ "retry", QK_U32, 3600, "5" },
+	{ "wrapuptime", QK_U32, 86400, "0" },
+	{ "maxlen", QK_U32, 1000000, "0" },
+	{ "music", QK_CLASS, 0, "" },
+	{ "ringinuse", QK_BOOL, 0, "no" },
+	{ "autopause", QK_BOOL, 0, "no" },
+	{ "joinempty", QK_JOIN, 0, "" },
+	{ "leavewhenempty", QK_LEAVE, 0, "" },
+	{ "announce_frequency", QK_U32, 86400, "0" },
+	{ "announce_position", QK_BOOL, 0, "yes" },
+	{ "announce_holdtime", QK_BOOL, 0, "yes" },
+};
+
+static const char *attr(const json_t *attrs, const struct qfield *f)
 {
-	(void)req;
+	const char *v = json_string_value(json_object_get(attrs, f->name));
+
+	return v ? v : f->dflt;
+}
+
+/* One setting's value checked; why names the field. */
+static int qfield_check(const struct qfield *f, const char *v, char *why, size_t whysz)
+{
+	enum qstrategy st;
+	unsigned mask;
+	char ewhy[160];
+	char *end;
+	unsigned long n;
+
+	switch (f->kind) {
+	case QK_STRATEGY:
+		if (qstrategy_parse(v, &st))
+			break;
+		return 0;
+	case QK_U32:
+		n = strtoul(v, &end, 10);
+		if (!*v || *end || strspn(v, "0123456789") != strlen(v) || n > f->max) {
+			(void)re_snprintf(why, whysz, "Field '%s': expected a whole number from 0 to"
+					  " %u, not '%s'", f->name, f->max, v);
+			return EINVAL;
+		}
+		return 0;
+	case QK_BOOL:
+		if (strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+			(void)re_snprintf(why, whysz, "Field '%s': expected yes or no, not '%s'",
+					  f->name, v);
+			return EINVAL;
+		}
+		return 0;
+	case QK_JOIN:
+	case QK_LEAVE:
+		if (!queue_empty_parse(v, f->kind == QK_JOIN, &mask, ewhy, sizeof(ewhy)))
+			return 0;
+		(void)re_snprintf(why, whysz, "Field '%s': %s", f->name, ewhy);
+		return EINVAL;
+	case QK_CLASS:
+		if (!*v || apiform_charset_ok(v, 63, APIFORM_ALNUM "_-"))
+			return 0;
+		(void)re_snprintf(why, whysz, "Field '%s': expected a music-on-hold class name"
+				  " (letters, digits, _ and -), not '%s'", f->name, v);
+		return EINVAL;
+	}
+	(void)re_snprintf(why, whysz, "Field '%s': expected ringall, leastrecent, fewestcalls, "
+			  "random, rrmemory, rrordered, linear or wrandom, not '%s'", f->name, v);
+	return EINVAL;
+}
+
+/* The settings present in body, checked, into attrs (as strings). */
+static int attrs_read(const json_t *body, json_t *attrs, char *why, size_t whysz)
+{
+	char v[256];
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(qfields); i++) {
+		err = field_str(body, qfields[i].name, v, sizeof(v), why, whysz);
+		if (err == ENOENT)
+			continue;
+		if (err || qfield_check(&qfields[i], v, why, whysz))
+			return EINVAL;
+		if (json_object_set_new(attrs, qfields[i].name, json_string(v)))
+			return ENOMEM;
+	}
+	return 0;
+}
+
+/* attrs (with defaults) as a queue_conf; strings point into attrs. */
+static int attrs_conf(const json_t *attrs, const char *number, struct queue_conf *qc,
+		      char *why, size_t whysz)
+{
+	memset(qc, 0, sizeof(*qc));
+	qc->name = number;
+	qc->api = true;
+	for (size_t i = 0; i < ARRAY_SIZE(qfields); i++) {
+		if (qfield_check(&qfields[i], attr(attrs, &qfields[i]), why, whysz))
+			return EINVAL;
+	}
+	(void)qstrategy_parse(attr(attrs, &qfields[0]), &qc->strategy);
+	qc->timeout_s = (uint32_t)strtoul(attr(attrs, &qfields[1]), NULL, 10);
+	qc->retry_s = (uint32_t)strtoul(attr(attrs, &qfields[2]), NULL, 10);
+	qc->wrapup_s = (uint32_t)strtoul(attr(attrs, &qfields[3]), NULL, 10);
+	qc->maxlen = (uint32_t)strtoul(attr(attrs, &qfields[4]), NULL, 10);
+	qc->musicclass = attr(attrs, &qfields[5]);
+	qc->ringinuse = !strcasecmp(attr(attrs, &qfields[6]), "yes");
+	qc->autopause = !strcasecmp(attr(attrs, &qfields[7]), "yes");
+	(void)queue_empty_parse(attr(attrs, &qfields[8]), true, &qc->joinempty, NULL, 0);
+	(void)queue_empty_parse(attr(attrs, &qfields[9]), false, &qc->leavewhenempty, NULL, 0);
+	qc->announce_freq_s = (uint32_t)strtoul(attr(attrs, &qfields[10]), NULL, 10);
+	qc->announce_position = !strcasecmp(attr(attrs, &qfields[11]), "yes");
+	qc->announce_holdtime = !strcasecmp(attr(attrs, &qfields[12]), "yes");
+	return 0;
+}
+
+static int number_check(const char *number, char *why, size_t whysz)
+{
+	if (apiform_charset_ok(number, 63, APIFORM_ALNUM "._-"))
+		return 0;
+	(void)re_snprintf(why, whysz, "Field 'number': expected letters, digits, '.', '_' or "
+			  "'-' (at most 63), not '%s'", number);
+	return EINVAL;
+}
+
+static char *attrs_text(const json_t *attrs)
+{
+	return json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static void queue_add_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_queues *rq = arg;
+	char number[64], name[64], why[256] = "", id[32];
+	struct queue_conf qc;
+	json_t *attrs = NULL;
+	char *text = NULL;
+	int err;
+
+	err = field_req(req->body, "number", number, sizeof(number), why, sizeof(why));
+	err = err ? err : number_check(number, why, sizeof(why));
+	err = err ? err : field_req(req->body, "name", name, sizeof(name), why, sizeof(why));
+	if (!err) {
+		attrs = json_object();
+		err = attrs ? attrs_read(req->body, attrs, why, sizeof(why)) : ENOMEM;
+	}
+	err = err ? err : attrs_conf(attrs, number, &qc, why, sizeof(why));
+	if (err) {
+		if (why[0])
+			http_reply_fail(rep, "%s", why);
+		else
+			http_reply_error(rep, 500, "Requested operation failed");
+		goto out;
+	}
+	if (queue_exists(number)) {
+		http_reply_fail(rep, "this queue already exists");
+		goto out;
+	}
+	text = attrs_text(attrs);
+	err = text ? queuedef_add(rq->store, number, name, text, id, sizeof(id)) : ENOMEM;
+	if (err == EEXIST) {
+		http_reply_fail(rep, "this queue already exists");
+		goto out;
+	}
+	if (err) {
+		apiform_store_failed(rep, req->path, err);
+		goto out;
+	}
+	err = queue_add(&qc);
+	if (err) {
+		/* Not kept in the store what pbx/queue refused. */
+		(void)queuedef_del(rq->store, id);
+		log_warn("api: queue not added (number=%s err=%m)", number, err);
+		http_reply_error(rep, 500, "Requested operation failed");
+		goto out;
+	}
+	log_info("api: queue added (number=%s id=%s user=%s)", number, id, req->user);
+	http_reply_ok(rep, "", json_pack("{s:s}", "_id", id));
+ out:
+	free(text);
+	json_decref(attrs);
+}
+
+/* A stored queue by _id: number, name and its attrs (a new object). */
+struct qdef_ctx {
+	char number[64], name[64];
+	json_t *attrs;
+};
+
+static int qdef_get_h(const struct queuedef *q, void *arg)
+{
+	struct qdef_ctx *c = arg;
+
+	str_ncpy(c->number, q->number, sizeof(c->number));
+	str_ncpy(c->name, q->name, sizeof(c->name));
+	c->attrs = json_loads(q->attrs, 0, NULL);
+	if (c->attrs && !json_is_object(c->attrs))
+		c->attrs = (json_decref(c->attrs), NULL);
+	return c->attrs ? 0 : EIO;
+}
+
+/* The stored queue named by body._id into c; else rep filled. */
+static int qdef_read(const struct http_req *req, struct http_reply *rep,
+		     struct routes_queues *rq, char *id, size_t idsz, struct qdef_ctx *c)
+{
+	int err = apiform_id(req, rep, id, idsz);
+
+	if (err)
+		return err;
+	err = queuedef_get(rq->store, id, qdef_get_h, c);
+	if (err == ENOENT && queue_exists(id) && !queue_is_api(id))
+		http_reply_fail(rep, MSG_CONF, id);
+	else if (err == ENOENT)
+		http_reply_fail(rep, "No queue with this _id");
+	else if (err)
+		apiform_store_failed(rep, req->path, err);
+	return err;
+}
+
+static void queue_update_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_queues *rq = arg;
+	struct qdef_ctx c = { .attrs = NULL };
+	char id[64], number[64], name[64], why[256] = "";
+	struct queue_conf qc;
+	char *text = NULL;
+	int err;
+
+	if (qdef_read(req, rep, rq, id, sizeof(id), &c))
+		return;
+	err = field_str(req->body, "number", number, sizeof(number), why, sizeof(why));
+	if (!err && strcasecmp(number, c.number)) {
+		(void)re_snprintf(why, sizeof(why), "Field 'number': a queue's number cannot be "
+				  "changed (it is %s)", c.number);
+		err = EINVAL;
+	}
+	if (err == ENOENT)
+		err = 0;
+	if (!err) {
+		err = field_str(req->body, "name", name, sizeof(name), why, sizeof(why));
+		if (err == ENOENT) {
+			str_ncpy(name, c.name, sizeof(name));
+			err = 0;
+		}
+	}
+	err = err ? err : attrs_read(req->body, c.attrs, why, sizeof(why));
+	err = err ? err : attrs_conf(c.attrs, c.number, &qc, why, sizeof(why));
+	if (err) {
+		if (why[0])
+			http_reply_fail(rep, "%s", why);
+		else
+			http_reply_error(rep, 500, "Requested operation failed");
+		goto out;
+	}
+	text = attrs_text(c.attrs);
+	err = text ? queuedef_update(rq->store, id, name, text) : ENOMEM;
+	if (err) {
+		apiform_store_failed(rep, req->path, err);
+		goto out;
+	}
+	if (queue_update(&qc))
+		log_warn("api: stored queue not running (number=%s)", c.number);
+	log_info("api: queue updated (number=%s id=%s user=%s)", c.number, id, req->user);
+	http_reply_ok(rep, "", json_string(""));
+ out:
+	free(text);
+	json_decref(c.attrs);
+}
+
+static int busy_queue_h(const struct queue_info *qi, void *arg)
+{
+	return !strcasecmp(qi->name, arg) && qi->waiting ? EBUSY : 0;
+}
+
+static int busy_member_h(const struct queue_info *qi, const struct queue_member_info *mi,
+			 void *arg)
+{
+	return !strcasecmp(qi->name, arg) && (mi->in_call || mi->ringing) ? EBUSY : 0;
+}
+
+static void queue_remove_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_queues *rq = arg;
+	struct qdef_ctx c = { .attrs = NULL };
+	char id[64];
+	int err;
+
+	if (qdef_read(req, rep, rq, id, sizeof(id), &c))
+		return;
+	/* Checked before the store changes, so that a refusal changes nothing. */
+	if (queue_apply(busy_queue_h, busy_member_h, c.number) == EBUSY) {
+		http_reply_fail(rep, "Queue '%s' has callers waiting or agents in its calls; "
+				"try again when it is idle", c.number);
+		goto out;
+	}
+	err = queuedef_del(rq->store, id);
+	if (err) {
+		apiform_store_failed(rep, req->path, err);
+		goto out;
+	}
+	err = queue_remove(c.number);
+	if (err && err != ENOENT)
+		log_warn("api: removed queue still running (number=%s err=%m)", c.number, err);
+	log_info("api: queue removed (number=%s id=%s user=%s)", c.number, id, req->user);
+	http_reply_ok(rep, "", json_string(""));
+ out:
+	json_decref(c.attrs);
+}
+
+static int load_h(const struct queuedef *q, void *arg)
+{
+	struct queue_conf qc;
+	char why[256] = "";
+	json_t *attrs = json_loads(q->attrs, 0, NULL);
+	int err;
+
 	(void)arg;
-	http_reply_fail(rep, MSG_CONF);
+	err = json_is_object(attrs) ? attrs_conf(attrs, q->number, &qc, why, sizeof(why))
+		: EINVAL;
+	err = err ? err : queue_add(&qc);
+	if (err == EEXIST)
+		log_warn("api: stored queue %s not loaded: tamas.conf has a queue of that name",
+			 q->number);
+	else if (err)
+		log_warn("api: stored queue %s not loaded (%s)", q->number,
+			 why[0] ? why : "bad settings");
+	json_decref(attrs);
+	return 0;
+}
+
+int routes_queues_load(struct store *st)
+{
+	return queuedef_apply(st, load_h, NULL);
 }
 
 /* --- pbx/queues/search ------------------------------------------------------- */
@@ -346,6 +685,7 @@ struct list_ctx {
 	bool alike;
 	json_t *rows;
 	json_t *cur;                /* the queue being filled, NULL when filtered out */
+	json_t *defs;               /* stored queues: number → {id, name, created} */
 	int err;
 };
 
@@ -375,7 +715,7 @@ static json_t *num_str(int64_t v)
 static int list_queue_h(const struct queue_info *qi, void *arg)
 {
 	struct list_ctx *c = arg;
-	json_t *o;
+	json_t *o, *def;
 
 	c->cur = NULL;
 	if (!name_match(c->name, qi->name, c->alike))
@@ -393,6 +733,13 @@ static int list_queue_h(const struct queue_info *qi, void *arg)
 		      "members");
 	if (!o || json_array_append_new(c->rows, o))
 		return ENOMEM;
+	def = qi->api ? json_object_get(c->defs, qi->name) : NULL;
+	if (def) {
+		(void)json_object_set(o, "_id", json_object_get(def, "id"));
+		(void)json_object_set(o, "name", json_object_get(def, "name"));
+		(void)json_object_set(o, "date", json_object_get(def, "created"));
+		(void)json_object_set_new(o, "source", json_string("api"));
+	}
 	c->cur = o;
 	return 0;
 }
@@ -429,14 +776,21 @@ static int list_member_h(const struct queue_info *qi, const struct queue_member_
 	return json_array_append_new(json_object_get(c->cur, "members"), o) ? ENOMEM : 0;
 }
 
+static int def_h(const struct queuedef *q, void *arg)
+{
+	return json_object_set_new(arg, q->number, json_pack("{s:s,s:s,s:s}", "id", q->id,
+							      "name", q->name, "created",
+							      q->created)) ? ENOMEM : 0;
+}
+
 static void search_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
+	struct routes_queues *rq = arg;
 	struct list_ctx c = { 0 };
 	struct http_req creq;
 	char name[64] = "", number[64] = "";
 	int err;
 
-	(void)arg;
 	if (http_arg_bool(req, rep, "alike", true, &c.alike)
 	    || apiform_conditions(req, rep, &creq))
 		return;
@@ -459,7 +813,10 @@ static void search_h(const struct http_req *req, struct http_reply *rep, void *a
 		http_reply_error(rep, 500, "Requested operation failed");
 		return;
 	}
-	err = queue_apply(list_queue_h, list_member_h, &c);
+	c.defs = json_object();
+	err = c.defs ? queuedef_apply(rq->store, def_h, c.defs) : ENOMEM;
+	err = err ? err : queue_apply(list_queue_h, list_member_h, &c);
+	json_decref(c.defs);
 	if (err) {
 		json_decref(c.rows);
 		http_reply_error(rep, 500, "Requested operation failed");
@@ -636,6 +993,98 @@ static int call_row_h(const struct queuerep_call *c, void *arg)
 	return apiform_append(arg, o);
 }
 
+/* {"$date": {"$numberLong": ms}} of a UTC table time, or null. */
+static json_t *ejson_date(const char *t)
+{
+	struct tm tm = { 0 };
+	char ms[24];
+
+	if (!t || sscanf(t, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return json_null();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	(void)re_snprintf(ms, sizeof(ms), "%lld", (long long)timegm(&tm) * 1000);
+	return json_pack("{s:{s:s}}", "$date", "$numberLong", ms);
+}
+
+/* The ordered variant's row: the search row plus data {start_time,
+ * ring_time, answered_time, end_time} as Extended JSON dates (spec §2.11). */
+static int call_ordered_row_h(const struct queuerep_call *c, void *arg)
+{
+	json_t *rows = arg, *o, *d;
+	int err = call_row_h(c, rows);
+
+	if (err)
+		return err;
+	o = json_array_get(rows, json_array_size(rows) - 1);
+	d = json_object();
+	if (!d)
+		return ENOMEM;
+	(void)json_object_set_new(d, "start_time", ejson_date(c->start));
+	(void)json_object_set_new(d, "ring_time",
+				  ejson_date(json_string_value(json_object_get(o, "ringtime"))));
+	(void)json_object_set_new(d, "answered_time",
+				  ejson_date(*c->answered ? c->answered : NULL));
+	(void)json_object_set_new(d, "end_time", ejson_date(c->end));
+	return json_object_set_new(o, "data", d) ? ENOMEM : 0;
+}
+
+/* One agent attempt as Simotel's queue_report row (CDR-like fields). */
+static int attempt_row_h(const struct queuerep_attempt *a, void *arg)
+{
+	const char *slash = strchr(a->agent, '/');
+	const char *ext = slash ? slash + 1 : a->agent;
+	const bool answered = !strcmp(a->event, "CONNECT");
+	const char *disp = answered ? "ANSWERED" : "NO ANSWER";
+	char id[25], clid[96];
+	json_t *o = json_object();
+
+	if (!o)
+		return ENOMEM;
+	reportarg_id_fmt(a->id, id);
+	(void)re_snprintf(clid, sizeof(clid), "\"\" <%s>", a->src);
+	set_str(o, "_id", id);
+	set_str(o, "type", "queue_report");
+	set_str(o, "cuid", a->callid);
+	set_str(o, "clid", clid);
+	set_str(o, "src", a->src);
+	set_str(o, "dst", ext);
+	set_str(o, "dst_name", "");
+	set_str(o, "dcontext", "");
+	set_str(o, "channel", "");
+	set_str(o, "dstchannel", a->agent);
+	set_str(o, "lastapp", "Queue");
+	set_str(o, "lastdata", a->queue);
+	set_str(o, "start", a->start);
+	set_str(o, "starttime", a->start);
+	if (answered)
+		set_str(o, "answer", a->last_try);
+	else
+		(void)json_object_set_new(o, "answer", json_null());
+	set_str(o, "endtime", a->last_try);
+	(void)json_object_set_new(o, "duration", json_integer(a->ring + a->talk));
+	(void)json_object_set_new(o, "billsec", json_integer(a->talk));
+	(void)json_object_set_new(o, "ringtime", json_integer(a->ring));
+	set_str(o, "disposition", disp);
+	set_str(o, "uniqueid", a->member_uid);
+	set_str(o, "interface", a->agent);
+	set_str(o, "qnum", a->queue);
+	set_str(o, "queue_id", a->callid);
+	(void)json_object_set_new(o, "wait", json_integer(a->wait));
+	(void)json_object_set_new(o, "tries", json_integer(a->tries));
+	set_str(o, "last_try", a->last_try);
+	set_str(o, "record", "");
+	set_str(o, "event", a->event);
+	(void)json_object_set_new(o, disp, json_integer(1));
+	(void)json_object_set_new(o, "queue_report", json_integer(1));
+	(void)json_object_set_new(o, "v", json_integer(2));
+	set_hhmmss(o, "billsec_hhmmss", a->talk);
+	set_hhmmss(o, "wait_hhmmss", a->wait);
+	set_hhmmss(o, "duration_hhmmss", a->ring + a->talk);
+	return apiform_append(arg, o);
+}
+
 static int session_row_h(const struct queuerep_session *s, void *arg)
 {
 	char id[25], du[32];
@@ -729,6 +1178,113 @@ static void queue_report_h(const struct http_req *req, struct http_reply *rep, v
 	report_reply(rep, req->path, err, &pg, total, rows, "queue_stat");
 }
 
+/* reports/queue_details/search: one row per agent attempt. */
+static void details_report_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	struct routes_queues *rq = arg;
+	struct queuerep_query q = { 0 };
+	char src[64], dst[64], cuid[64], qid[64], qnum[64], disp[16], from[20], to[20];
+	struct http_req creq;
+	struct http_page pg;
+	uint64_t total = 0;
+	json_t *rows;
+	int err;
+
+	if (http_arg_bool(req, rep, "alike", true, &q.alike)
+	    || apiform_conditions(req, rep, &creq)
+	    || cond2(&creq, rep, "from", "src", src, sizeof(src))
+	    || cond2(&creq, rep, "to", "dst", dst, sizeof(dst))
+	    || cond2(&creq, rep, "cuid", NULL, cuid, sizeof(cuid))
+	    || cond2(&creq, rep, "queue_id", NULL, qid, sizeof(qid))
+	    || cond2(&creq, rep, "queue", "qnum", qnum, sizeof(qnum))
+	    || cond2(&creq, rep, "disposition", NULL, disp, sizeof(disp)))
+		return;
+	/* queue_id names the caller's queue entry, which is its cuid here. */
+	if (cuid[0] && qid[0] && strcmp(cuid, qid)) {
+		http_reply_fail(rep, "Field 'queue_id': differs from cuid (a queue entry is "
+				"named by its caller's cuid)");
+		return;
+	}
+	if (!cuid[0])
+		str_ncpy(cuid, qid, sizeof(cuid));
+	if (disp[0] && strcasecmp(disp, "ANSWERED") && strcasecmp(disp, "NO ANSWER")) {
+		http_reply_fail(rep, "Field 'disposition': expected ANSWERED or NO ANSWER");
+		return;
+	}
+	if (range_read(req, rep, !cuid[0], from, to, sizeof(from))
+	    || sort_read(req, rep, &pg, call_sorts, "starttime", &q))
+		return;
+	q.from = from;
+	q.to = to;
+	q.src = src;
+	q.agent = dst;
+	q.callid = cuid;
+	q.queue = qnum;
+	q.answered_only = !strcasecmp(disp, "ANSWERED");
+	q.missed_only = !strcasecmp(disp, "NO ANSWER");
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, "Requested operation failed");
+		return;
+	}
+	err = queuerep_attempts(rq->store, &q, &total, attempt_row_h, rows);
+	report_reply(rep, req->path, err, &pg, total, rows, "queue");
+}
+
+/* Cursor paging (spec §1.5, as reports/cdr/ordered/id): {"_id": "" or the
+ * last_id given} → the next ORDERED_COUNT rows by id and the new last_id;
+ * past the end the cursor stays. */
+enum { ORDERED_COUNT = 20 };
+
+static void ordered_reply(const struct http_req *req, struct http_reply *rep,
+			  struct routes_queues *rq, bool details)
+{
+	struct queuerep_query q = { .sort = QUEUEREP_SORT_ID, .count = ORDERED_COUNT };
+	char idstr[32] = "", last[25];
+	uint64_t total = 0;
+	json_t *rows, *lastrow;
+	int64_t lastid = 0;
+	int err;
+
+	err = http_arg_str(req, rep, "_id", false, idstr, sizeof(idstr));
+	if (err == ENOENT)
+		err = http_arg_str(req, rep, "id_", false, idstr, sizeof(idstr));
+	if (err == EINVAL)
+		return;
+	if (idstr[0] && reportarg_id_parse(idstr, &q.after)) {
+		http_reply_fail(rep, "Field '_id': expected an id of 24 hex digits");
+		return;
+	}
+	rows = json_array();
+	if (!rows) {
+		http_reply_error(rep, 500, "Requested operation failed");
+		return;
+	}
+	err = details ? queuerep_attempts(rq->store, &q, &total, attempt_row_h, rows)
+		: queuerep_calls(rq->store, &q, &total, call_ordered_row_h, rows);
+	if (err) {
+		json_decref(rows);
+		apiform_store_failed(rep, req->path, err);
+		return;
+	}
+	lastrow = json_array_get(rows, json_array_size(rows) - 1);
+	if (lastrow && !reportarg_id_parse(json_string_value(json_object_get(lastrow, "_id")),
+					   &lastid))
+		reportarg_id_fmt(lastid, last);
+	http_reply_ok(rep, "", json_pack("{s:s,s:o}", "last_id", lastid ? last : idstr,
+					 "data", rows));
+}
+
+static void queue_ordered_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	ordered_reply(req, rep, arg, false);
+}
+
+static void details_ordered_h(const struct http_req *req, struct http_reply *rep, void *arg)
+{
+	ordered_reply(req, rep, arg, true);
+}
+
 static void agent_report_h(const struct http_req *req, struct http_reply *rep, void *arg)
 {
 	struct routes_queues *rq = arg;
@@ -774,9 +1330,9 @@ int routes_queues_register(struct http *h, struct routes_queues *rq)
 		http_route_h *h;
 	} routes[] = {
 		{ "pbx/queues/search", search_h },
-		{ "pbx/queues/add", conf_only_h },
-		{ "pbx/queues/update", conf_only_h },
-		{ "pbx/queues/remove", conf_only_h },
+		{ "pbx/queues/add", queue_add_h },
+		{ "pbx/queues/update", queue_update_h },
+		{ "pbx/queues/remove", queue_remove_h },
 		{ "pbx/queues/addagent", add_agent_h },
 		{ "pbx/queues/pauseagent", pause_agent_h },
 		{ "pbx/queues/resumeagent", resume_agent_h },
@@ -786,6 +1342,9 @@ int routes_queues_register(struct http *h, struct routes_queues *rq)
 		{ "pbx/queues/batchresumeagent", batch_resume_h },
 		{ "pbx/queues/batchremoveagent", batch_remove_h },
 		{ "reports/queue/search", queue_report_h },
+		{ "reports/queue/ordered/id", queue_ordered_h },
+		{ "reports/queue_details/search", details_report_h },
+		{ "reports/queue_details/ordered/id", details_ordered_h },
 		{ "reports/agent/search", agent_report_h },
 	};
 	int err = 0;

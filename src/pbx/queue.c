@@ -2,7 +2,13 @@
  * queues' members. A caller (entry) waits on music on hold; whenever
  * something changes (a caller joins, a member is freed, unpaused, added,
  * ends wrap-up) the waiting entries, in order, ring what their strategy
- * picks. Legs are made by the Dial technologies (dial_request). */
+ * picks. Legs are made by the Dial technologies (dial_request).
+ * Options (§7.1): c, n, r, m(class), the feature letters t/T/h/H/k/K/x/X,
+ * B(routine) on the caller before it joins, b(routine) on each member leg
+ * before it is called, C (members dropped without a winner end with
+ * ANSWERED_ELSEWHERE), i (a member's forward is not followed: that member
+ * is done for the round), I (accepted: member connected-line and
+ * redirecting updates are never passed to a queue caller anyway). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +42,7 @@ struct queue {
 	char context[64];         /* exit keys; "" = none */
 	char timeout_dest[160], failure_dest[160];   /* pbx/dest; "" = none */
 	uint32_t maxwait_s;       /* when Queue() has no timeout; 0 = none */
+	bool api;                 /* added over the API (stored), not tamas.conf */
 	uint32_t holdtime_s;      /* running average hold time for announcements */
 	struct list members;      /* struct qmember, config/add order */
 	struct list entries;      /* struct qentry, waiting callers in order */
@@ -79,8 +86,10 @@ struct qentry {
 	uint64_t join_us, ring_us, connect_us;
 	unsigned orig_pos;
 	long prio;                /* QUEUE_PRIO: higher waits ahead */
-	bool opt_c, opt_n, opt_r, cycle_used;
+	bool opt_c, opt_n, opt_r, opt_C, opt_i, cycle_used;
 	char opts[128];
+	char flags[64];           /* opts without their (arguments), for features */
+	char sub_b[128];          /* b(): pre-dial routine on each member leg */
 	char tried[1024];         /* "|SIP/1001|SIP/1002|": members tried this cycle */
 	struct fbridge *fb;
 	int result;
@@ -92,6 +101,8 @@ static struct {
 	struct list queues;
 	queue_log_h *logh;
 	void *logarg;
+	queue_refused_h *refh;
+	void *refarg;
 	struct queue_persist persist;
 	struct dialplan *dp;
 } qmod;
@@ -120,6 +131,20 @@ void queue_set_log_h(queue_log_h *h, void *arg)
 {
 	qmod.logh = h;
 	qmod.logarg = arg;
+}
+
+void queue_set_refused_h(queue_refused_h *h, void *arg)
+{
+	qmod.refh = h;
+	qmod.refarg = arg;
+}
+
+/* Not joined (§7.2): QUEUESTATUS only, no queue_log row (as app_queue). */
+static void queue_refuse(const struct queue *q, struct chan *ch, const char *status)
+{
+	(void)chan_var_set(ch, "QUEUESTATUS", status);
+	if (qmod.refh)
+		qmod.refh(chan_uniqueid(ch), q->name, chan_cid_num(ch), status, qmod.refarg);
 }
 
 void queue_set_persist(const struct queue_persist *p)
@@ -213,19 +238,11 @@ static void queue_destructor(void *arg)
 	list_flush(&q->members);
 }
 
-int queue_add(const struct queue_conf *cf)
-{
-	struct queue *q;
+static void queue_kick(struct queue *q);
 
-	if (!cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(q->name) ||
-	    strpbrk(cf->name, ",|"))
-		return EINVAL;
-	if (queue_find(cf->name))
-		return EEXIST;
-	q = mem_zalloc(sizeof(*q), queue_destructor);
-	if (!q)
-		return ENOMEM;
-	str_ncpy(q->name, cf->name, sizeof(q->name));
+/* The settings of cf (not the name) into q. */
+static void queue_settings(struct queue *q, const struct queue_conf *cf)
+{
 	q->strategy = cf->strategy;
 	q->timeout_s = cf->timeout_s;
 	q->retry_s = cf->retry_s;
@@ -248,7 +265,63 @@ int queue_add(const struct queue_conf *cf)
 		 sizeof(q->timeout_dest));
 	str_ncpy(q->failure_dest, cf->failure_dest ? cf->failure_dest : "",
 		 sizeof(q->failure_dest));
+	q->api = cf->api;
+}
+
+int queue_add(const struct queue_conf *cf)
+{
+	struct queue *q;
+
+	if (!cf || !str_isset(cf->name) || strlen(cf->name) >= sizeof(q->name) ||
+	    strpbrk(cf->name, ",|"))
+		return EINVAL;
+	if (queue_find(cf->name))
+		return EEXIST;
+	q = mem_zalloc(sizeof(*q), queue_destructor);
+	if (!q)
+		return ENOMEM;
+	str_ncpy(q->name, cf->name, sizeof(q->name));
+	queue_settings(q, cf);
 	list_append(&qmod.queues, &q->le, q);
+	return 0;
+}
+
+int queue_update(const struct queue_conf *cf)
+{
+	struct queue *q = cf ? queue_find(cf->name) : NULL;
+
+	if (!q)
+		return ENOENT;
+	queue_settings(q, cf);
+	/* A longer maxlen or a looser strategy may let waiting callers ring. */
+	queue_kick(q);
+	return 0;
+}
+
+bool queue_is_api(const char *name)
+{
+	const struct queue *q = queue_find(name);
+
+	return q && q->api;
+}
+
+int queue_remove(const char *name)
+{
+	struct queue *q = queue_find(name);
+
+	if (!q)
+		return ENOENT;
+	if (q->entries.head)
+		return EBUSY;
+	for (struct le *le = q->members.head; le; le = le->next) {
+		const struct qmember *m = le->data;
+		if (m->in_call || m->ringing)
+			return EBUSY;
+	}
+	/* Bridged callers (no longer in entries) keep q alive through their
+	 * reference until their call ends. */
+	list_unlink(&q->le);
+	mem_deref(q);
 	return 0;
 }
 
@@ -272,8 +345,6 @@ static struct qmember *member_find(const struct queue *q, const char *iface)
 	}
 	return NULL;
 }
-
-static void queue_kick(struct queue *q);
 
 static int member_add(const char *queue, const char *iface, unsigned penalty, bool paused,
 		      bool dynamic, const char *callid, bool restore)
@@ -409,6 +480,7 @@ int queue_apply(queue_info_h *qh, queue_member_info_h *mh, void *arg)
 			.retry_s = q->retry_s, .wrapup_s = q->wrapup_s, .maxlen = q->maxlen,
 			.musicclass = q->musicclass, .autopause = q->autopause,
 			.ringinuse = q->ringinuse, .waiting = list_count(&q->entries),
+			.api = q->api,
 			.members = list_count(&q->members),
 		};
 
@@ -675,6 +747,14 @@ static void legs_drop(struct qentry *e, const struct qleg *keep, int cause)
 	}
 }
 
+/* Ringing members hung up without a winner: option C marks them answered
+ * elsewhere (app_queue's cancel_answered_elsewhere), so phones do not
+ * count a missed call. */
+static int drop_cause(const struct qentry *e, int dflt)
+{
+	return e->opt_C ? CAUSE_ANSWERED_ELSEWHERE : dflt;
+}
+
 /* Leaves the queue without an agent: QUEUESTATUS and the queue_log event. */
 static void entry_exit(struct qentry *e, const char *status, const char *event)
 {
@@ -683,7 +763,7 @@ static void entry_exit(struct qentry *e, const char *status, const char *event)
 	(void)re_snprintf(pos, sizeof(pos), "%u", entry_position(e));
 	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
 	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
-	legs_drop(e, NULL, CAUSE_NO_ANSWER);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NO_ANSWER));
 	if (status)
 		(void)chan_var_set(e->caller, "QUEUESTATUS", status);
 	(void)chan_var_set(e->caller, "ABANDONED", !strcmp(event, "ABANDON") ? "TRUE" : NULL);
@@ -772,7 +852,7 @@ static void ring_timeout_h(void *arg)
 		ring_log(e, l);
 		autopause(e, l->m);
 	}
-	legs_drop(e, NULL, CAUSE_NO_ANSWER);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NO_ANSWER));
 	round_over(e);
 }
 
@@ -823,7 +903,7 @@ static void entry_connect(struct qentry *e, struct qleg *l)
 	     ring, NULL);
 	log_info("queue: bridged (queue=%s caller=%s member=%s)", e->q->name,
 		 chan_name(e->caller), chan_name(l->ch));
-	if (features_attach(&e->fb, e->caller, l->ch, e->opts))
+	if (features_attach(&e->fb, e->caller, l->ch, e->flags))
 		log_warn("queue: DTMF features unavailable (caller=%s)", chan_name(e->caller));
 }
 
@@ -861,6 +941,22 @@ static void leg_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	case CHAN_EV_ANSWER:
 		if (e->state == QE_RING)
 			entry_connect(e, l);
+		break;
+	case CHAN_EV_REDIRECTING:
+		/* i: a member that forwards the call is not followed; it is done
+		 * for this round as if it had not answered. */
+		if (!e->opt_i || e->state != QE_RING)
+			break;
+		log_info("queue: member forwarded the call, ignored (queue=%s member=%s)",
+			 e->q->name, l->m->iface);
+		l->ended = true;
+		chan_watch_remove(&l->w);
+		if (l->m->ringing)
+			l->m->ringing--;
+		chan_hangup(l->ch, CAUSE_NORMAL_CLEARING);
+		ring_log(e, l);
+		if (legs_all_ended(e))
+			round_over(e);
 		break;
 	case CHAN_EV_HANGUP:
 	case CHAN_EV_REDIRECT:
@@ -914,6 +1010,9 @@ static int leg_start(struct qentry *e, struct qmember *m)
 	chan_cdr_disable(ch);
 	list_append(&e->legs, &l->le, l);
 	chan_watch_add(ch, &l->w, leg_event_h, l);
+	/* b(): set the new leg up before its INVITE leaves (as Dial's b()). */
+	if (e->sub_b[0] && qmod.dp)
+		(void)dialplan_gosub(qmod.dp, ch, e->sub_b, true, NULL, NULL);
 	return 0;
 }
 
@@ -1066,9 +1165,49 @@ static void caller_event_h(struct chan *ch, enum chan_event ev, void *arg)
 	entry_finish(e, ev == CHAN_EV_HANGUP ? APP_HANGUP : APP_OK);
 }
 
+static void tts_done(int res, void *arg)
+{
+	(void)res;
+	(void)arg;
+}
+
+/* The announcement for a language without recorded number prompts (fa,
+ * say_number_files' ENOTSUP): one sentence in Persian spoken by the TTS
+ * app, as SayNumber speaks numbers there. Other such languages hear the
+ * English prompts. */
+static bool announce_tts(struct qentry *e, unsigned pos, unsigned mins)
+{
+	char lang[32] = "", text[512] = "", args[600];
+	size_t len;
+
+	if (chan_expr_read(e->caller, "CHANNEL(language)", lang, sizeof(lang)) ||
+	    strncasecmp(lang, "fa", 2))
+		return false;
+	if (e->q->announce_position && pos <= 1)
+		str_ncpy(text, "شما نفر بعدی هستید.", sizeof(text));
+	else if (e->q->announce_position)
+		(void)re_snprintf(text, sizeof(text), "شما نفر %u صف هستید.", pos);
+	len = strlen(text);
+	if (e->q->announce_holdtime && mins >= 1)
+		(void)re_snprintf(text + len, sizeof(text) - len,
+				  "%sزمان تقریبی انتظار %u دقیقه است.", len ? " " : "", mins);
+	if (!text[0])
+		return true;
+	len = strlen(text);
+	(void)re_snprintf(text + len, sizeof(text) - len, " از شکیبایی شما سپاسگزاریم.");
+	(void)re_snprintf(args, sizeof(args), "%s,%s,n", text, lang);
+	log_info("queue: announcing (queue=%s channel=%s position=%u holdtime=%u lang=%s "
+		 "text=%s)", e->q->name, chan_name(e->caller), pos, e->q->holdtime_s, lang, text);
+	if (app_exec(e->caller, "TTS", args, tts_done, NULL))
+		log_warn("queue: announcement not spoken (channel=%s lang=%s)",
+			 chan_name(e->caller), lang);
+	return true;
+}
+
 /* Position and hold time (§7.6): "queue-youarenext", or "queue-thereare"
  * N "queue-callswaiting"; then "queue-holdtime" N "queue-minutes"; then
- * "queue-thankyou". Played over the music, which resumes after. */
+ * "queue-thankyou". Played over the music, which resumes after. In the
+ * caller's language: English number prompts, or Persian by TTS. */
 static void announce_h(void *arg)
 {
 	struct qentry *e = arg;
@@ -1082,6 +1221,9 @@ static void announce_h(void *arg)
 	tmr_start(&e->tmr_ann, (uint64_t)q->announce_freq_s * 1000, announce_h, e);
 	if (pos <= 1 && !q->announce_first)
 		return;
+	mins = (q->holdtime_s + 30) / 60;
+	if (announce_tts(e, pos, mins))
+		return;
 	if (q->announce_position) {
 		(void)re_snprintf(n, sizeof(n), "%u", pos);
 		if (pos <= 1)
@@ -1090,7 +1232,6 @@ static void announce_h(void *arg)
 			(void)re_snprintf(files, sizeof(files), "queue-thereare&%s&queue-callswaiting",
 					  num);
 	}
-	mins = (q->holdtime_s + 30) / 60;
 	len = strlen(files);
 	if (q->announce_holdtime && mins >= 1) {
 		(void)re_snprintf(n, sizeof(n), "%u", mins);
@@ -1150,7 +1291,7 @@ static void exit_key_h(struct chan *ch, char digit, void *arg)
 	(void)re_snprintf(pos, sizeof(pos), "%u", entry_position(e));
 	(void)re_snprintf(opos, sizeof(opos), "%u", e->orig_pos);
 	(void)re_snprintf(w, sizeof(w), "%u", secs_since(e->join_us));
-	legs_drop(e, NULL, CAUSE_NORMAL_CLEARING);
+	legs_drop(e, NULL, drop_cause(e, CAUSE_NORMAL_CLEARING));
 	qlog(chan_uniqueid(ch), e->q, "NONE", "EXITWITHKEY", key, pos, opos, w);
 	(void)chan_var_set(ch, "QUEUESTATUS", NULL);
 	if (chan_set_location(ch, e->q->context, key))
@@ -1199,10 +1340,107 @@ static const char *vars_to_clear[] = {
 	"QUEUESTATUS", "ABANDONED", "QUEUEWAIT", "MEMBERINTERFACE", "DIALEDPEERNAME",
 };
 
+/* A routine argument as Dial completes it: "pri", "exten^pri" or
+ * "ctx^exten^pri" (',' or '^'), missing parts from the caller's place. */
+static void routine_complete(const struct chan *caller, const char *arg, char *out,
+			     size_t sz)
+{
+	const char *paren = strchr(arg, '(');
+	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
+	unsigned seps = 0;
+
+	for (size_t i = 0; i < head; i++)
+		seps += arg[i] == '^' || arg[i] == ',';
+	if (seps >= 2)
+		str_ncpy(out, arg, sz);
+	else if (seps == 1)
+		(void)re_snprintf(out, sz, "%s^%s", chan_context(caller), arg);
+	else
+		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(caller), chan_exten(caller),
+				  arg);
+}
+
+/* opts without parenthesised arguments: "b(handlers^x^1)tC" → "btC", so
+ * letters inside a routine name are not taken for feature options. */
+static void opts_flags(const char *opts, char *out, size_t sz)
+{
+	int depth = 0;
+	size_t n = 0;
+
+	for (const char *p = opts; *p && n + 1 < sz; p++) {
+		if (*p == '(')
+			++depth;
+		else if (*p == ')')
+			depth -= depth > 0;
+		else if (!depth)
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+static int queue_join(struct chan *ch, const char *data, app_done_h *doneh, void *arg);
+
+/* B() ran on the caller: now the caller joins (unless it left meanwhile). */
+struct qpredial {
+	struct chan *ch;          /* reference */
+	char *data;
+	app_done_h *doneh;
+	void *arg;
+};
+
+static void qpredial_destructor(void *arg)
+{
+	struct qpredial *p = arg;
+
+	mem_deref(p->ch);
+	mem_deref(p->data);
+}
+
+static void predial_done(int err, struct chan *ch, void *arg)
+{
+	struct qpredial *p = arg;
+
+	(void)err;
+	(void)ch;
+	if (chan_is_hungup(p->ch))
+		p->doneh(APP_HANGUP, p->arg);
+	else if (queue_join(p->ch, p->data, p->doneh, p->arg))
+		p->doneh(APP_HANGUP, p->arg);
+	mem_deref(p);
+}
+
 /* Queue(name[,options[,URL[,announceoverride[,timeout]]]]); the short form
  * app.queue(name, options, timeout) is accepted when the third field is a
- * number (a URL never is). */
+ * number (a URL never is). B(ctx^exten^pri) runs on the caller first, as
+ * app_queue does before the caller joins. */
 static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
+{
+	char buf[512], loc[160], rarg[160], *comma;
+	struct qpredial *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars_to_clear); i++)
+		(void)chan_var_set(ch, vars_to_clear[i], NULL);
+	str_ncpy(buf, data ? data : "", sizeof(buf));
+	comma = strchr(buf, ',');
+	if (!comma || !qmod.dp || !queue_find((*comma = '\0', buf)) ||
+	    !app_opt(comma + 1, 'B', rarg, sizeof(rarg)) || !rarg[0] || chan_is_hungup(ch))
+		return queue_join(ch, data, doneh, arg);
+	p = mem_zalloc(sizeof(*p), qpredial_destructor);
+	if (!p || str_dup(&p->data, data)) {
+		mem_deref(p);
+		return ENOMEM;
+	}
+	p->ch = mem_ref(ch);
+	p->doneh = doneh;
+	p->arg = arg;
+	routine_complete(ch, rarg, loc, sizeof(loc));
+	if (!dialplan_gosub(qmod.dp, ch, loc, false, predial_done, p))
+		return 0;
+	mem_deref(p);
+	return queue_join(ch, data, doneh, arg);
+}
+
+static int queue_join(struct chan *ch, const char *data, app_done_h *doneh, void *arg)
 {
 	char buf[512], *f[6] = { 0 }, *p;
 	struct queue *q;
@@ -1210,8 +1448,6 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	unsigned nf = 0, waiting;
 	double secs = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(vars_to_clear); i++)
-		(void)chan_var_set(ch, vars_to_clear[i], NULL);
 	str_ncpy(buf, data ? data : "", sizeof(buf));
 	for (p = buf; nf < ARRAY_SIZE(f); ) {
 		f[nf++] = p;
@@ -1235,18 +1471,19 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 		doneh(APP_HANGUP, arg);
 		return 0;
 	}
+	/* joinempty before maxlen, as app_queue's join_queue checks them. */
+	if (q->joinempty && queue_is_empty(q, q->joinempty, ch)) {
+		log_info("queue: no member can take calls (queue=%s channel=%s)", q->name,
+			 chan_name(ch));
+		queue_refuse(q, ch, "JOINEMPTY");
+		queue_done(q, ch, APP_OK, doneh, arg);
+		return 0;
+	}
 	waiting = list_count(&q->entries);
 	if (q->maxlen && waiting >= q->maxlen) {
 		log_info("queue: full (queue=%s channel=%s maxlen=%u)", q->name, chan_name(ch),
 			 q->maxlen);
-		(void)chan_var_set(ch, "QUEUESTATUS", "FULL");
-		queue_done(q, ch, APP_OK, doneh, arg);
-		return 0;
-	}
-	if (q->joinempty && queue_is_empty(q, q->joinempty, ch)) {
-		log_info("queue: no member can take calls (queue=%s channel=%s)", q->name,
-			 chan_name(ch));
-		(void)chan_var_set(ch, "QUEUESTATUS", "JOINEMPTY");
+		queue_refuse(q, ch, "FULL");
 		queue_done(q, ch, APP_OK, doneh, arg);
 		return 0;
 	}
@@ -1258,9 +1495,17 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	e->doneh = doneh;
 	e->arg = arg;
 	str_ncpy(e->opts, nf > 1 ? f[1] : "", sizeof(e->opts));
-	e->opt_c = strchr(e->opts, 'c') != NULL;
-	e->opt_n = strchr(e->opts, 'n') != NULL;
-	e->opt_r = strchr(e->opts, 'r') != NULL;
+	opts_flags(e->opts, e->flags, sizeof(e->flags));
+	e->opt_c = app_opt(e->opts, 'c', NULL, 0);
+	e->opt_n = app_opt(e->opts, 'n', NULL, 0);
+	e->opt_r = app_opt(e->opts, 'r', NULL, 0);
+	e->opt_C = app_opt(e->opts, 'C', NULL, 0);
+	e->opt_i = app_opt(e->opts, 'i', NULL, 0);
+	{
+		char rarg[128];
+		if (app_opt(e->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
+			routine_complete(ch, rarg, e->sub_b, sizeof(e->sub_b));
+	}
 	e->join_us = now_us();
 	{
 		const char *prio = chan_var_get(ch, "QUEUE_PRIO");

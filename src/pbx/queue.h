@@ -47,6 +47,7 @@ struct queue_conf {
 	const char *timeout_dest, *failure_dest;
 	uint32_t maxwait_s;           /* maxwait: a caller's wait limit when Queue()
 				       * gives none (Alovoip's max wait time); 0 = none */
+	bool api;                     /* added over the API (stored), not tamas.conf */
 };
 
 /* joinempty/leavewhenempty value: a comma list of paused, penalty, inuse,
@@ -60,6 +61,13 @@ int queue_empty_parse(const char *s, bool join, unsigned *mask, char *why, size_
 typedef void (queue_log_h)(const char *callid, const char *queue, const char *agent,
 			   const char *event, const char *const data[5], void *arg);
 void queue_set_log_h(queue_log_h *h, void *arg);
+
+/* A caller refused at the door (status "FULL" or "JOINEMPTY"): Asterisk
+ * writes no queue_log row for it, yet reports and webhooks want to see the
+ * call. Called while the caller's channel exists. */
+typedef void (queue_refused_h)(const char *callid, const char *queue, const char *src,
+			       const char *status, void *arg);
+void queue_set_refused_h(queue_refused_h *h, void *arg);
 
 /* Where dynamic members are kept (the store); every hook returns 0 or an
  * errno, and the member change is refused when it fails. */
@@ -75,6 +83,14 @@ void queue_set_persist(const struct queue_persist *p);
 /* EEXIST for a second queue of that name, EINVAL for a bad name. */
 int queue_add(const struct queue_conf *cf);
 bool queue_exists(const char *name);
+/* True for a queue added with api set (pbx/queues/add). */
+bool queue_is_api(const char *name);
+/* New settings (all of cf but the name) for the queue cf->name; members
+ * and waiting callers stay. ENOENT: no such queue. */
+int queue_update(const struct queue_conf *cf);
+/* Forgets a queue and its members. ENOENT: no such queue; EBUSY: callers
+ * wait in it or a member rings or talks for it. */
+int queue_remove(const char *name);
 
 /* Members ("SIP/1001"). callid names the requester in queue_log ("NONE",
  * "CONFIG", a channel's uniqueid). ENOENT: no such queue; EEXIST: already a
@@ -101,6 +117,7 @@ struct queue_info {
 	uint32_t timeout_s, retry_s, wrapup_s, maxlen;
 	const char *musicclass;
 	bool autopause, ringinuse;
+	bool api;                     /* added over the API */
 	unsigned waiting;             /* callers in the queue now */
 	size_t members;
 };

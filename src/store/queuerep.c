@@ -52,6 +52,34 @@ static const char sessions_from[] =
 	"  AND (y.event = 'REMOVEMEMBER' OR (s.event = 'PAUSE' AND y.event = 'UNPAUSE')))"
 	" WHERE s.event IN ('ADDMEMBER', 'PAUSE')) a";
 
+/* One agent attempt: a RINGNOANSWER or CONNECT row, with the caller's
+ * ENTERQUEUE before it and, for CONNECT, the first COMPLETE* after it. */
+static const char attempts_from[] =
+	"(SELECT *, strftime('%Y-%m-%d %H:%M:%S', " SECS("last_try") " - ring, 'unixepoch')"
+	"  AS starttime FROM"
+	" (SELECT a.id AS id, a.time AS last_try, a.callid AS callid, a.queuename AS queuename,"
+	"  COALESCE(e.data2, '') AS src, a.agent AS agent, a.event AS event,"
+	"  CASE a.event WHEN 'CONNECT' THEN CAST(a.data3 AS INTEGER)"
+	"   ELSE (CAST(a.data1 AS INTEGER) + 500) / 1000 END AS ring,"
+	"  CASE a.event WHEN 'CONNECT' THEN CAST(a.data1 AS INTEGER)"
+	"   ELSE COALESCE(" SECS("a.time") " - " SECS("e.time") ", 0) END AS wait,"
+	"  CASE a.event WHEN 'CONNECT' THEN COALESCE((SELECT CAST(x.data2 AS INTEGER)"
+	"   FROM queue_log x WHERE x.callid = a.callid AND x.queuename = a.queuename"
+	"   AND x.event IN ('COMPLETEAGENT', 'COMPLETECALLER') AND x.id > a.id"
+	"   ORDER BY x.id LIMIT 1), 0) ELSE 0 END AS talk,"
+	"  CASE a.event WHEN 'CONNECT' THEN a.data2 ELSE '' END AS member_uid,"
+	"  (SELECT count(*) FROM queue_log y WHERE y.callid = a.callid"
+	"   AND y.queuename = a.queuename AND y.agent = a.agent"
+	"   AND y.event IN ('RINGNOANSWER', 'CONNECT') AND y.id > COALESCE(e.id, 0)"
+	"   AND y.id <= a.id) AS tries"
+	"  FROM queue_log a LEFT JOIN queue_log e ON e.id = (SELECT max(x.id) FROM queue_log x"
+	"   WHERE x.callid = a.callid AND x.queuename = a.queuename AND x.event = 'ENTERQUEUE'"
+	"   AND x.id < a.id)"
+	"  WHERE a.event IN ('RINGNOANSWER', 'CONNECT'))) d";
+
+#define ATTEMPT_COLS "id, starttime, last_try, callid, queuename, src, agent, event, ring," \
+	" wait, talk, member_uid, tries"
+
 #define SESSION_COLS "id, type, queuename, agent, exten, reason, start, end, duration"
 
 struct give {
@@ -72,6 +100,21 @@ static int call_give(sqlite3_stmt *s, void *arg)
 	};
 
 	return ((queuerep_call_h *)g->h)(&c, g->arg);
+}
+
+static int attempt_give(sqlite3_stmt *s, void *arg)
+{
+	const struct give *g = arg;
+	struct queuerep_attempt a = {
+		.id = sqlite3_column_int64(s, 0), .start = store_col(s, 1),
+		.last_try = store_col(s, 2), .callid = store_col(s, 3), .queue = store_col(s, 4),
+		.src = store_col(s, 5), .agent = store_col(s, 6), .event = store_col(s, 7),
+		.ring = sqlite3_column_int64(s, 8), .wait = sqlite3_column_int64(s, 9),
+		.talk = sqlite3_column_int64(s, 10), .member_uid = store_col(s, 11),
+		.tries = sqlite3_column_int64(s, 12),
+	};
+
+	return ((queuerep_attempt_h *)g->h)(&a, g->arg);
 }
 
 static int session_give(sqlite3_stmt *s, void *arg)
@@ -117,6 +160,17 @@ static const char *session_sort(enum queuerep_sort s)
 	}
 }
 
+/* id > after (the ordered cursors); 0 does not filter. */
+static int where_after(struct store_where *w, int64_t after)
+{
+	char v[24];
+
+	if (!after)
+		return 0;
+	(void)re_snprintf(v, sizeof(v), "%lld", (long long)after);
+	return store_where_add(w, "id > CAST(? AS INTEGER)", v, false);
+}
+
 int queuerep_calls(struct store *st, const struct queuerep_query *q, uint64_t *total,
 		   queuerep_call_h *h, void *arg)
 {
@@ -142,9 +196,45 @@ int queuerep_calls(struct store *st, const struct queuerep_query *q, uint64_t *t
 					  " AND ? = '1'", q->answered_only ? "1" : NULL, false);
 	err = err ? err : store_where_add(w, "event NOT IN ('COMPLETEAGENT', 'COMPLETECALLER')"
 					  " AND ? = '1'", q->missed_only ? "1" : NULL, false);
+	err = err ? err : where_after(w, q->after);
 	if (!err && !p.sort)
 		err = EINVAL;
 	return store_search(st, &p, err, total, call_give, &g);
+}
+
+int queuerep_attempts(struct store *st, const struct queuerep_query *q, uint64_t *total,
+		      queuerep_attempt_h *h, void *arg)
+{
+	struct store_page p = { .cols = ATTEMPT_COLS, .from = attempts_from };
+	struct give g = { (void *)h, arg };
+	struct store_where *w = &p.where;
+	int err;
+
+	if (!q || !h)
+		return EINVAL;
+	p.sort = call_sort(q->sort);
+	if (q->sort == QUEUEREP_SORT_END)
+		p.sort = "last_try";
+	else if (q->sort == QUEUEREP_SORT_DURATION)
+		p.sort = "ring + talk";
+	p.desc = q->desc;
+	p.tie = q->desc ? "id DESC" : "id";
+	p.start = q->start;
+	p.count = q->count;
+	err = store_where_add(w, "starttime >= ?", q->from, false);
+	err = err ? err : store_where_add(w, "starttime <= ?", q->to, false);
+	err = err ? err : store_where_match(w, "src", q->src, q->alike);
+	err = err ? err : store_where_match(w, EXTEN("agent"), q->agent, q->alike);
+	err = err ? err : store_where_add(w, "queuename = ?", q->queue, false);
+	err = err ? err : store_where_add(w, "callid = ?", q->callid, false);
+	err = err ? err : store_where_add(w, "event = 'CONNECT' AND ? = '1'",
+					  q->answered_only ? "1" : NULL, false);
+	err = err ? err : store_where_add(w, "event <> 'CONNECT' AND ? = '1'",
+					  q->missed_only ? "1" : NULL, false);
+	err = err ? err : where_after(w, q->after);
+	if (!err && !p.sort)
+		err = EINVAL;
+	return store_search(st, &p, err, total, attempt_give, &g);
 }
 
 int queuerep_sessions(struct store *st, const struct queuerep_query *q, uint64_t *total,

@@ -1,6 +1,7 @@
 /* queuerep: read-only reports over queue_log (spec §2.11): one row per
  * queue call (reports/queue/search: ENTERQUEUE through its terminal event)
- * and one row per agent session (reports/agent/search: logged in from
+ * one row per agent attempt (reports/queue_details: RINGNOANSWER or
+ * CONNECT) and one row per agent session (reports/agent/search: logged in from
  * ADDMEMBER to REMOVEMEMBER, paused from PAUSE to UNPAUSE). Rows are
  * derived when asked; queue_log stays the only record. Every value reaches
  * SQL as a bound parameter; sort columns come from fixed lists. */
@@ -48,12 +49,34 @@ struct queuerep_query {
 	bool answered_only, missed_only;
 	const char *type;           /* sessions: "inout" or "pause" */
 	bool alike;                 /* src/agent as substrings */
+	int64_t after;              /* calls and attempts: only rows with id > after
+				     * (cursor paging); 0 = all */
 	enum queuerep_sort sort;
 	bool desc;
 	uint32_t start, count;      /* count 0 = no limit */
 };
 int queuerep_calls(struct store *st, const struct queuerep_query *q, uint64_t *total,
 		   queuerep_call_h *h, void *arg);
+
+/* One agent attempt: a member rung for a queue call. Strings as above. */
+struct queuerep_attempt {
+	int64_t id;                 /* its queue_log row */
+	const char *start;          /* when the member began to ring */
+	const char *last_try;       /* the row's time: answer or give-up */
+	const char *callid, *queue, *src;
+	const char *agent;          /* member interface */
+	const char *event;          /* "CONNECT" (answered) or "RINGNOANSWER" */
+	int64_t ring;               /* seconds the member rang */
+	int64_t wait;               /* the caller's wait so far, s */
+	int64_t talk;               /* CONNECT: talk time once completed, else 0 */
+	const char *member_uid;     /* CONNECT: the member leg's uniqueid, else "" */
+	int64_t tries;              /* this member's attempts for this caller so far */
+};
+typedef int (queuerep_attempt_h)(const struct queuerep_attempt *a, void *arg);
+/* Same query as queuerep_calls (answered_only: CONNECT rows, missed_only:
+ * the others; SORT_END is the attempt's end, SORT_TALK the talk time). */
+int queuerep_attempts(struct store *st, const struct queuerep_query *q, uint64_t *total,
+		      queuerep_attempt_h *h, void *arg);
 
 /* One agent session; end "" while it lasts (duration up to now). */
 struct queuerep_session {

@@ -217,6 +217,15 @@ static const char *const migrations[] = {
 	" conf TEXT NOT NULL,"
 	" created_at TEXT NOT NULL);"
 	"CREATE INDEX callback_requests_handled ON callback_requests(handled_at);",
+	/* 15: queues added over the API (store/queuedef; pbx/queues/add): the
+	 * dialable number is the queue's name in pbx/queue, attrs its settings
+	 * as a JSON object of strings. tamas.conf queues are not stored. */
+	"CREATE TABLE queues("
+	" id TEXT PRIMARY KEY,"
+	" number TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	" name TEXT NOT NULL,"
+	" attrs TEXT NOT NULL DEFAULT '{}',"
+	" created TEXT NOT NULL);",
 };
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -279,7 +279,7 @@ def test_bad_requests_change_nothing(tamas_factory, receiver, sipp):
         ("pbx/queues/batchpauseagent", {"agents": "2002"}, "Field 'agents': expected a list"),
         ("pbx/queues/batchpauseagent", {"agents": [{"queue": "q05", "agent": "2001"}, 7]},
          r"Field 'agents\[1\]': expected an object"),
-        ("pbx/queues/add", {"name": "sales", "number": "900"}, "configured in tamas.conf"),
+        ("pbx/queues/add", {"name": "sales", "number": "q05"}, "this queue already exists"),
         ("pbx/queues/remove", {"_id": "q05"}, "configured in tamas.conf"),
         ("pbx/queues/search", {"conditions": {}}, "Field 'alike'"),
         ("reports/queue/search", {"alike": False}, "date_range.from"),

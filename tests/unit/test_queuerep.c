@@ -244,6 +244,70 @@ static void test_sessions(void **state)
 		.sort = QUEUEREP_SORT_TALK }, &(uint64_t){ 0 }, session_h, &s), EINVAL);
 }
 
+struct attempts {
+	char text[512];
+	int64_t last_id;
+};
+
+static int attempt_h(const struct queuerep_attempt *a, void *arg)
+{
+	struct attempts *s = arg;
+	size_t n = strlen(s->text);
+
+	snprintf(s->text + n, sizeof(s->text) - n, "%s|%s|%s|%s|%s|r%lld|w%lld|t%lld|%s|%lld;",
+		 a->callid, a->agent, a->event, a->start, a->src, (long long)a->ring,
+		 (long long)a->wait, (long long)a->talk, a->member_uid, (long long)a->tries);
+	s->last_id = a->id;
+	return 0;
+}
+
+static uint64_t attempts(struct fix *f, const struct queuerep_query *q, struct attempts *s)
+{
+	uint64_t total = 0;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(queuerep_attempts(f->st, q, &total, attempt_h, s), 0);
+	return total;
+}
+
+static void test_attempts_one_row_per_member_rung(void **state)
+{
+	struct fix *f = *state;
+	struct attempts s;
+
+	/* A: 2001 rang 5 s unanswered, then 2002 answered after 2 s and talked
+	 * 30; B: 2001 rang 3 s; ring start = the row's time minus the ring */
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .sort = QUEUEREP_SORT_ID }, &s),
+			 3);
+	assert_string_equal(s.text,
+			    "A|SIP/2001|RINGNOANSWER|2024-05-30 10:00:00|1001|r5|w5|t0||1;"
+			    "A|SIP/2002|CONNECT|2024-05-30 10:00:05|1001|r2|w7|t30|A2|1;"
+			    "B|SIP/2001|RINGNOANSWER|2024-05-30 10:00:05|1002|r3|w2|t0||1;");
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .answered_only = true }, &s), 1);
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .missed_only = true }, &s), 2);
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .agent = "2001" }, &s), 2);
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .callid = "B" }, &s), 1);
+	/* the cursor: rows after the first one's id */
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .sort = QUEUEREP_SORT_ID,
+							       .count = 1 }, &s), 3);
+	assert_int_equal(attempts(f, &(struct queuerep_query){ .sort = QUEUEREP_SORT_ID,
+							       .after = s.last_id }, &s), 2);
+	assert_non_null(strstr(s.text, "A|SIP/2002|CONNECT"));
+	assert_null(strstr(s.text, "RINGNOANSWER|2024-05-30 10:00:00"));
+}
+
+static void test_calls_after_a_cursor(void **state)
+{
+	struct fix *f = *state;
+	struct calls s;
+
+	calls(f, &(struct queuerep_query){ .sort = QUEUEREP_SORT_ID, .count = 1 }, &s);
+	assert_string_equal(s.event[0], "ABANDON");
+	assert_int_equal(calls(f, &(struct queuerep_query){ .sort = QUEUEREP_SORT_ID,
+							    .after = s.c[0].id }, &s), 3);
+	assert_string_equal(s.event[0], "COMPLETEAGENT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +315,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_call_filters_sorts_and_paging, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attempts_one_row_per_member_rung, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_calls_after_a_cursor, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

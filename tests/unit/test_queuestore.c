@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include "store/queuedef.h"
 #include "store/queuelog.h"
 #include "store/queuemember.h"
 #include "store/store.h"
@@ -92,12 +93,53 @@ static void test_members_add_pause_del_apply(void **state)
 	assert_string_equal(s.text, "sales,SIP/2002,0,1;support,SIP/2001,0,1;");
 }
 
+static int def_collect(const struct queuedef *q, void *arg)
+{
+	struct seen *s = arg;
+	size_t n = strlen(s->text);
+
+	snprintf(s->text + n, sizeof(s->text) - n, "%s,%s,%s;", q->number, q->name, q->attrs);
+	return 0;
+}
+
+static void test_queuedefs_add_update_del(void **state)
+{
+	struct store_fix *f = *state;
+	struct seen s = { "" };
+	char id[32], id2[32], v[64];
+
+	assert_int_equal(queuedef_add(f->st, "900", "Sales", "{\"timeout\":\"5\"}", id,
+				      sizeof(id)), 0);
+	assert_int_equal(strlen(id), 24);
+	assert_int_equal(queuedef_add(f->st, "900", "Again", "{}", id2, sizeof(id2)), EEXIST);
+	assert_int_equal(queuedef_add(f->st, "", "Empty", "{}", id2, sizeof(id2)), EINVAL);
+	assert_int_equal(queuedef_add(f->st, "901", "Support", NULL, id2, sizeof(id2)), 0);
+	assert_int_equal(queuedef_update(f->st, id, "Sales 2", "{}"), 0);
+	assert_int_equal(queuedef_update(f->st, "nosuch", "x", "{}"), ENOENT);
+	assert_int_equal(queuedef_get(f->st, id, def_collect, &s), 0);
+	assert_int_equal(queuedef_get(f->st, id2, def_collect, &s), 0);
+	assert_string_equal(s.text, "900,Sales 2,{};901,Support,{};");
+	assert_int_equal(queuedef_get(f->st, "nosuch", def_collect, &s), ENOENT);
+	/* a removed queue takes its stored members with it, only its own */
+	assert_int_equal(queuemember_add(f->st, "900", "SIP/2001", 0, false), 0);
+	assert_int_equal(queuemember_add(f->st, "901", "SIP/2001", 0, false), 0);
+	assert_int_equal(queuedef_del(f->st, id), 0);
+	assert_int_equal(queuedef_del(f->st, id), ENOENT);
+	query(f, "SELECT group_concat(queuename) FROM queue_members", v, sizeof(v));
+	assert_string_equal(v, "901");
+	s.text[0] = '\0';
+	assert_int_equal(queuedef_apply(f->st, def_collect, &s), 0);
+	assert_string_equal(s.text, "901,Support,{};");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queuelog_rows_have_asterisk_columns, setup,
 						store_fix_teardown),
 		cmocka_unit_test_setup_teardown(test_members_add_pause_del_apply, setup,
+						store_fix_teardown),
+		cmocka_unit_test_setup_teardown(test_queuedefs_add_update_del, setup,
 						store_fix_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,14 +103,14 @@ static void test_open_sets_schema_version_and_tables(void **state)
 
 	store_fix_open(f);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "14");
+	assert_string_equal(v, "15");
 	raw_query(f->db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
 		  " sqlite_master WHERE type IN ('table','index') AND name NOT LIKE"
 		  " 'sqlite_%' ORDER BY name)", v, sizeof(v));
 	assert_string_equal(v, "announcements,api_users,callback_attempts,callback_defs,callback_requests,callback_requests_handled,callback_requests_status,cdr,cdr_calldate,cdr_dst,cdr_linkedid,cdr_src,"
 			    "cdr_uniqueid,kv,numlist,outbox,outbox_call,outbox_next,poll,poll_date,poll_uniqueid,"
 			    "queue_log,queue_log_agent,queue_log_call,queue_log_queue,queue_log_time,queue_members,"
-			    "trunks,users,"
+			    "queues,trunks,users,"
 			    "users_id");
 }
 
@@ -134,7 +134,7 @@ static void test_reopen_keeps_data_without_rerunning_migrations(void **state)
 	raw_query(f->db, "SELECT created FROM users", again, sizeof(again));
 	assert_string_equal(again, created);
 	raw_query(f->db, "PRAGMA user_version", v, sizeof(v));
-	assert_string_equal(v, "14");
+	assert_string_equal(v, "15");
 }
 
 static void test_open_refuses_newer_schema(void **state)
