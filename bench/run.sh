@@ -33,13 +33,14 @@
 #   BENCH_API_AUTH=basic|token tamas_api's API auth (basic)
 #   BENCH_API_WORKERS=N        tamas_api driver threads/connections (32)
 #   BENCH_HTTP_PORT/BENCH_HOOK_PORT  tamasd's REST API / webhook receiver (18080/18081)
-#   BENCH_QUEUE_RATES="10 .."  queue ramp, calls/s ("" skips both queue rate phases)
+#   BENCH_QUEUE_RATES="20 .."  queue ramp, calls/s ("" skips both queue rate phases)
 #   BENCH_QUEUE_STRATEGIES="ringall leastrecent"  one rate phase per strategy
 #   BENCH_QUEUE_AGENTS=50      agents (members SIP/uas/2000...)
 #   BENCH_QUEUE_TALK=MS        how long an agent talks before hanging up (200)
 #   BENCH_QUEUE_WAIT=1000      callers waiting on music on hold ("" skips)
 #   BENCH_QUEUE_WAIT_RATE=N    their join rate, calls/s (100)
 #   BENCH_QUEUE_WAIT_HOLD=S    how long all of them wait together, s (15)
+#   BENCH_QUEUE_QUIET_MAX=S    their longest wait for a quiet box per step (10)
 #   BENCH_BUILD=DIR            where tamasd/tamasctl are (build)
 set -uo pipefail
 
@@ -94,6 +95,9 @@ QUEUE_STRATEGIES=${BENCH_QUEUE_STRATEGIES-"ringall leastrecent"}
 QUEUE_AGENTS=${BENCH_QUEUE_AGENTS:-50}
 QUEUE_TALK=${BENCH_QUEUE_TALK:-200}
 QUEUE_WAIT_RATE=${BENCH_QUEUE_WAIT_RATE:-100}
+# a shorter wait for a quiet box than the other phases': 7 steps x 30 s would
+# double a phase's length on a busy box
+QUEUE_QUIET_MAX=${BENCH_QUEUE_QUIET_MAX:-$((QUIET_MAX < 10 ? QUIET_MAX : 10))}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 HOOK_PORT=${BENCH_HOOK_PORT:-18081}
 API_AUTH=${BENCH_API_AUTH:-basic}
@@ -341,7 +345,7 @@ queue_phase() {  # queue_phase NAME MODE SERVICE QUEUE [queue_load.py options...
 	"$PY" "$REPO/bench/queue_load.py" "$mode" --name "$name" --target "127.0.0.1:$PORT" \
 		--service "$service" --queue "$queue" --pid "$TPID" --uas-pid "${UPID:-0}" \
 		--db "$DIR/tamas.db" --tamasctl "$TAMASCTL" --sock "$SOCK" --uac-port "$UAC_PORT" \
-		--media "$MEDIA" --quiet-max "$QUIET_MAX" --out "$out" "$@" 2> "$DIR/$name.log"
+		--media "$MEDIA" --quiet-max "$QUEUE_QUIET_MAX" --out "$out" "$@" 2> "$DIR/$name.log"
 	rc=$?
 	grep '^\[queue_load' "$DIR/$name.log" | sed 's/^/    /' >&2
 	[ "$rc" = 0 ] || log "queue_load.py exited with status $rc (see $DIR/$name.log)"
