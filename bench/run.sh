@@ -12,6 +12,10 @@
 # Then (issue 6) tamas_api: REST call/originate/act at a ramp of request rates
 # (bench/api_load.py), both legs answered by a SIPp UAS that hangs up after
 # 1 s (bench/uas-hangup.xml), webhooks to a local receiver.
+# Then (issue 7) the queue phases (bench/queue_load.py): calls/s into a queue
+# of 50 agents (one SIPp UAS, bench/uas-agent.xml) with strategy ringall, the
+# same with leastrecent, and 1000 callers waiting on music on hold in a queue
+# nobody answers.
 #
 # Environment (all optional):
 #   BENCH_RATES="100 200 ..."  call-rate ramp, calls/s
@@ -29,13 +33,23 @@
 #   BENCH_API_AUTH=basic|token tamas_api's API auth (basic)
 #   BENCH_API_WORKERS=N        tamas_api driver threads/connections (32)
 #   BENCH_HTTP_PORT/BENCH_HOOK_PORT  tamasd's REST API / webhook receiver (18080/18081)
+#   BENCH_QUEUE_RATES="20 .."  queue ramp, calls/s ("" skips both queue rate phases)
+#   BENCH_QUEUE_STRATEGIES="ringall leastrecent"  one rate phase per strategy
+#   BENCH_QUEUE_AGENTS=50      agents (members SIP/uas/2000...)
+#   BENCH_QUEUE_TALK=MS        how long an agent talks before hanging up (200)
+#   BENCH_QUEUE_WAIT=1000      callers waiting on music on hold ("" skips)
+#   BENCH_QUEUE_WAIT_RATE=N    their join rate, calls/s (100)
+#   BENCH_QUEUE_WAIT_HOLD=S    how long all of them wait together, s (15)
+#   BENCH_QUEUE_QUIET_MAX=S    their longest wait for a quiet box per step (10)
+#   BENCH_BUILD=DIR            where tamasd/tamasctl are (build)
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${BENCH_HARNESS:-$REPO/../shared/bench/asterisk/bench.sh}
 ANCHOR=$(dirname "$HARNESS")/RESULTS.md
-TAMASD=$REPO/build/tamasd
-TAMASCTL=$REPO/build/tamasctl
+BUILD=${BENCH_BUILD:-$REPO/build}
+TAMASD=$BUILD/tamasd
+TAMASCTL=$BUILD/tamasctl
 
 PORT=${BENCH_PORT:-5260}
 UAC_PORT=${BENCH_UAC_PORT:-5261}
@@ -68,6 +82,22 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
 	API_RATES=${BENCH_API_RATES-"20 50 100 200 300 400"}
 fi
+# Queue phases (issue 7): a ramp per strategy into a queue of agents, each
+# step STEP_SECS long; then QUEUE_WAIT callers waiting on music on hold.
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	QUEUE_RATES=${BENCH_QUEUE_RATES-"5 10"}; QUEUE_WAIT=${BENCH_QUEUE_WAIT-"50"}
+	QUEUE_WAIT_HOLD=${BENCH_QUEUE_WAIT_HOLD:-10}
+else
+	QUEUE_RATES=${BENCH_QUEUE_RATES-"20 40 60 80 100 120 140"}; QUEUE_WAIT=${BENCH_QUEUE_WAIT-"1000"}
+	QUEUE_WAIT_HOLD=${BENCH_QUEUE_WAIT_HOLD:-15}
+fi
+QUEUE_STRATEGIES=${BENCH_QUEUE_STRATEGIES-"ringall leastrecent"}
+QUEUE_AGENTS=${BENCH_QUEUE_AGENTS:-50}
+QUEUE_TALK=${BENCH_QUEUE_TALK:-200}
+QUEUE_WAIT_RATE=${BENCH_QUEUE_WAIT_RATE:-100}
+# a shorter wait for a quiet box than the other phases': 7 steps x 30 s would
+# double a phase's length on a busy box
+QUEUE_QUIET_MAX=${BENCH_QUEUE_QUIET_MAX:-$((QUIET_MAX < 10 ? QUIET_MAX : 10))}
 HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 HOOK_PORT=${BENCH_HOOK_PORT:-18081}
 API_AUTH=${BENCH_API_AUTH:-basic}
@@ -80,7 +110,7 @@ die() { log "error: $*"; exit 1; }
 
 [ -x "$HARNESS" ] || [ -f "$HARNESS" ] ||
 	die "harness not found at $HARNESS (expected ../shared/bench/asterisk/bench.sh beside the repo; set BENCH_HARNESS)"
-[ -x "$TAMASD" ] && [ -x "$TAMASCTL" ] || die "build/tamasd or build/tamasctl missing: run make first"
+[ -x "$TAMASD" ] && [ -x "$TAMASCTL" ] || die "$BUILD/tamasd or $BUILD/tamasctl missing: run make first"
 command -v sipp >/dev/null || die "sipp not installed (make deps)"
 
 DIR=${BENCH_OUT:-$(mktemp -d /tmp/tamas-bench.XXXXXX)}
@@ -111,7 +141,7 @@ start_tamasd() {
 	ss -Hlun "sport = :$PORT" 2>/dev/null | grep -q . && die "UDP port $PORT in use (set BENCH_PORT)"
 	echo "--- start $(date +%T)" >> "$TLOG"
 	# BENCH_TAMASD_ARGS: extra -s overrides, e.g. "-s store.synchronous=normal"
-	"$TAMASD" -c "$CONF" ${BENCH_TAMASD_ARGS:-} $PHASE_ARGS >> "$TLOG" 2>&1 &
+	"$TAMASD" -c "${PHASE_CONF:-$CONF}" ${BENCH_TAMASD_ARGS:-} $PHASE_ARGS >> "$TLOG" 2>&1 &
 	TPID=$!
 	local i
 	for i in $(seq 1 100); do
@@ -277,6 +307,66 @@ api_phase() {
 	stop_tamasd
 }
 [ -n "$API_RATES" ] && api_phase
+# 2c. queues (issue 7): a fresh tamasd per phase with three queues added to
+# the config (members SIP/uas/<agent>: the agents are one SIPp UAS on the
+# "uas" trunk, bench/uas-agent.xml) and bench/extensions-bench-queue.lua;
+# bench/queue_load.py drives SIPp and reads the queue_log table.
+QCONF=$DIR/tamas-bench-queue.conf
+{
+	cat "$CONF"
+	echo
+	echo "; queue phases (run.sh): ringinuse=no, no wrap-up; \"wait\" has no members"
+	for q in ringall leastrecent wait; do
+		printf '[queue %s]\nstrategy = %s\ntimeout = 15\nretry = 1\nwrapuptime = 0\nringinuse = no\n' \
+			"$q" "$([ "$q" = wait ] && echo ringall || echo "$q")"
+		[ "$q" = wait ] || for i in $(seq 0 $((QUEUE_AGENTS - 1))); do echo "member$i = SIP/uas/$((2000 + i))"; done
+		echo
+	done
+} > "$QCONF"
+queue_phase() {  # queue_phase NAME MODE SERVICE QUEUE [queue_load.py options...]
+	local name=$1 mode=$2 service=$3 queue=$4 out=$DIR/$1 rc; shift 4
+	if over_budget; then log "time budget spent: skipping $name"; SKIPPED+=("$name"); return 0; fi
+	ss -Hlun "sport = :$UAS_PORT" 2>/dev/null | grep -q . && die "UDP port $UAS_PORT in use (set BENCH_UAS_PORT)"
+	mkdir -p "$out"
+	log "phase $name -> queue $queue ($mode)"
+	PHASE_CONF=$QCONF PHASE_ARGS="-s dialplan.file=$REPO/bench/extensions-bench-queue.lua"
+	start_tamasd
+	PHASE_CONF="" PHASE_ARGS=""
+	if [ "$mode" = rate ]; then
+		# the agents: no -trace_err, each 20 ms ringing tick is a "timeout" there
+		sed "s/@TALK@/$QUEUE_TALK/" "$REPO/bench/uas-agent.xml" > "$out/uas-agent.xml"
+		sipp -sf "$out/uas-agent.xml" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$MEDIA" \
+			-buff_size 8388608 -nostdin -trace_stat -stf "$out/agents.csv" -fd 1 \
+			> "$out/agents.out" 2>&1 &
+		UPID=$!
+		sleep 1
+		kill -0 "$UPID" 2>/dev/null || { cat "$out/agents.out" >&2; UPID=""; die "SIPp agents failed to start"; }
+	fi
+	"$PY" "$REPO/bench/queue_load.py" "$mode" --name "$name" --target "127.0.0.1:$PORT" \
+		--service "$service" --queue "$queue" --pid "$TPID" --uas-pid "${UPID:-0}" \
+		--db "$DIR/tamas.db" --tamasctl "$TAMASCTL" --sock "$SOCK" --uac-port "$UAC_PORT" \
+		--media "$MEDIA" --quiet-max "$QUEUE_QUIET_MAX" --out "$out" "$@" 2> "$DIR/$name.log"
+	rc=$?
+	grep '^\[queue_load' "$DIR/$name.log" | sed 's/^/    /' >&2
+	[ "$rc" = 0 ] || log "queue_load.py exited with status $rc (see $DIR/$name.log)"
+	if [ -n "$UPID" ]; then
+		stop_uas
+		echo "Agents' SIPp over the phase: $(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+			END { if (NR > 1) printf "%s legs ok, %s failed, %s retransmissions", $c["SuccessfulCall(C)"], $c["FailedCall(C)"], $c["Retransmissions(C)"] }' \
+			"$out/agents.csv" 2>/dev/null)." >> "$out/results.md"
+	fi
+	kill -0 "$TPID" 2>/dev/null || { log "tamasd died during $name (see $TLOG)"; DIED+=("$name"); }
+	stop_tamasd
+}
+if [ -n "$QUEUE_RATES" ]; then
+	for s in $QUEUE_STRATEGIES; do
+		case $s in ringall) svc=9001;; leastrecent) svc=9002;; *) die "BENCH_QUEUE_STRATEGIES: ringall or leastrecent, got $s";; esac
+		queue_phase "tamas_queue_$s" rate "$svc" "$s" --strategy "$s" --rates "$QUEUE_RATES" \
+			--secs "$STEP_SECS" --talk "$QUEUE_TALK" --agents "$QUEUE_AGENTS" --scenario "$REPO/bench/uac-queue.xml"
+	done
+fi
+[ -n "$QUEUE_WAIT" ] && queue_phase tamas_queue_wait wait 9003 wait --callers "$QUEUE_WAIT" \
+	--rate "$QUEUE_WAIT_RATE" --plateau "$QUEUE_WAIT_HOLD"
 # 3. the harness alone: UAC -> UAS, nothing in between
 if [ "$DIRECT" = 1 ]; then
 	harness direct "127.0.0.1:$UAS_PORT" --rates "$RATES" --conc "$CONC" --conc-rtp ""
@@ -381,6 +471,30 @@ elif [ -n "$API_BEST" ]; then API_R="$API_BEST/s"
 elif [ -n "$API_STEPS" ]; then API_R="none passed"
 else API_R="n/a"; fi
 
+# queue phases: queue_load.py's summary.env per phase
+# queue_rate_row STRATEGY: one summary row for tamas_queue_STRATEGY
+queue_rate_row() {
+	local f=$DIR/tamas_queue_$1/summary.env r
+	[ -f "$f" ] || return 0
+	(
+		Q_RATE=""; Q_ALLPASS=""; Q_FAIL=""; Q_AGENTS=""; Q_STEPS=""
+		. "$f"
+		if [ -n "$Q_RATE" ] && [ -n "$Q_ALLPASS" ]; then r=">= $Q_RATE cps (every step passed)"
+		elif [ -n "$Q_RATE" ]; then r="$Q_RATE cps"; else r="none passed"; fi
+		echo "| calls/s into a queue of $QUEUE_AGENTS agents, strategy $1, every caller connected | **$r** | - | - | tamas_queue_$1 step ${Q_RATE:-none}$([ -n "$Q_FAIL" ] && echo "; next: $Q_FAIL"): tamasd ${Q_CPU:-?} % CPU = ${Q_MS:-?} ms/call (other procs ${Q_OTHER:-?} %), callers held ${Q_CALLERS:-?} + agent legs ${Q_LEGS:-?} at the peak, RSS peak ${Q_RSS:-?} MiB; ${Q_AGENTS:-?} distinct agents answered over the phase |"
+	)
+}
+queue_wait_row() {
+	local f=$DIR/tamas_queue_wait/summary.env
+	[ -f "$f" ] || return 0
+	(
+		W_PASS=""
+		. "$f"
+		echo "| callers waiting in a queue on music on hold, nobody answering | **$W_ENTERED of $W_N in the queue$([ -n "$W_PASS" ] && echo ", all held" || echo ": FAIL")** | - | - | tamas_queue_wait: $W_HELD callers held at the plateau, ENTERQUEUE $W_ENTERED, ABANDON $W_ABANDON at the end, SIPp $W_OK ok/$W_FAILED failed |"
+		echo "| ... tamasd CPU (% of a core) and RSS per waiting caller | **$W_CPU % ($(awk -v c="$W_CPU" -v n="$W_N" 'BEGIN{printf "%.3f", c / n}') %/caller), $W_KIB KiB/caller** | - | - | plateau of tamas_queue_wait (idle RSS $W_IDLE MiB; $W_CPU_SETUP % while they joined; box UDP sent $W_PKTS/s per caller: the music; other procs $W_OTHER %) |"
+	)
+}
+
 A_CPS=$(anchor 'max call rate, 0 failed calls[^|]*| \*\*[0-9]* cps' | grep -o '[0-9]* cps$')
 A_MS=$(anchor 'CPU per B2BUA call[^|]*| \*\*~[0-9.]* ms' | grep -o '~[0-9.]* ms$')
 A_KIB=$(anchor 'memory per concurrent call[^|]*| \*\*~[0-9]* KiB\*\* (signalling), ~[0-9]* KiB with RTP' | grep -o '~[0-9]* KiB.*')
@@ -431,6 +545,8 @@ SUM=$DIR/summary.md
 	echo "| REST originate requests/s sustained, every call completing (call/originate/act, 1 s calls) | **$API_R** | - | - | tamas_api step ${API_BEST:-none}$([ -n "$API_FAIL" ] && echo "; next: $API_FAIL"); $(or_na "${API_CALLS:-}") calls ANSWERED, tamasd ${API_CPU:-?} % CPU (other procs ${API_OTHER:-?} %), RSS ${API_RSS:-?} MiB; SIPp UAS legs over the phase: ${API_UAS:-n/a}; UDP drops: ${API_DROPS:-n/a} |"
 	echo "| API latency p50 / p99 (max) at that rate, ms | **$(or_na "${API_P50:-}") / $(or_na "${API_P99:-}")** ($(or_na "${API_MAX:-}")) | - | - | tamas_api step ${API_BEST:-none}, auth $API_AUTH, $API_WORKERS keep-alive connections$([ -n "$API_FAIL" ] && echo "; failing step: ${API_FP50:-?} / ${API_FP99:-?}") |"
 	echo "| webhook deliveries/s during that step and its drain (peak in 1 s) | **$(or_na "${API_HOOKS:-}")** ($(or_na "${API_HOOKPEAK:-}")) | - | - | ${API_HOOKN:-?} events (${API_HOOKNAMES:-?}); outbox peak ${API_BACKLOG:-?} rows, empty $(or_na "${API_DRAIN:-}") s after the last request |"
+	for s in $QUEUE_STRATEGIES; do queue_rate_row "$s"; done
+	queue_wait_row
 	echo
 	echo "Per relayed RTP packet = PBX CPU seconds / packets the PBX received. With rtp_echo each call"
 	echo "carries 50 pps UAC->PBX->UAS and 50 pps back, so the PBX receives 100 pps and sends 100 pps"
@@ -445,11 +561,12 @@ SUM=$DIR/summary.md
 	echo "tamasd log: $(grep -v '^--- start' "$TLOG" 2>/dev/null | wc -l) lines at log_level=warn ($TLOG)"
 	echo "Per-phase tables: $DIR/*/results.md; whole run took $(( $(date +%s) - T0 )) s."
 } > "$SUM"
-for p in tamas_ramp "${tp[@]}" "${rp[@]}" "${ep[@]}" "${pp[@]}" tamas_api direct "${dp[@]}"; do
+qp=(); for s in $QUEUE_STRATEGIES; do qp+=("tamas_queue_$s"); done; qp+=(tamas_queue_wait)
+for p in tamas_ramp "${tp[@]}" "${rp[@]}" "${ep[@]}" "${pp[@]}" tamas_api "${qp[@]}" direct "${dp[@]}"; do
 	[ -f "$DIR/$p/results.md" ] || continue
 	echo "== $p: $DIR/$p/results.md"
 	# each table's header only when rows follow; the ramp's verdict only after a ramp
-	awk '/^\| (target|concurrent)/ { h = $0; next }
+	awk '/^\| (target|concurrent|waiting)/ { h = $0; next }
 	     /^\| [0-9]/ { if (h != "") print h; h = ""; print; seen = 1 }
 	     /^\*\*(Max|First)/ && seen { print }' "$DIR/$p/results.md"
 done
