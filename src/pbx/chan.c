@@ -20,7 +20,7 @@ struct chan_var {
 };
 
 struct chan {
-	struct le le_all, le_name, le_id;   /* registry */
+	struct le le_all, le_name, le_id, le_dev;   /* registry */
 	bool registered;
 	const struct chan_tech *tech;
 	void *pvt;
@@ -60,6 +60,7 @@ struct chan {
 static struct {
 	struct list all;
 	struct hash *by_name, *by_id;
+	struct hash *by_dev;           /* by resource, for device states */
 	struct list globals;           /* struct chan_var */
 	chan_cdr_h *cdrh;
 	void *cdr_arg;
@@ -168,6 +169,8 @@ void chan_init(chan_cdr_h *cdrh, void *arg)
 		hash_alloc(&mod.by_name, 256);
 	if (!mod.by_id)
 		hash_alloc(&mod.by_id, 256);
+	if (!mod.by_dev)
+		hash_alloc(&mod.by_dev, 256);
 }
 
 void chan_close(void)
@@ -178,9 +181,11 @@ void chan_close(void)
 		list_unlink(&ch->le_all);
 		hash_unlink(&ch->le_name);
 		hash_unlink(&ch->le_id);
+		hash_unlink(&ch->le_dev);
 		ch->registered = false;
 	}
 	mod.by_name = mem_deref(mod.by_name);
+	mod.by_dev = mem_deref(mod.by_dev);
 	mod.by_id = mem_deref(mod.by_id);
 	list_flush(&mod.globals);
 	mod.cdrh = NULL;
@@ -215,6 +220,7 @@ static void registry_remove(struct chan *ch)
 	list_unlink(&ch->le_all);
 	hash_unlink(&ch->le_name);
 	hash_unlink(&ch->le_id);
+	hash_unlink(&ch->le_dev);
 	ch->registered = false;
 }
 
@@ -353,9 +359,9 @@ int chan_alloc(struct chan **chp, const struct chan_tech *tech, void *pvt,
 
 	if (!chp || !tech || !tech->name || !resource)
 		return EINVAL;
-	if (!mod.by_name || !mod.by_id)
+	if (!mod.by_name || !mod.by_id || !mod.by_dev)
 		chan_init(mod.cdrh, mod.cdr_arg);
-	if (!mod.by_name || !mod.by_id)
+	if (!mod.by_name || !mod.by_id || !mod.by_dev)
 		return ENOMEM;
 	ch = mem_zalloc(sizeof(*ch), chan_destructor);
 	if (!ch)
@@ -376,6 +382,7 @@ int chan_alloc(struct chan **chp, const struct chan_tech *tech, void *pvt,
 	list_append(&mod.all, &ch->le_all, ch);
 	hash_append(mod.by_name, hash_joaat_str(ch->name), &ch->le_name, ch);
 	hash_append(mod.by_id, hash_joaat_str(ch->uniqueid), &ch->le_id, ch);
+	hash_append(mod.by_dev, hash_joaat_ci(resource, strlen(resource)), &ch->le_dev, ch);
 	ch->registered = true;
  out:
 	if (err)
@@ -767,12 +774,26 @@ void chan_set_reachable_h(chan_reachable_h *h, void *arg)
 	mod.reach_arg = arg;
 }
 
-static bool name_is_of(struct chan *ch, void *arg)
+/* A live SIP or PJSIP channel of resource ("1001" for SIP/1001-0000001a):
+ * the device index holds them by resource, so a queue asking for each of
+ * its members does not walk every channel. */
+static bool device_busy(const char *res)
 {
-	const char *prefix = arg;
-	size_t n = strlen(prefix);
+	size_t n = strlen(res);
+	struct le *le = mod.by_dev ? hash_list(mod.by_dev, hash_joaat_ci(res, n))->head
+				   : NULL;
 
-	return !ch->hungup && !strncasecmp(ch->name, prefix, n) && ch->name[n] == '-';
+	for (; le; le = le->next) {
+		const struct chan *ch = le->data;
+		const char *r = strchr(ch->name, '/');
+
+		if (ch->hungup || !r || (strncasecmp(ch->name, "SIP/", 4) &&
+					 strncasecmp(ch->name, "PJSIP/", 6)))
+			continue;
+		if (!strncasecmp(r + 1, res, n) && r[1 + n] == '-')
+			return true;
+	}
+	return false;
 }
 
 /* Asterisk's device states for "TECH/resource": UNAVAILABLE when it is not
@@ -787,14 +808,7 @@ const char *chan_device_state(const char *dev)
 	str_ncpy(tech, dev, (size_t)(slash - dev) + 1);
 	if (mod.reachh && !mod.reachh(tech, slash + 1, mod.reach_arg))
 		return "UNAVAILABLE";
-	{
-		char sip[96], pjsip[96];
-		(void)re_snprintf(sip, sizeof(sip), "SIP/%s", slash + 1);
-		(void)re_snprintf(pjsip, sizeof(pjsip), "PJSIP/%s", slash + 1);
-		if (chan_apply(name_is_of, sip) || chan_apply(name_is_of, pjsip))
-			return "INUSE";
-	}
-	return "NOT_INUSE";
+	return device_busy(slash + 1) ? "INUSE" : "NOT_INUSE";
 }
 
 int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)

@@ -836,11 +836,42 @@ static void test_chan_destroyed_without_hangup_still_posts_cdr(void **state)
 	assert_string_equal(cdr.disposition, "FAILED");
 }
 
+/* ---- device states ---- */
+
+static const struct chan_tech sip_tech = {
+	.name = "SIP", .answer = t_answer, .indicate = t_indicate, .hangup = t_hangup,
+};
+
+static void test_device_state_counts_live_sip_channels_of_the_resource(void **state)
+{
+	struct chan *a = NULL, *b = NULL, *t = new_chan("1001", NULL);
+
+	(void)state;
+	assert_string_equal(chan_device_state("nodevice"), "INVALID");
+	assert_string_equal(chan_device_state("SIP/1001"), "NOT_INUSE");   /* Test/ only */
+	assert_int_equal(chan_alloc(&a, &sip_tech, NULL, "1001", NULL), 0);
+	assert_int_equal(chan_alloc(&b, &sip_tech, NULL, "uas/2000", NULL), 0);
+	assert_string_equal(chan_device_state("SIP/1001"), "INUSE");
+	assert_string_equal(chan_device_state("PJSIP/1001"), "INUSE");
+	assert_string_equal(chan_device_state("SIP/100"), "NOT_INUSE");
+	assert_string_equal(chan_device_state("SIP/10011"), "NOT_INUSE");
+	assert_string_equal(chan_device_state("SIP/uas/2000"), "INUSE");
+	assert_string_equal(chan_device_state("SIP/uas"), "NOT_INUSE");
+	chan_hangup(a, 16);
+	assert_string_equal(chan_device_state("SIP/1001"), "NOT_INUSE");
+	mem_deref(a);
+	assert_string_equal(chan_device_state("SIP/1001"), "NOT_INUSE");
+	mem_deref(b);
+	assert_string_equal(chan_device_state("SIP/uas/2000"), "NOT_INUSE");
+	mem_deref(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_chan_name_has_tech_resource_and_8_hex),
+		T(test_device_state_counts_live_sip_channels_of_the_resource),
 		T(test_chan_uniqueid_is_seconds_dot_counter),
 		T(test_chan_linkedid_inherited_from_parent),
 		T(test_chan_find_by_name_and_uniqueid),
