@@ -182,19 +182,20 @@ static void code_add(struct fside *s, enum fkind kind, const char *code, const s
 	++s->ncodes;
 }
 
-/* Built-ins from Dial's option letters, dynamic ones from DYNAMIC_FEATURES. */
+/* Built-ins from Dial's option letters (not the letters inside an option's
+ * argument, as in b(hdlr^s^1)), dynamic ones from DYNAMIC_FEATURES. */
 static void side_codes(struct fside *s, const char *opts, bool caller)
 {
 	const char *dyn = chan_var_get(s->ch, "DYNAMIC_FEATURES");
 	char buf[256], *save = NULL;
 
-	if (strchr(opts, caller ? 'T' : 't')) {
+	if (app_opt(opts, caller ? 'T' : 't', NULL, 0)) {
 		code_add(s, F_BLIND, fmod.cf->blindxfer, NULL);
 		code_add(s, F_ATXFER, fmod.cf->atxfer, NULL);
 	}
-	if (strchr(opts, caller ? 'H' : 'h'))
+	if (app_opt(opts, caller ? 'H' : 'h', NULL, 0))
 		code_add(s, F_DISCONNECT, fmod.cf->disconnect, NULL);
-	if (strchr(opts, caller ? 'X' : 'x'))
+	if (app_opt(opts, caller ? 'X' : 'x', NULL, 0))
 		code_add(s, F_AUTOMIXMON, fmod.cf->automixmon, NULL);
 	str_ncpy(buf, dyn ? dyn : "", sizeof(buf));
 	for (char *n = strtok_r(buf, "#", &save); n; n = strtok_r(NULL, "#", &save)) {

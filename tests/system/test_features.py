@@ -122,6 +122,24 @@ def test_digits_that_are_no_feature_reach_the_peer(tamas, sipp):
     assert digits_of(cl.a) == "42", digits_of(cl.a)
 
 
+PREDIAL = plan("b(hdlr^s^1)").replace(
+    "\t},\n}", '\t},\n\thdlr = { ["s"] = function(c, e) app["return"]() end },\n}')
+
+
+@pytest.mark.tamas(dialplan=PREDIAL)
+def test_option_arguments_turn_on_no_feature(tamas, sipp):
+    """The h of b(hdlr^s^1)'s argument is no h option: * reaches A."""
+    cl = Call(tamas, sipp, hold_ms=3000)
+    try:
+        cl.b_presses("*")
+        cl.a.listen(1.0)
+        cl.caller.wait()
+        cl.callee.wait()
+    finally:
+        cl.close()
+    assert digits_of(cl.a) == "*", digits_of(cl.a)
+
+
 @pytest.mark.tamas(dialplan=plan("h"))
 def test_disconnect_code_hangs_up_the_callee(tamas, sipp):
     cl = Call(tamas, sipp, hold_ms=8000, a_scenario="uac_call_wait_bye")
