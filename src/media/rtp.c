@@ -32,6 +32,7 @@ struct rtppool {
 	struct sa laddr;
 	uint16_t min, max, next;
 	unsigned nports, in_use;
+	uint64_t walked_at;      /* jiffies of the last walk that found nothing */
 };
 
 struct rtpep {
@@ -115,11 +116,17 @@ int rtppool_alloc(struct rtppool **poolp, const struct sa *laddr,
 	return 0;
 }
 
-/* Binds the next free even/odd pair; skips ports other programs hold. */
+/* Binds the next free even/odd pair; skips ports other programs hold. A
+ * full pool answers at once: walking the whole range (a socket and a bind
+ * per port) on every call made an overloaded daemon slower still; ports
+ * other programs may have let go are looked for again after a second. */
 static int pool_bind_pair(struct rtppool *pool)
 {
 	unsigned tries = (pool->max - pool->min) / 2 + 1;
 
+	if (pool->nports >= rtppool_capacity(pool) ||
+	    (pool->walked_at && tmr_jiffies() - pool->walked_at < 1000))
+		return EADDRINUSE;
 	while (tries--) {
 		struct rtpport *p;
 		struct portref *r;
@@ -159,8 +166,10 @@ static int pool_bind_pair(struct rtppool *pool)
 		}
 		list_append(&pool->free, &p->le, p);
 		++pool->nports;
+		pool->walked_at = 0;
 		return 0;
 	}
+	pool->walked_at = tmr_jiffies() ? tmr_jiffies() : 1;
 	return EADDRINUSE;
 }
 

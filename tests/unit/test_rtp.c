@@ -193,12 +193,35 @@ static int teardown(void **state)
 	return 0;
 }
 
+static void test_rtp_full_pool_refuses_then_reuses_a_released_pair(void **state)
+{
+	struct rtppool *pool = pool_new();
+	struct rtpep *ep[10] = { 0 }, *extra = NULL;
+	unsigned n = 0;
+
+	(void)state;
+	while (n < 10 && !rtpep_alloc(&ep[n], pool))
+		n++;
+	assert_true(n >= 8);                     /* another program may hold a pair */
+	assert_int_equal(rtpep_alloc(&extra, pool), EADDRINUSE);
+	assert_int_equal(rtpep_alloc(&extra, pool), EADDRINUSE);   /* and again, at once */
+	assert_int_equal(rtppool_in_use(pool), n);
+	ep[0] = mem_deref(ep[0]);
+	assert_int_equal(rtpep_alloc(&extra, pool), 0);             /* the released pair */
+	assert_int_equal(rtppool_in_use(pool), n);
+	mem_deref(extra);
+	for (unsigned i = 1; i < n; i++)
+		mem_deref(ep[i]);
+	mem_deref(pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rtp_relays_both_ways_and_latches),
 		cmocka_unit_test(test_rtp_reused_port_drops_the_previous_remote),
 		cmocka_unit_test(test_rtp_unlinked_endpoint_drops),
+		cmocka_unit_test(test_rtp_full_pool_refuses_then_reuses_a_released_pair),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
