@@ -913,12 +913,12 @@ static void attempt_cdr(struct callbacks *cb, struct attempt *a, const struct cd
 	mem_deref(a);
 }
 
-static struct attempt *attempt_find(struct callbacks *cb, const char *call_id,
-				    const char *req)
+/* The attempt under way by its call id (by_call) or by its request's id. */
+static struct attempt *attempt_find(struct callbacks *cb, const char *key, bool by_call)
 {
 	for (struct le *le = list_head(&cb->attempts); le; le = le->next) {
 		struct attempt *x = le->data;
-		if (call_id ? !strcmp(x->call_id, call_id) : !strcmp(x->req, req))
+		if (!strcmp(by_call ? x->call_id : x->req, key))
 			return x;
 	}
 	return NULL;
@@ -935,7 +935,7 @@ struct handled {
 static int handled_h(const struct cbreq_rec *r, void *arg)
 {
 	struct handled *hd = arg;
-	struct attempt *a = attempt_find(hd->cb, NULL, r->id);
+	struct attempt *a = attempt_find(hd->cb, r->id, false);
 
 	if (hd->n < ARRAY_SIZE(hd->req)) {
 		str_ncpy(hd->req[hd->n].id, r->id, sizeof(hd->req[hd->n].id));
@@ -998,7 +998,7 @@ void callback_cdr(struct callbacks *cb, const struct cdr_rec *rec)
 
 	if (!cb || !rec)
 		return;
-	a = str_isset(rec->originated_call_id) ? attempt_find(cb, rec->originated_call_id, NULL)
+	a = str_isset(rec->originated_call_id) ? attempt_find(cb, rec->originated_call_id, true)
 					       : NULL;
 	if (a)
 		attempt_cdr(cb, a, rec);

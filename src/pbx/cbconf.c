@@ -114,7 +114,9 @@ static int prompt_check(const char *key, const char *v, char *why, size_t whysz)
 		return EINVAL;
 	}
 	if (!strncasecmp(v, "tts:", 4)) {
-		if (strspn(v + 4, " \t") == strlen(v + 4)) {
+		const char *text = strchr(v, ':') + 1;
+
+		if (!text[strspn(text, " \t")]) {
 			snprintf(why, whysz, "%s: tts: needs a text to speak", key);
 			return EINVAL;
 		}
