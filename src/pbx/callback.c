@@ -743,18 +743,23 @@ static void attempt_failed(struct callbacks *cb, const char *req, const char *ca
 			call_id, agent, outcome);
 }
 
-static bool ext_idle(const char *ext)
+/* Registered, on no call, and free for grace_s: Alovoip's minimum wait is
+ * a grace period after the agent becomes free, so that he can call the
+ * customer back himself first. */
+static bool ext_idle(const char *ext, uint32_t grace_s)
 {
 	char dev[TARGET_SZ + 8];
 
 	(void)re_snprintf(dev, sizeof(dev), "SIP/%s", ext);
-	return !strcmp(chan_device_state(dev), "NOT_INUSE");
+	return !strcmp(chan_device_state(dev), "NOT_INUSE") &&
+	       chan_device_idle_s(dev) >= grace_s;
 }
 
 struct agent_find {
 	const char *queue;
 	char *ext;
 	size_t sz;
+	uint32_t grace_s;
 };
 
 /* A member who can take a call now: logged in (a member), not paused, not
@@ -767,23 +772,24 @@ static int agent_h(const struct queue_info *qi, const struct queue_member_info *
 
 	if (strcmp(qi->name, f->queue) || mi->paused || mi->in_call || mi->ringing ||
 	    mi->wrapup || !res || strncmp(mi->iface, "SIP/", 4) || !digits_only(res + 1) ||
-	    strlen(res + 1) >= f->sz || !ext_idle(res + 1))
+	    strlen(res + 1) >= f->sz || !ext_idle(res + 1, f->grace_s))
 		return 0;
 	str_ncpy(f->ext, res + 1, f->sz);
 	return 1;                    /* found: stop */
 }
 
-/* The first target of the list free now, as the extension to call. */
-static bool free_target(const char *targets, char *ext, size_t sz)
+/* The first target of the list free now (for grace_s), as the extension
+ * to call. */
+static bool free_target(const char *targets, uint32_t grace_s, char *ext, size_t sz)
 {
 	char buf[TARGETS_SZ], *save = NULL;
 
 	str_ncpy(buf, targets, sizeof(buf));
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		struct agent_find f = { t + 6, ext, sz };
+		struct agent_find f = { t + 6, ext, sz, grace_s };
 
 		if (strncmp(t, "queue:", 6)) {
-			if (strlen(t) < sz && ext_idle(t)) {
+			if (strlen(t) < sz && ext_idle(t, grace_s)) {
 				str_ncpy(ext, t, sz);
 				return true;
 			}
@@ -805,7 +811,7 @@ static void try_request(struct callbacks *cb, const struct due_row *r)
 
 	if (!d || !d->active || !d->auto_call)
 		return;                  /* waits for an operator */
-	if (!free_target(r->target, ext, sizeof(ext)))
+	if (!free_target(r->target, d->min_wait_s, ext, sizeof(ext)))
 		return;                  /* every target busy or away: later */
 	rq.caller = ext;
 	rq.callee = r->number;

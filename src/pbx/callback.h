@@ -44,7 +44,9 @@ struct callback_conf {
 	const char *error;       /* destination otherwise; NULL: hangup */
 	bool active, auto_call;
 	uint32_t retries;        /* automatic attempts before failed (>= 1) */
-	uint32_t min_wait_s;     /* registration to the first automatic attempt */
+	uint32_t min_wait_s;     /* grace: from registration to the first automatic
+				  * attempt, and a target's phone must have been
+				  * free that long (the agent may call back himself) */
 	uint32_t retry_wait_s;   /* between automatic attempts */
 	const char *prompt[CB_PROMPT_COUNT];
 };

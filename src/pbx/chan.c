@@ -61,6 +61,7 @@ static struct {
 	struct list all;
 	struct hash *by_name, *by_id;
 	struct hash *by_dev;           /* by resource, for device states */
+	struct hash *dev_end;          /* struct devend: when each resource was last busy */
 	struct list globals;           /* struct chan_var */
 	chan_cdr_h *cdrh;
 	void *cdr_arg;
@@ -171,6 +172,8 @@ void chan_init(chan_cdr_h *cdrh, void *arg)
 		hash_alloc(&mod.by_id, 256);
 	if (!mod.by_dev)
 		hash_alloc(&mod.by_dev, 256);
+	if (!mod.dev_end)
+		hash_alloc(&mod.dev_end, 256);
 }
 
 void chan_close(void)
@@ -186,6 +189,8 @@ void chan_close(void)
 	}
 	mod.by_name = mem_deref(mod.by_name);
 	mod.by_dev = mem_deref(mod.by_dev);
+	hash_flush(mod.dev_end);
+	mod.dev_end = mem_deref(mod.dev_end);
 	mod.by_id = mem_deref(mod.by_id);
 	list_flush(&mod.globals);
 	mod.cdrh = NULL;
@@ -774,6 +779,51 @@ void chan_set_reachable_h(chan_reachable_h *h, void *arg)
 	mod.reach_arg = arg;
 }
 
+/* When a resource's last channel ended; one per phone or trunk seen. */
+struct devend {
+	struct le le;
+	char res[64];
+	uint64_t end_us;
+};
+
+static bool devend_cmp(struct le *le, void *arg)
+{
+	const struct devend *d = le->data;
+
+	return !strcasecmp(d->res, arg);
+}
+
+static struct devend *devend_find(const char *res)
+{
+	struct le *le = mod.dev_end ? hash_lookup(mod.dev_end,
+						  hash_joaat_ci(res, strlen(res)),
+						  devend_cmp, (void *)res) : NULL;
+
+	return le ? le->data : NULL;
+}
+
+/* A SIP/PJSIP channel ended: its resource was busy until now. */
+static void devend_note(const struct chan *ch)
+{
+	const char *r = strchr(ch->name, '/'), *dash = strrchr(ch->name, '-');
+	char res[64];
+	struct devend *d;
+
+	if (!mod.dev_end || !r || !dash || dash <= r + 1 || (size_t)(dash - r) > sizeof(res) ||
+	    (strncasecmp(ch->name, "SIP/", 4) && strncasecmp(ch->name, "PJSIP/", 6)))
+		return;
+	str_ncpy(res, r + 1, (size_t)(dash - r));
+	d = devend_find(res);
+	if (!d) {
+		d = mem_zalloc(sizeof(*d), NULL);
+		if (!d)
+			return;
+		str_ncpy(d->res, res, sizeof(d->res));
+		hash_append(mod.dev_end, hash_joaat_ci(res, strlen(res)), &d->le, d);
+	}
+	d->end_us = ch->end_us;
+}
+
 /* A live SIP or PJSIP channel of resource ("1001" for SIP/1001-0000001a):
  * the device index holds them by resource, so a queue asking for each of
  * its members does not walk every channel. */
@@ -809,6 +859,22 @@ const char *chan_device_state(const char *dev)
 	if (mod.reachh && !mod.reachh(tech, slash + 1, mod.reach_arg))
 		return "UNAVAILABLE";
 	return device_busy(slash + 1) ? "INUSE" : "NOT_INUSE";
+}
+
+uint32_t chan_device_idle_s(const char *dev)
+{
+	const char *slash = dev ? strchr(dev, '/') : NULL;
+	const struct devend *d;
+	uint64_t now = now_us();
+
+	if (!slash)
+		return UINT32_MAX;
+	if (device_busy(slash + 1))
+		return 0;
+	d = devend_find(slash + 1);
+	if (!d)
+		return UINT32_MAX;
+	return now > d->end_us ? (uint32_t)((now - d->end_us) / 1000000u) : 0;
 }
 
 int chan_expr_read(struct chan *ch, const char *expr, char *buf, size_t sz)
@@ -1438,6 +1504,7 @@ static void do_hangup(struct chan *ch, int cause, bool tell_tech)
 	else if (!ch->cause)
 		ch->cause = CAUSE_NORMAL_CLEARING;
 	ch->end_us = now_us();
+	devend_note(ch);
 	/* Disconnect media while both techs still hold their legs. */
 	chan_unbridge(ch);
 	ch->gen = mem_deref(ch->gen);

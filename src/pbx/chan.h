@@ -238,6 +238,10 @@ void chan_set_reachable_h(chan_reachable_h *h, void *arg);
 /* The DEVICE_STATE of "TECH/resource": UNAVAILABLE, INUSE, NOT_INUSE or
  * INVALID (no tech). */
 const char *chan_device_state(const char *dev);
+/* Seconds since the last SIP/PJSIP channel of dev's resource ended (0 while
+ * one is live, UINT32_MAX when none has since the start): how long a phone
+ * has been free, for grace periods (the callback module's min_wait). */
+uint32_t chan_device_idle_s(const char *dev);
 
 /* Dialplan globals ([globals], GLOBAL()); value NULL unsets. */
 int chan_global_set(const char *name, const char *value);

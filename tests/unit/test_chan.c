@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <re.h>
 #include "pbx/app.h"
@@ -853,12 +854,18 @@ static void test_device_state_counts_live_sip_channels_of_the_resource(void **st
 	assert_int_equal(chan_alloc(&b, &sip_tech, NULL, "uas/2000", NULL), 0);
 	assert_string_equal(chan_device_state("SIP/1001"), "INUSE");
 	assert_string_equal(chan_device_state("PJSIP/1001"), "INUSE");
+	assert_int_equal(chan_device_idle_s("SIP/1001"), 0);          /* busy now */
+	assert_int_equal(chan_device_idle_s("SIP/1009"), UINT32_MAX); /* never seen */
 	assert_string_equal(chan_device_state("SIP/100"), "NOT_INUSE");
 	assert_string_equal(chan_device_state("SIP/10011"), "NOT_INUSE");
 	assert_string_equal(chan_device_state("SIP/uas/2000"), "INUSE");
 	assert_string_equal(chan_device_state("SIP/uas"), "NOT_INUSE");
 	chan_hangup(a, 16);
 	assert_string_equal(chan_device_state("SIP/1001"), "NOT_INUSE");
+	assert_int_equal(chan_device_idle_s("SIP/1001"), 0);          /* free since now */
+	usleep(1100000);
+	assert_true(chan_device_idle_s("SIP/1001") >= 1);
+	assert_true(chan_device_idle_s("SIP/1001") < UINT32_MAX);
 	mem_deref(a);
 	assert_string_equal(chan_device_state("SIP/1001"), "NOT_INUSE");
 	mem_deref(b);
