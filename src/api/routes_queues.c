@@ -22,46 +22,6 @@
 	"over the API"
 #define BATCH_MAX 1000
 
-/* --- reading fields without a reply (batch items fail one by one) ---------- */
-
-/* obj.name as text (a string, or an integer as decimal). 0; ENOENT when
- * absent, null or ""; EINVAL with why filled for another type or length. */
-static int field_str(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
-		     size_t whysz)
-{
-	const json_t *v = json_object_get(obj, name);
-
-	buf[0] = '\0';
-	if (!v || json_is_null(v))
-		return ENOENT;
-	if (json_is_integer(v)) {
-		(void)re_snprintf(buf, sz, "%lld", (long long)json_integer_value(v));
-	}
-	else if (json_is_string(v)) {
-		if (json_string_length(v) >= sz) {
-			(void)re_snprintf(why, whysz, "Field '%s': longer than %zu characters",
-					  name, sz - 1);
-			return EINVAL;
-		}
-		str_ncpy(buf, json_string_value(v), sz);
-	}
-	else {
-		(void)re_snprintf(why, whysz, "Field '%s': expected a string", name);
-		return EINVAL;
-	}
-	return buf[0] ? 0 : ENOENT;
-}
-
-static int field_req(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
-		     size_t whysz)
-{
-	int err = field_str(obj, name, buf, sz, why, whysz);
-
-	if (err == ENOENT)
-		(void)re_snprintf(why, whysz, "Field '%s':value is missing", name);
-	return err;
-}
-
 /* An extension ("2001" → "SIP/2001") or an interface ("PJSIP/2001"). */
 static int iface_of(const char *name, const char *v, char *iface, size_t sz, char *why,
 		    size_t whysz)
@@ -116,8 +76,8 @@ static int agent_do(enum agent_op op, const json_t *item, const char *user, char
 	const char *who;
 	int err;
 
-	err = field_req(item, "queue", queue, sizeof(queue), why, whysz);
-	err = err ? err : field_req(item, "agent", agent, sizeof(agent), why, whysz);
+	err = apiform_obj_required(item, "queue", queue, sizeof(queue), why, whysz);
+	err = err ? err : apiform_obj_required(item, "agent", agent, sizeof(agent), why, whysz);
 	if (err)
 		return err;
 	err = iface_of("agent", agent, aif, sizeof(aif), why, whysz);
@@ -126,7 +86,7 @@ static int agent_do(enum agent_op op, const json_t *item, const char *user, char
 	str_ncpy(iface, aif, sizeof(iface));
 	reason[0] = '\0';
 	if (op == OP_ADD) {
-		err = field_req(item, "source", source, sizeof(source), why, whysz);
+		err = apiform_obj_required(item, "source", source, sizeof(source), why, whysz);
 		err = err ? err : iface_of("source", source, iface, sizeof(iface), why, whysz);
 		if (err)
 			return err;
@@ -136,7 +96,7 @@ static int agent_do(enum agent_op op, const json_t *item, const char *user, char
 					  "'source' (%s)", iface);
 			return EINVAL;
 		}
-		err = field_str(item, "penalty", pen, sizeof(pen), why, whysz);
+		err = apiform_obj_text(item, "penalty", pen, sizeof(pen), why, whysz);
 		if (err == EINVAL)
 			return err;
 		if (!err) {
@@ -149,7 +109,7 @@ static int agent_do(enum agent_op op, const json_t *item, const char *user, char
 		}
 	}
 	else if (op == OP_PAUSE) {
-		err = field_str(item, "reason", reason, sizeof(reason), why, whysz);
+		err = apiform_obj_text(item, "reason", reason, sizeof(reason), why, whysz);
 		if (err == EINVAL)
 			return err;
 	}
@@ -287,15 +247,15 @@ static void batch_h(const struct http_req *req, struct http_reply *rep, enum age
 			return;
 		}
 		/* Simotel echoes the agent as "agents" in batch-add (spec §2.5). */
-		(void)field_str(item, "agent", v, sizeof(v), scratch, sizeof(scratch));
+		(void)apiform_obj_text(item, "agent", v, sizeof(v), scratch, sizeof(scratch));
 		(void)json_object_set_new(o, op == OP_ADD ? "agents" : "agent", json_string(v));
 		if (op == OP_ADD) {
-			(void)field_str(item, "source", v, sizeof(v), scratch, sizeof(scratch));
+			(void)apiform_obj_text(item, "source", v, sizeof(v), scratch, sizeof(scratch));
 			(void)json_object_set_new(o, "source", json_string(v));
-			(void)field_str(item, "penalty", v, sizeof(v), scratch, sizeof(scratch));
+			(void)apiform_obj_text(item, "penalty", v, sizeof(v), scratch, sizeof(scratch));
 			(void)json_object_set_new(o, "penalty", json_string(v));
 		}
-		(void)field_str(item, "queue", v, sizeof(v), scratch, sizeof(scratch));
+		(void)apiform_obj_text(item, "queue", v, sizeof(v), scratch, sizeof(scratch));
 		(void)json_object_set_new(o, "queue", json_string(v));
 		(void)json_object_set_new(o, "message", json_string(err ? why : op_ok[op]));
 		(void)json_object_set_new(o, "ok", json_integer(err ? 0 : 1));
@@ -421,7 +381,7 @@ static int attrs_read(const json_t *body, json_t *attrs, char *why, size_t whysz
 	int err;
 
 	for (size_t i = 0; i < ARRAY_SIZE(qfields); i++) {
-		err = field_str(body, qfields[i].name, v, sizeof(v), why, whysz);
+		err = apiform_obj_text(body, qfields[i].name, v, sizeof(v), why, whysz);
 		if (err == ENOENT)
 			continue;
 		if (err || qfield_check(&qfields[i], v, why, whysz))
@@ -482,9 +442,10 @@ static void queue_add_h(const struct http_req *req, struct http_reply *rep, void
 	char *text = NULL;
 	int err;
 
-	err = field_req(req->body, "number", number, sizeof(number), why, sizeof(why));
+	err = apiform_obj_required(req->body, "number", number, sizeof(number), why, sizeof(why));
 	err = err ? err : number_check(number, why, sizeof(why));
-	err = err ? err : field_req(req->body, "name", name, sizeof(name), why, sizeof(why));
+	err = err ? err : apiform_obj_required(req->body, "name", name, sizeof(name), why,
+					       sizeof(why));
 	if (!err) {
 		attrs = json_object();
 		err = attrs ? attrs_read(req->body, attrs, why, sizeof(why)) : ENOMEM;
@@ -573,7 +534,7 @@ static void queue_update_h(const struct http_req *req, struct http_reply *rep, v
 
 	if (qdef_read(req, rep, rq, id, sizeof(id), &c))
 		return;
-	err = field_str(req->body, "number", number, sizeof(number), why, sizeof(why));
+	err = apiform_obj_text(req->body, "number", number, sizeof(number), why, sizeof(why));
 	if (!err && strcasecmp(number, c.number)) {
 		(void)re_snprintf(why, sizeof(why), "Field 'number': a queue's number cannot be "
 				  "changed (it is %s)", c.number);
@@ -582,7 +543,7 @@ static void queue_update_h(const struct http_req *req, struct http_reply *rep, v
 	if (err == ENOENT)
 		err = 0;
 	if (!err) {
-		err = field_str(req->body, "name", name, sizeof(name), why, sizeof(why));
+		err = apiform_obj_text(req->body, "name", name, sizeof(name), why, sizeof(why));
 		if (err == ENOENT) {
 			str_ncpy(name, c.name, sizeof(name));
 			err = 0;
