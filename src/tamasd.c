@@ -28,6 +28,7 @@
 #include "api/routes_pbx.h"
 #include "api/routes_poll.h"
 #include "api/routes_qdef.h"
+#include "api/routes_qreport.h"
 #include "api/routes_queues.h"
 #include "api/routes_reports.h"
 #include "api/routes_trunks.h"
@@ -94,6 +95,7 @@ struct tamas {
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	struct routes_queues routes_queues;
 	struct routes_qdef routes_qdef;
+	struct routes_qreport routes_qreport;
 	struct routes_callback routes_callback;
 	struct routes_cbdef routes_cbdef;
 	struct routes_mgmt *routes_mgmt;
@@ -1109,6 +1111,9 @@ static int http_setup(struct tamas *t)
 	t->routes_qdef.store = t->store;
 	if (!err)
 		err = routes_qdef_register(t->http, &t->routes_qdef);
+	t->routes_qreport.store = t->store;
+	if (!err)
+		err = routes_qreport_register(t->http, &t->routes_qreport);
 	t->routes_callback.store = t->store;
 	t->routes_callback.callbacks = t->callbacks;
 	if (!err)
