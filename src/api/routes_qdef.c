@@ -362,19 +362,12 @@ int routes_qdef_load(struct store *st)
 
 int routes_qdef_register(struct http *h, struct routes_qdef *rd)
 {
-	static const struct {
-		const char *path;
-		http_route_h *h;
-	} routes[] = {
-		{ "pbx/queues/add", queue_add_h },
-		{ "pbx/queues/update", queue_update_h },
-		{ "pbx/queues/remove", queue_remove_h },
-	};
-	int err = 0;
+	int err;
 
 	if (!h || !rd || !rd->store)
 		return EINVAL;
-	for (size_t i = 0; !err && i < ARRAY_SIZE(routes); i++)
-		err = http_route_add(h, "POST", routes[i].path, NULL, routes[i].h, rd);
+	err = http_route_add(h, "POST", "pbx/queues/add", NULL, queue_add_h, rd);
+	err = err ? err : http_route_add(h, "POST", "pbx/queues/update", NULL, queue_update_h, rd);
+	err = err ? err : http_route_add(h, "POST", "pbx/queues/remove", NULL, queue_remove_h, rd);
 	return err;
 }

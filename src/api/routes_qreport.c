@@ -510,21 +510,18 @@ static void agent_report_h(const struct http_req *req, struct http_reply *rep, v
 
 int routes_qreport_register(struct http *h, struct routes_qreport *rr)
 {
-	static const struct {
-		const char *path;
-		http_route_h *h;
-	} routes[] = {
-		{ "reports/queue/search", queue_report_h },
-		{ "reports/queue/ordered/id", queue_ordered_h },
-		{ "reports/queue_details/search", details_report_h },
-		{ "reports/queue_details/ordered/id", details_ordered_h },
-		{ "reports/agent/search", agent_report_h },
-	};
-	int err = 0;
+	int err;
 
 	if (!h || !rr || !rr->store)
 		return EINVAL;
-	for (size_t i = 0; !err && i < ARRAY_SIZE(routes); i++)
-		err = http_route_add(h, "POST", routes[i].path, NULL, routes[i].h, rr);
+	err = http_route_add(h, "POST", "reports/queue/search", NULL, queue_report_h, rr);
+	err = err ? err : http_route_add(h, "POST", "reports/queue/ordered/id", NULL,
+					 queue_ordered_h, rr);
+	err = err ? err : http_route_add(h, "POST", "reports/queue_details/search", NULL,
+					 details_report_h, rr);
+	err = err ? err : http_route_add(h, "POST", "reports/queue_details/ordered/id", NULL,
+					 details_ordered_h, rr);
+	err = err ? err : http_route_add(h, "POST", "reports/agent/search", NULL,
+					 agent_report_h, rr);
 	return err;
 }
