@@ -3,9 +3,9 @@
  *                                     and run by pbx/queue; tamas.conf queues
  *                                     are refused by name
  * and the loading of those stored queues at start. Queue settings only:
- * not for members, the queue list or reports (api/routes_queues), nor for
- * the queues of tamas.conf (tamasd reads those). Each route's permission
- * is its path. */
+ * not for members or the queue list (api/routes_queues), reports
+ * (api/routes_qreport), nor the queues of tamas.conf (tamasd reads
+ * those). Each route's permission is its path. */
 #ifndef TAMAS_API_ROUTES_QDEF_H
 #define TAMAS_API_ROUTES_QDEF_H
 
