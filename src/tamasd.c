@@ -27,6 +27,8 @@
 #include "api/routes_mgmt.h"
 #include "api/routes_pbx.h"
 #include "api/routes_poll.h"
+#include "api/routes_qdef.h"
+#include "api/routes_qreport.h"
 #include "api/routes_queues.h"
 #include "api/routes_reports.h"
 #include "api/routes_trunks.h"
@@ -92,6 +94,8 @@ struct tamas {
 	struct routes_reports routes_reports;
 	struct routes_poll routes_poll;   /* also the Poll app's result hook */
 	struct routes_queues routes_queues;
+	struct routes_qdef routes_qdef;
+	struct routes_qreport routes_qreport;
 	struct routes_callback routes_callback;
 	struct routes_cbdef routes_cbdef;
 	struct routes_mgmt *routes_mgmt;
@@ -994,7 +998,7 @@ static int queues_setup(struct tamas *t)
 	if (err)
 		return err;
 	/* Queues added over the API, before their stored members. */
-	err = routes_queues_load(t->store);
+	err = routes_qdef_load(t->store);
 	if (err) {
 		(void)re_snprintf(t->err, sizeof(t->err), "queue: cannot read stored queues: %m",
 				  err);
@@ -1104,6 +1108,12 @@ static int http_setup(struct tamas *t)
 	t->routes_queues.store = t->store;
 	if (!err)
 		err = routes_queues_register(t->http, &t->routes_queues);
+	t->routes_qdef.store = t->store;
+	if (!err)
+		err = routes_qdef_register(t->http, &t->routes_qdef);
+	t->routes_qreport.store = t->store;
+	if (!err)
+		err = routes_qreport_register(t->http, &t->routes_qreport);
 	t->routes_callback.store = t->store;
 	t->routes_callback.callbacks = t->callbacks;
 	if (!err)

@@ -33,6 +33,42 @@ int apiform_key(const struct http_req *req, struct http_reply *rep, const char *
 	return r;
 }
 
+int apiform_obj_text(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
+		     size_t whysz)
+{
+	const json_t *v = json_object_get(obj, name);
+
+	buf[0] = '\0';
+	if (!v || json_is_null(v))
+		return ENOENT;
+	if (json_is_integer(v)) {
+		(void)re_snprintf(buf, sz, "%lld", (long long)json_integer_value(v));
+	}
+	else if (json_is_string(v)) {
+		if (json_string_length(v) >= sz) {
+			(void)re_snprintf(why, whysz, "Field '%s': longer than %zu characters",
+					  name, sz - 1);
+			return EINVAL;
+		}
+		str_ncpy(buf, json_string_value(v), sz);
+	}
+	else {
+		(void)re_snprintf(why, whysz, "Field '%s': expected a string", name);
+		return EINVAL;
+	}
+	return buf[0] ? 0 : ENOENT;
+}
+
+int apiform_obj_required(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
+			 size_t whysz)
+{
+	int err = apiform_obj_text(obj, name, buf, sz, why, whysz);
+
+	if (err == ENOENT)
+		(void)re_snprintf(why, whysz, "Field '%s':value is missing", name);
+	return err;
+}
+
 bool apiform_charset_ok(const char *s, size_t max, const char *set)
 {
 	size_t n = strlen(s);

@@ -1,7 +1,8 @@
 /* apiform: reading Simotel's flat request objects (spec §1.7): optional
  * text fields where "" clears a value, yes/no flags, digit strings and
  * choices, kept as a JSON object of strings; `_id` with its `id_` alias.
- * Each reader fills the reply itself when it refuses, naming the field.
+ * Each reader fills the reply itself when it refuses, naming the field;
+ * the apiform_obj_* readers fill a why buffer instead.
  * Not for routing or the envelope (api/http). */
 #ifndef TAMAS_API_APIFORM_H
 #define TAMAS_API_APIFORM_H
@@ -35,6 +36,16 @@ int apiform_text(const struct http_req *req, struct http_reply *rep, const char 
  * as "Field 'name':value is missing". */
 int apiform_key(const struct http_req *req, struct http_reply *rep, const char *name,
 		char *buf, size_t sz, bool required);
+/* obj.name as text (a string, or an integer as decimal), without a reply:
+ * for the items of a batch, which fail one by one, and for checks shared
+ * with loading from the store. 0; ENOENT when absent, null or ""; EINVAL
+ * with why filled ("Field 'name': ...") for another type or length. */
+int apiform_obj_text(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
+		     size_t whysz);
+/* apiform_obj_text for a required field: ENOENT also fills why
+ * ("Field 'name':value is missing"). */
+int apiform_obj_required(const json_t *obj, const char *name, char *buf, size_t sz, char *why,
+			 size_t whysz);
 /* Whether s is 1..max bytes, all from set. */
 bool apiform_charset_ok(const char *s, size_t max, const char *set);
 /* Reads each of fields present in the request into attrs (as strings).
