@@ -861,6 +861,22 @@ const char *chan_device_state(const char *dev)
 	return device_busy(slash + 1) ? "INUSE" : "NOT_INUSE";
 }
 
+void chan_routine_complete(const struct chan *ch, const char *arg, char *out, size_t sz)
+{
+	const char *paren = strchr(arg, '(');
+	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
+	unsigned seps = 0;
+
+	for (size_t i = 0; i < head; i++)
+		seps += arg[i] == '^' || arg[i] == ',';
+	if (seps >= 2)
+		str_ncpy(out, arg, sz);
+	else if (seps == 1)
+		(void)re_snprintf(out, sz, "%s^%s", chan_context(ch), arg);
+	else
+		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(ch), chan_exten(ch), arg);
+}
+
 uint32_t chan_device_idle_s(const char *dev)
 {
 	const char *slash = dev ? strchr(dev, '/') : NULL;

@@ -238,6 +238,10 @@ void chan_set_reachable_h(chan_reachable_h *h, void *arg);
 /* The DEVICE_STATE of "TECH/resource": UNAVAILABLE, INUSE, NOT_INUSE or
  * INVALID (no tech). */
 const char *chan_device_state(const char *dev);
+/* A routine argument of Dial/Queue options (B, b, U): "pri", "exten^pri" or
+ * "ctx^exten^pri" (',' or '^', "(args)" kept) with the missing parts taken
+ * from ch's current place (asterisk-semantics.md §4.1). */
+void chan_routine_complete(const struct chan *ch, const char *arg, char *out, size_t sz);
 /* Seconds since the last SIP/PJSIP channel of dev's resource ended (0 while
  * one is live, UINT32_MAX when none has since the start): how long a phone
  * has been free, for grace periods (the callback module's min_wait). */

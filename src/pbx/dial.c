@@ -92,25 +92,6 @@ void dial_set_limit_conf(const struct calllimit_conf *cf)
 		calllimit_conf_default(&dialmod.limit_conf);
 }
 
-/* A Dial option's routine: "ctx^exten^pri(args)" with missing parts taken
- * from the caller's current location (§4.1). */
-static void routine_complete(const struct chan *caller, const char *arg, char *out, size_t sz)
-{
-	const char *paren = strchr(arg, '(');
-	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
-	unsigned seps = 0;
-
-	for (size_t i = 0; i < head; i++)
-		seps += arg[i] == '^' || arg[i] == ',';
-	if (seps >= 2)
-		str_ncpy(out, arg, sz);
-	else if (seps == 1)
-		(void)re_snprintf(out, sz, "%s^%s", chan_context(caller), arg);
-	else
-		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(caller), chan_exten(caller),
-				  arg);
-}
-
 static const struct tech_entry *tech_find(const char *name, size_t len)
 {
 	for (unsigned i = 0; i < dialmod.ntechs; i++) {
@@ -686,13 +667,13 @@ static int dial_exec(struct chan *ch, const char *data, app_done_h *doneh, void 
 		return 0;
 	}
 	if (app_opt(d->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
-		routine_complete(ch, rarg, d->sub_b, sizeof(d->sub_b));
+		chan_routine_complete(ch, rarg, d->sub_b, sizeof(d->sub_b));
 	if (app_opt(d->opts, 'U', rarg, sizeof(rarg)))
 		str_ncpy(d->sub_u, rarg, sizeof(d->sub_u));
 	chan_watch_add(ch, &d->w, caller_event_h, d);
 	/* B(): the caller's pre-dial routine runs before any leg exists. */
 	if (app_opt(d->opts, 'B', rarg, sizeof(rarg)) && rarg[0] && dialmod.dp) {
-		routine_complete(ch, rarg, loc, sizeof(loc));
+		chan_routine_complete(ch, rarg, loc, sizeof(loc));
 		if (!dialplan_gosub(dialmod.dp, ch, loc, false, predial_done, mem_ref(d)))
 			return 0;
 		mem_deref(d);

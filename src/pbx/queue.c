@@ -1340,26 +1340,6 @@ static const char *vars_to_clear[] = {
 	"QUEUESTATUS", "ABANDONED", "QUEUEWAIT", "MEMBERINTERFACE", "DIALEDPEERNAME",
 };
 
-/* A routine argument as Dial completes it: "pri", "exten^pri" or
- * "ctx^exten^pri" (',' or '^'), missing parts from the caller's place. */
-static void routine_complete(const struct chan *caller, const char *arg, char *out,
-			     size_t sz)
-{
-	const char *paren = strchr(arg, '(');
-	size_t head = paren ? (size_t)(paren - arg) : strlen(arg);
-	unsigned seps = 0;
-
-	for (size_t i = 0; i < head; i++)
-		seps += arg[i] == '^' || arg[i] == ',';
-	if (seps >= 2)
-		str_ncpy(out, arg, sz);
-	else if (seps == 1)
-		(void)re_snprintf(out, sz, "%s^%s", chan_context(caller), arg);
-	else
-		(void)re_snprintf(out, sz, "%s^%s^%s", chan_context(caller), chan_exten(caller),
-				  arg);
-}
-
 /* opts without parenthesised arguments: "b(handlers^x^1)tC" → "btC", so
  * letters inside a routine name are not taken for feature options. */
 static void opts_flags(const char *opts, char *out, size_t sz)
@@ -1433,7 +1413,7 @@ static int queue_exec(struct chan *ch, const char *data, app_done_h *doneh, void
 	p->ch = mem_ref(ch);
 	p->doneh = doneh;
 	p->arg = arg;
-	routine_complete(ch, rarg, loc, sizeof(loc));
+	chan_routine_complete(ch, rarg, loc, sizeof(loc));
 	if (!dialplan_gosub(qmod.dp, ch, loc, false, predial_done, p))
 		return 0;
 	mem_deref(p);
@@ -1504,7 +1484,7 @@ static int queue_join(struct chan *ch, const char *data, app_done_h *doneh, void
 	{
 		char rarg[128];
 		if (app_opt(e->opts, 'b', rarg, sizeof(rarg)) && rarg[0])
-			routine_complete(ch, rarg, e->sub_b, sizeof(e->sub_b));
+			chan_routine_complete(ch, rarg, e->sub_b, sizeof(e->sub_b));
 	}
 	e->join_us = now_us();
 	{
