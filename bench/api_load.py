@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-HZ = os.sysconf("SC_CLK_TCK")
+from procstat import HZ, other_pct, rss_kib, sysbusy, ticks
 
 
 def log(msg):
@@ -41,25 +41,6 @@ def log(msg):
 
 
 # ------------------------------------------------------------ /proc sampling
-def ticks(pid):
-    """utime+stime of pid in clock ticks, 0 when it is gone."""
-    if not pid:
-        return 0
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return int(rest[11]) + int(rest[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def sysbusy():
-    """All busy jiffies of the box (user+nice+system+irq+softirq+steal)."""
-    with open("/proc/stat") as f:
-        v = f.readline().split()
-    return sum(int(v[i]) for i in (1, 2, 3, 6, 7, 8))
-
-
 def own_ticks():
     t = os.times()
     return (t.user + t.system) * HZ
@@ -70,11 +51,8 @@ def wait_quiet(a):
     the box is shared, and a step measured under foreign load says little."""
     waited, other = 0.0, 0
     while True:
-        b0, m0 = sysbusy(), ticks(a.pid) + ticks(a.uas_pid) + own_ticks()
-        time.sleep(2)
-        b1, m1 = sysbusy(), ticks(a.pid) + ticks(a.uas_pid) + own_ticks()
+        other = other_pct(lambda: ticks(a.pid) + ticks(a.uas_pid) + own_ticks())
         waited += 2
-        other = max(0, ((b1 - b0) - (m1 - m0)) * 100 / (2 * HZ))
         if other < a.quiet_pct or waited >= a.quiet_max:
             if other >= a.quiet_pct:
                 log("box still busy (other processes %.0f%% of a core); going on" % other)
@@ -101,17 +79,6 @@ def uas_stats(path):
             except ValueError:
                 pass
     return out
-
-
-def rss_kib(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 class Sampler(threading.Thread):

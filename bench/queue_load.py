@@ -33,40 +33,11 @@ import sys
 import threading
 import time
 
-HZ = os.sysconf("SC_CLK_TCK")
+from procstat import HZ, other_pct, rss_kib, sysbusy, ticks
 
 
 def log(msg):
     print("[queue_load %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-def ticks(pid):
-    """utime+stime of pid in clock ticks, 0 when it is gone."""
-    if not pid:
-        return 0
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-        return int(rest[11]) + int(rest[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def sysbusy():
-    with open("/proc/stat") as f:
-        v = f.readline().split()
-    return sum(int(v[i]) for i in (1, 2, 3, 6, 7, 8))
 
 
 def udp_out():
@@ -84,11 +55,8 @@ def wait_quiet(a, pids):
     """Until other processes take < 15 % of a core (bounded by --quiet-max s)."""
     waited, other = 0, 0.0
     while True:
-        b0, m0 = sysbusy(), sum(ticks(p) for p in pids)
-        time.sleep(2)
-        b1, m1 = sysbusy(), sum(ticks(p) for p in pids)
+        other = other_pct(lambda: sum(ticks(p) for p in pids))
         waited += 2
-        other = max(0.0, ((b1 - b0) - (m1 - m0)) * 100.0 / (2 * HZ))
         if other < 15 or waited >= a.quiet_max:
             return other
 
@@ -118,7 +86,7 @@ class Sampler(threading.Thread):
     def run(self):
         n = 0
         while not self.stop.is_set():
-            self.rss_peak = max(self.rss_peak, rss_kb(self.a.pid))
+            self.rss_peak = max(self.rss_peak, rss_kib(self.a.pid))
             self.uac_ticks = max(self.uac_ticks, ticks(self.uac_pid))
             if n % 2 == 0:
                 c, o = channels(self.a, self.service)
@@ -279,7 +247,7 @@ def mode_wait(a):
         return 2
     other_q = wait_quiet(a, [a.pid])
     since = qlog_max_id(a)
-    rss0 = rss_kb(a.pid)
+    rss0 = rss_kib(a.pid)
     log("%s: %d callers at %d/s into queue %s, each held %d ms" % (a.name, n, a.rate, a.queue,
                                                                     hold_ms))
     smp = Sampler(a, a.service)
@@ -291,7 +259,7 @@ def mode_wait(a):
     time.sleep(setup + 2)
     # the plateau: every caller joined, none has left yet
     t1, c1 = time.time(), ticks(a.pid)
-    rss_plat = rss_kb(a.pid)
+    rss_plat = rss_kib(a.pid)
     held, others = channels(a, a.service)
     entered_plat = qlog_counts(a, since, a.queue).get("ENTERQUEUE", 0)
     s0, c2, b2, u2, p2 = time.time(), ticks(a.pid), sysbusy(), udp_out(), ticks(p.pid)
